@@ -1,0 +1,42 @@
+# Run `make help` for the list of targets.
+SHELL := /bin/bash
+STATICCHECK_VERSION := v0.8.2
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets and what they do.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: test
+test: ## Install/start Redis, a Redis Cluster and Kafka, run all tests with -race, stop them.
+	scripts/test.sh
+
+.PHONY: cover
+cover: ## Like test, and write coverage to cover.out (see `go tool cover -func=cover.out`).
+	scripts/test.sh -coverprofile=cover.out -coverpkg=./...
+	go tool cover -func=cover.out | tail -n 1
+
+.PHONY: services
+services: ## Start the services and keep them running; prints the variables to export.
+	scripts/services.sh start
+	@echo "# export these to run 'go test' yourself:"
+	@scripts/services.sh env | sed 's/^/export /'
+
+.PHONY: services-stop
+services-stop: ## Stop the services started by `make services` or an interrupted `make test`.
+	scripts/services.sh stop
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck (version pinned in this Makefile).
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change: $$bad"; exit 1; fi
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+.PHONY: bench
+bench: ## Start the services and run the benchmarks (no tests, no race detector).
+	IDEMQ_RACE= scripts/test.sh -run '^$$' -bench . -benchmem
+
+.PHONY: demo
+demo: ## Run the demo consumer (coming with the demo issue).
+	@echo "demo: coming soon (cmd/demo-consumer lands with the demo issue)"

@@ -1,0 +1,2 @@
+// Package dedupe is idemq's idempotency guard.
+package dedupe

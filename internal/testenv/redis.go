@@ -1,0 +1,90 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisServer is a real Redis (standalone or Cluster) with a key prefix that
+// belongs to one test.
+type RedisServer struct {
+	Addrs   []string // one address for a standalone server, seed addresses for a Cluster
+	Cluster bool
+	Prefix  string // unique to the test, ends in ':'; keys under it are deleted at cleanup
+	Client  redis.UniversalClient
+}
+
+// Redis returns the standalone Redis from IDEMQ_REDIS_ADDR (or a container).
+func Redis(t testing.TB) RedisServer {
+	t.Helper()
+	addrs := addrsFromEnv("IDEMQ_REDIS_ADDR")
+	if addrs == nil {
+		addrs = redisContainer(t)
+	}
+	return newRedisServer(t, addrs[:1], false)
+}
+
+// RedisCluster returns the Redis Cluster from IDEMQ_REDIS_CLUSTER_ADDRS.
+func RedisCluster(t testing.TB) RedisServer {
+	t.Helper()
+	addrs := addrsFromEnv("IDEMQ_REDIS_CLUSTER_ADDRS")
+	if addrs == nil {
+		missing(t, "Redis Cluster", "IDEMQ_REDIS_CLUSTER_ADDRS", "variable unset; no container fallback")
+	}
+	return newRedisServer(t, addrs, true)
+}
+
+func newRedisServer(t testing.TB, addrs []string, cluster bool) RedisServer {
+	t.Helper()
+	s := RedisServer{Addrs: addrs, Cluster: cluster, Prefix: "test:" + Name(t) + ":"}
+	s.Client = s.NewClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Client.Ping(ctx).Err(); err != nil {
+		missing(t, "Redis at "+addrs[0], "IDEMQ_REDIS_ADDR", err.Error())
+	}
+	t.Cleanup(func() { s.deletePrefix(t) })
+	return s
+}
+
+// NewClient returns a new client (its own connection pool) for the server,
+// closed at the end of the test.
+func (s RedisServer) NewClient(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	var c redis.UniversalClient
+	if s.Cluster {
+		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.Addrs})
+	} else {
+		c = redis.NewClient(&redis.Options{Addr: s.Addrs[0]})
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// deletePrefix removes every key under the test's prefix, on every master.
+func (s RedisServer) deletePrefix(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	del := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, s.Prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := c.Unlink(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := s.Client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		err = del(ctx, c)
+	}
+	if err != nil {
+		t.Errorf("testenv: deleting keys under %q: %v", s.Prefix, err)
+	}
+}

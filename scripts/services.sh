@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Starts and stops the real services the tests need, all on 127.0.0.1:
+#   - redis-server, standalone            (IDEMQ_REDIS_ADDR)
+#   - a 3-master Redis Cluster            (IDEMQ_REDIS_CLUSTER_ADDRS)
+#   - Apache Kafka, one KRaft node        (IDEMQ_KAFKA_BROKERS)
+#
+#   scripts/services.sh start   install what is missing, start what is not running, wait until each answers
+#   scripts/services.sh stop    stop what `start` started (pid files under $IDEMQ_RUN_DIR)
+#   scripts/services.sh env     print the environment variables the tests read
+#   scripts/services.sh running exit 0 if every service is already running
+#
+# State (pid files, logs, data) lives in $IDEMQ_RUN_DIR (default .run/, git-ignored).
+# Kafka's jars are cached in $IDEMQ_CACHE_DIR (default ~/.cache/idemq) so a second run downloads nothing.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+run_dir=${IDEMQ_RUN_DIR:-$root/.run}
+cache_dir=${IDEMQ_CACHE_DIR:-$HOME/.cache/idemq}
+kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
+kafka_libs=$cache_dir/kafka-$kafka_version/libs
+
+redis_port=${IDEMQ_REDIS_PORT:-16379}
+cluster_ports=(17001 17002 17003)
+kafka_port=${IDEMQ_KAFKA_PORT:-19092}
+kafka_controller_port=$((kafka_port + 1))
+
+log() { echo "services: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
+wait_until() {
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+  log "$what ready"
+}
+
+now_ms() { date +%s%3N; }
+
+install_redis() {
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return
+  [ "$(id -u)" = 0 ] || die "redis-server is missing; install it (apt-get install redis-server) or run as root"
+  log "installing redis-server with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+}
+
+fetch_kafka() {
+  [ -f "$kafka_libs/.complete" ] && return
+  command -v mvn >/dev/null || die "mvn is missing: Maven resolves Apache Kafka's jars"
+  command -v java >/dev/null || die "java is missing: Apache Kafka $kafka_version needs Java 17+"
+  log "resolving Apache Kafka $kafka_version jars into $kafka_libs"
+  rm -rf "$kafka_libs"
+  (cd "$here/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$kafka_libs")
+  touch "$kafka_libs/.complete"
+}
+
+# start_redis NAME PORT [extra redis-server args...]
+start_redis() {
+  local name=$1 port=$2; shift 2
+  local dir=$run_dir/$name
+  alive "$dir/pid" && return
+  rm -rf "$dir"; mkdir -p "$dir"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+    --pidfile "$dir/pid" --logfile "$dir/redis.log" --save '' --appendonly no "$@"
+  wait_until 10 "$name on 127.0.0.1:$port" redis-cli -p "$port" ping ||
+    die "$name did not answer PING; log: $dir/redis.log"
+}
+
+cluster_ok() { redis-cli -p "${cluster_ports[0]}" cluster info | grep -q '^cluster_state:ok'; }
+
+start_cluster() {
+  local port addrs=()
+  for port in "${cluster_ports[@]}"; do
+    start_redis "cluster-$port" "$port" --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 2000
+    addrs+=("127.0.0.1:$port")
+  done
+  cluster_ok && return
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$run_dir/cluster-create.log" 2>&1 ||
+    die "redis-cli --cluster create failed; log: $run_dir/cluster-create.log"
+  wait_until 30 "redis cluster (${addrs[*]})" cluster_ok || die "cluster_state is not ok"
+}
+
+write_kafka_properties() {
+  cat >"$1" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$kafka_controller_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$2
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+}
+
+start_kafka() {
+  local dir=$run_dir/kafka
+  alive "$dir/pid" && return
+  rm -rf "$dir"; mkdir -p "$dir/data"
+  write_kafka_properties "$dir/server.properties" "$dir/data"
+  local cp="$kafka_libs/*" uuid
+  uuid=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>>"$dir/kafka.log" | tail -n 1)
+  java -cp "$cp" kafka.tools.StorageTool format -t "$uuid" -c "$dir/server.properties" >>"$dir/kafka.log" 2>&1 ||
+    die "formatting Kafka's storage failed; log: $dir/kafka.log"
+  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true -cp "$cp" \
+    kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  # Ready means a real metadata request lists this broker (not a log line, not a sleep).
+  wait_until 90 "kafka on 127.0.0.1:$kafka_port (log: $dir/kafka.log)" \
+    "$run_dir/bin/kafkaready" -brokers "127.0.0.1:$kafka_port" ||
+    die "kafka did not answer a metadata request; log: $dir/kafka.log"
+}
+
+print_env() {
+  local addrs=() port
+  for port in "${cluster_ports[@]}"; do addrs+=("127.0.0.1:$port"); done
+  echo "IDEMQ_REDIS_ADDR=127.0.0.1:$redis_port"
+  echo "IDEMQ_REDIS_CLUSTER_ADDRS=$(IFS=,; echo "${addrs[*]}")"
+  echo "IDEMQ_KAFKA_BROKERS=127.0.0.1:$kafka_port"
+  echo "IDEMQ_KAFKA_LOG=$run_dir/kafka/kafka.log"
+}
+
+start() {
+  mkdir -p "$run_dir"
+  local t0 t1 t2; t0=$(now_ms)
+  install_redis
+  fetch_kafka
+  # Build the readiness probe while Redis starts, so Kafka's wait measures Kafka.
+  (cd "$root" && go build -o "$run_dir/bin/kafkaready" ./internal/cmd/kafkaready)
+  t1=$(now_ms)
+  start_redis redis "$redis_port"
+  start_cluster
+  t2=$(now_ms)
+  start_kafka
+  log "start-up: install/fetch $((t1 - t0)) ms, redis+cluster $((t2 - t1)) ms, kafka $(($(now_ms) - t2)) ms"
+}
+
+stop_pidfile() {
+  local pidfile=$1 pid
+  alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then kill -9 "$pid" 2>/dev/null || true; break; fi
+    sleep 0.1
+  done
+  rm -f "$pidfile"
+}
+
+stop() {
+  [ -d "$run_dir" ] || return 0
+  local pidfile
+  for pidfile in "$run_dir"/*/pid; do
+    [ -e "$pidfile" ] || continue
+    stop_pidfile "$pidfile"
+  done
+  log "stopped"
+}
+
+running() {
+  local name
+  for name in redis kafka "${cluster_ports[@]/#/cluster-}"; do
+    alive "$run_dir/$name/pid" || return 1
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  running) running ;;
+  stop) stop ;;
+  env) print_env ;;
+  *) die "usage: $0 start|stop|env|running" ;;
+esac
