@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 
 own=1
 scripts/services.sh running && own=0 # started by `make services`: leave them running
-if [ $own = 1 ]; then
-  trap 'scripts/services.sh stop' EXIT
-  trap 'exit 130' INT TERM
-fi
+go_test=
+cleanup() {
+  if [ -n "$go_test" ]; then kill "$go_test" 2>/dev/null || true; fi
+  if [ $own = 1 ]; then scripts/services.sh stop; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 t0=$(date +%s)
 scripts/services.sh start
@@ -20,10 +23,18 @@ set +a
 export IDEMQ_REQUIRE_SERVICES=1
 echo "test: services up in $(($(date +%s) - t0)) s; running go test ${IDEMQ_RACE--race} -count=1 ./... $*"
 
+# -v so the output names every top-level test that ran, passed or was skipped;
+# the full log (with subtests) is kept in .run/test.log.
+log=${IDEMQ_RUN_DIR:-.run}/test.log
 status=0
-go test ${IDEMQ_RACE--race} -count=1 "$@" ./... || status=$?
+go test ${IDEMQ_RACE--race} -count=1 -v "$@" ./... >"$log" 2>&1 &
+go_test=$!
+tail -n +1 -f --pid=$go_test "$log" | grep --line-buffered -E '^(--- |ok |FAIL|panic|PASS$|Benchmark|\?|WARNING: DATA RACE)|^ +--- (FAIL|SKIP)' || true
+wait $go_test || status=$?
 if [ $status != 0 ]; then
-  echo "test: FAILED (exit $status). Service logs: $IDEMQ_KAFKA_LOG and ${IDEMQ_RUN_DIR:-.run}/*/redis.log" >&2
+  echo "test: FAILED (exit $status). Failure messages:" >&2
+  grep -E '^\s+[A-Za-z0-9_]+\.go:[0-9]+: |^panic:|goroutines leaked' "$log" | head -100 >&2 || true
+  echo "test: full log: $log; service logs: $IDEMQ_KAFKA_LOG and ${IDEMQ_RUN_DIR:-.run}/*/redis.log" >&2
 fi
 echo "test: total $(($(date +%s) - t0)) s"
 exit $status

@@ -1,0 +1,89 @@
+package dedupetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// lifecycleTests cover closing a store and releasing every interest.
+var lifecycleTests = map[string]func(*testing.T, Backend){
+	"CloseEndsLiveRuns": func(t *testing.T, b Backend) {
+		s, ctx := b.Store(t), testContext(t)
+		started := make(chan struct{})
+		var cause error
+		done := make(chan error, 1)
+		go func() {
+			_, err := dedupe.Run(ctx, s, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
+				close(started)
+				<-ctx.Done()
+				cause = context.Cause(ctx)
+				return 0, ctx.Err()
+			})
+			done <- err
+		}()
+		<-started
+		for range 2 { // Close is idempotent
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		}
+		if err := <-done; !errors.Is(err, dedupe.ErrStoreClosed) || !errors.Is(cause, dedupe.ErrStoreClosed) {
+			t.Fatalf("live Run = %v (cause %v), want ErrStoreClosed", err, cause)
+		}
+		if _, err := dedupe.Run(ctx, s, key(t), noop); !errors.Is(err, dedupe.ErrStoreClosed) {
+			t.Fatalf("Run after Close = %v, want ErrStoreClosed", err)
+		}
+	},
+	"NoInterestLeftAfterMixedOutcomes": func(t *testing.T, b Backend) {
+		s, ctx := openStore(t, b), testContext(t)
+		const runs, workers = 10_000, 16
+		keys := make(chan int)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := range keys {
+					mixedOutcome(ctx, t, s, i)
+				}
+			})
+		}
+		for i := range runs {
+			keys <- i
+		}
+		close(keys)
+		wg.Wait()
+		assertNoInterests(t, s)
+	},
+}
+
+// mixedOutcome runs one guard whose outcome depends on i: win, duplicate,
+// handler error, panic, cancelled context, end not called.
+func mixedOutcome(ctx context.Context, t *testing.T, s dedupe.Store, i int) {
+	k := fmt.Sprintf("mixed-%d", i/2) // pairs of runs share a key: the second is a duplicate
+	switch i % 10 {
+	case 0, 1, 2, 3:
+		_, err := dedupe.Run(ctx, s, k, noop)
+		if err != nil && !errors.Is(err, dedupe.ErrConflict) {
+			t.Errorf("run %d: %v", i, err)
+		}
+	case 4, 5:
+		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, errHandler })
+	case 6:
+		func() {
+			defer func() { _ = recover() }()
+			_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { panic("boom") })
+		}()
+	case 7:
+		cctx, cancel := context.WithCancel(ctx)
+		_, _ = dedupe.Run(cctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			cancel()
+			return 0, ctx.Err()
+		})
+	default:
+		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil })
+	}
+}

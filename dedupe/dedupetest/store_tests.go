@@ -1,0 +1,107 @@
+package dedupetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// storeTests check the Store primitives directly, with no guard in between.
+var storeTests = map[string]func(*testing.T, Backend){
+	"GetOfFreeKeyIsAbsent": func(t *testing.T, b Backend) {
+		s := openStore(t, b)
+		rec, err := s.Get(testContext(t), key(t))
+		if err != nil || rec.State != dedupe.Absent {
+			t.Fatalf("Get = %+v, %v; want Absent, nil", rec, err)
+		}
+	},
+	"FirstCommitWinsSecondSeesIt": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, won, err := s.Commit(ctx, k, "", []byte("a"), time.Minute); err != nil || !won {
+			t.Fatalf("first Commit won = %v, %v; want true, nil", won, err)
+		}
+		cur, won, err := s.Commit(ctx, k, "", []byte("b"), time.Minute)
+		if err != nil || won || cur.State != dedupe.Committed || string(cur.Value) != "a" {
+			t.Fatalf("second Commit = %+v, won %v, %v; want committed \"a\", false", cur, won, err)
+		}
+	},
+	"ClaimFencesCommit": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", time.Minute); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v; want true, nil", ok, err)
+		}
+		cur, ok, err := s.Claim(ctx, k, "other", time.Minute)
+		if err != nil || ok || cur.State != dedupe.Claimed || cur.Token != "owner" || cur.TTL <= 0 {
+			t.Fatalf("second Claim = %+v, %v, %v; want claimed by owner with a TTL", cur, ok, err)
+		}
+		for _, token := range []string{"", "other"} {
+			if _, won, err := s.Commit(ctx, k, token, []byte("x"), time.Minute); err != nil || won {
+				t.Fatalf("Commit with token %q won = %v, %v; want false, nil", token, won, err)
+			}
+		}
+		if _, won, err := s.Commit(ctx, k, "owner", []byte("v"), time.Minute); err != nil || !won {
+			t.Fatalf("owner's Commit won = %v, %v; want true, nil", won, err)
+		}
+		if held, err := s.Renew(ctx, k, "owner", time.Minute); err != nil || held {
+			t.Fatalf("Renew after commit = %v, %v; want false, nil", held, err)
+		}
+	},
+	"ReleaseIsTokenCheckedAndNotifies": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		in, err := s.Watch(ctx, k)
+		if err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+		defer in.Close()
+		if _, ok, err := s.Claim(ctx, k, "owner", time.Minute); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		if ok, err := s.Release(ctx, k, "other"); err != nil || ok {
+			t.Fatalf("Release by other = %v, %v; want false, nil", ok, err)
+		}
+		if ok, err := s.Release(ctx, k, "owner"); err != nil || !ok {
+			t.Fatalf("Release by owner = %v, %v; want true, nil", ok, err)
+		}
+		select {
+		case ev := <-in.Events():
+			if ev.Kind != dedupe.EventRelease {
+				t.Fatalf("event = %+v, want EventRelease", ev)
+			}
+		case <-ctx.Done():
+			t.Fatal("no release event")
+		}
+	},
+	"WatchSeesCommitOfAnotherStore": func(t *testing.T, b Backend) {
+		s1, s2, ctx, k := openStore(t, b), openStore(t, b), testContext(t), key(t)
+		in, err := s1.Watch(ctx, k)
+		if err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+		defer in.Close()
+		if _, won, err := s2.Commit(ctx, k, "", []byte("v"), time.Minute); err != nil || !won {
+			t.Fatalf("Commit = %v, %v", won, err)
+		}
+		select {
+		case ev := <-in.Events():
+			if ev.Kind != dedupe.EventCommit || string(ev.Value) != "v" {
+				t.Fatalf("event = %+v, want EventCommit \"v\"", ev)
+			}
+		case <-ctx.Done():
+			t.Fatal("no commit event")
+		}
+	},
+	"RenewExtendsLease": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", 200*time.Millisecond); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		if held, err := s.Renew(ctx, k, "owner", time.Minute); err != nil || !held {
+			t.Fatalf("Renew = %v, %v; want true, nil", held, err)
+		}
+		cur, _, err := s.Claim(ctx, k, "other", time.Minute)
+		if err != nil || cur.TTL < 30*time.Second {
+			t.Fatalf("TTL after Renew = %v, %v; want about 1m", cur.TTL, err)
+		}
+	},
+}

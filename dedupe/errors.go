@@ -1,0 +1,69 @@
+package dedupe
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrConflict matches every *ConflictError: another run committed the key.
+	ErrConflict = errors.New("dedupe: key already committed by another run")
+	// ErrEndNotCalled: fn returned a nil error without calling end.
+	ErrEndNotCalled = errors.New("dedupe: end was not called before the function returned")
+	// ErrEndCalledTwice: end was called more than once; the first value stands.
+	ErrEndCalledTwice = errors.New("dedupe: end was called more than once")
+	// ErrCommitUnknown: the commit was sent but its outcome is unknown (timeout,
+	// connection lost). The value may or may not be stored: never acknowledge
+	// a message on it.
+	ErrCommitUnknown = errors.New("dedupe: commit outcome unknown")
+	// ErrStoreClosed: the store was closed before or while the run used it.
+	ErrStoreClosed = errors.New("dedupe: store closed")
+	// ErrInProgress: claim mode with WithNoWait found a live claim of another owner.
+	ErrInProgress = errors.New("dedupe: key is being processed by another owner")
+	// ErrLeaseLost: claim mode; this owner's lease expired or was taken over
+	// before it committed, so its commit was refused (fencing).
+	ErrLeaseLost = errors.New("dedupe: lease lost before commit")
+	// ErrInvalidKey: the key is empty or longer than MaxKeyLen.
+	ErrInvalidKey = errors.New("dedupe: invalid key")
+	// ErrInvalidOption: an option has a value outside its documented range.
+	ErrInvalidOption = errors.New("dedupe: invalid option")
+)
+
+// ConflictError reports that another run committed the key first. Value is
+// the winner's committed value, decoded with the run's codec.
+//
+// In claim mode a run whose lease was taken over and whose taker committed
+// gets a ConflictError whose Err is ErrLeaseLost, so both
+// errors.As(err, &conflict) and errors.Is(err, ErrLeaseLost) hold.
+type ConflictError[V any] struct {
+	Key   string
+	Value V
+	Err   error // the reason, when more than a plain conflict (ErrLeaseLost); may be nil
+}
+
+func (e *ConflictError[V]) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("dedupe: key %q already committed by another run (%v)", e.Key, e.Err)
+	}
+	return fmt.Sprintf("dedupe: key %q already committed by another run", e.Key)
+}
+
+// Is makes errors.Is(err, ErrConflict) hold for every ConflictError.
+func (e *ConflictError[V]) Is(target error) bool { return target == ErrConflict }
+
+// Unwrap returns the reason, if any.
+func (e *ConflictError[V]) Unwrap() error { return e.Err }
+
+// DecodeError reports a stored value that the run's codec cannot decode. The
+// run's function was not called and nothing was overwritten.
+type DecodeError struct {
+	Key string
+	Err error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("dedupe: stored value of key %q cannot be decoded: %v", e.Key, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }

@@ -1,0 +1,178 @@
+package dedupe
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a Store inside one process, with the same semantics as
+// RedisStore. It suits tests and single-process programs; it shares nothing
+// between processes.
+type MemoryStore struct {
+	mu       sync.Mutex
+	closed   bool
+	records  map[string]memoryRecord
+	watchers map[string]map[*watcher]struct{}
+	now      func() time.Time
+}
+
+type memoryRecord struct {
+	Record
+	expires time.Time
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		records:  map[string]memoryRecord{},
+		watchers: map[string]map[*watcher]struct{}{},
+		now:      time.Now,
+	}
+}
+
+// Watch implements Store. Registration is immediate.
+func (s *MemoryStore) Watch(ctx context.Context, key string) (Interest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrStoreClosed
+	}
+	w := newWatcher(s.unwatch(key))
+	if s.watchers[key] == nil {
+		s.watchers[key] = map[*watcher]struct{}{}
+	}
+	s.watchers[key][w] = struct{}{}
+	return w, nil
+}
+
+func (s *MemoryStore) unwatch(key string) func(*watcher) {
+	return func(w *watcher) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.watchers[key], w)
+		if len(s.watchers[key]) == 0 {
+			delete(s.watchers, key)
+		}
+	}
+}
+
+// ActiveInterests reports how many keys have at least one live Interest.
+func (s *MemoryStore) ActiveInterests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.watchers)
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(ctx context.Context, key string) (Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Record{}, ErrStoreClosed
+	}
+	return s.get(key).Record, nil
+}
+
+// get returns the live record (with TTL left) or an Absent one. Caller holds mu.
+func (s *MemoryStore) get(key string) memoryRecord {
+	r, ok := s.records[key]
+	if !ok {
+		return memoryRecord{}
+	}
+	left := r.expires.Sub(s.now())
+	if left <= 0 {
+		delete(s.records, key)
+		return memoryRecord{}
+	}
+	r.TTL = left
+	return r
+}
+
+// Commit implements Store.
+func (s *MemoryStore) Commit(ctx context.Context, key, token string, value []byte, ttl time.Duration) (Record, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Record{}, false, ErrStoreClosed
+	}
+	cur := s.get(key)
+	if (token == "" && cur.State != Absent) || (token != "" && (cur.State != Claimed || cur.Token != token)) {
+		return cur.Record, false, nil
+	}
+	value = append([]byte(nil), value...)
+	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value}, expires: s.now().Add(ttl)}
+	s.notify(key, Event{Kind: EventCommit, Value: value})
+	return Record{State: Committed, Value: value, TTL: ttl}, true, nil
+}
+
+// Claim implements Store.
+func (s *MemoryStore) Claim(ctx context.Context, key, token string, lease time.Duration) (Record, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Record{}, false, ErrStoreClosed
+	}
+	if cur := s.get(key); cur.State != Absent {
+		return cur.Record, false, nil
+	}
+	s.records[key] = memoryRecord{Record: Record{State: Claimed, Token: token}, expires: s.now().Add(lease)}
+	return Record{State: Claimed, Token: token, TTL: lease}, true, nil
+}
+
+// Renew implements Store.
+func (s *MemoryStore) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, ErrStoreClosed
+	}
+	cur := s.get(key)
+	if cur.State != Claimed || cur.Token != token {
+		return false, nil
+	}
+	cur.expires = s.now().Add(lease)
+	s.records[key] = cur
+	return true, nil
+}
+
+// Release implements Store.
+func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, ErrStoreClosed
+	}
+	cur := s.get(key)
+	if cur.State != Claimed || cur.Token != token {
+		return false, nil
+	}
+	delete(s.records, key)
+	s.notify(key, Event{Kind: EventRelease})
+	return true, nil
+}
+
+// notify sends e to every watcher of key. Caller holds mu.
+func (s *MemoryStore) notify(key string, e Event) {
+	for w := range s.watchers[key] {
+		w.send(e)
+	}
+}
+
+// Close implements Store.
+func (s *MemoryStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	for _, ws := range s.watchers {
+		for w := range ws {
+			close(w.events)
+		}
+	}
+	return nil
+}

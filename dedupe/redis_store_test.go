@@ -1,0 +1,45 @@
+package dedupe_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/dedupetest"
+	"github.com/idemq/idemq/internal/testenv"
+)
+
+// redisBackend makes every store with a new client (its own connections) on
+// the test's prefix of a real Redis.
+type redisBackend struct{ srv testenv.RedisServer }
+
+func (b redisBackend) Store(t *testing.T) dedupe.Store {
+	return newRedisStore(t, b.srv)
+}
+
+func newRedisStore(t *testing.T, srv testenv.RedisServer) *dedupe.RedisStore {
+	t.Helper()
+	s, err := dedupe.NewRedisStore(srv.NewClient(t), dedupe.WithPrefix(srv.Prefix))
+	if err != nil {
+		t.Fatalf("NewRedisStore: %v", err)
+	}
+	return s
+}
+
+func TestRedisStoreConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.Redis(t)} })
+}
+
+func TestRedisClusterStoreConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.RedisCluster(t)} })
+}
+
+func TestNewRedisStoreRejectsNilClient(t *testing.T) {
+	t.Parallel()
+	if _, err := dedupe.NewRedisStore(nil); err == nil {
+		t.Fatal("NewRedisStore(nil) = nil error, want ErrInvalidOption")
+	}
+	_ = context.Background
+}

@@ -1,0 +1,97 @@
+package dedupe
+
+import (
+	"context"
+	"time"
+)
+
+// Store is where guards keep their keys and hear about each other. The guard
+// (Run) depends on nothing else, so a Store is the one seam to replace;
+// dedupetest.Run is the conformance suite every implementation must pass.
+//
+// A key holds nothing, a claim (an owner token with a lease), or a committed
+// value (with a TTL). A Store never overwrites a committed value.
+type Store interface {
+	// Watch registers interest in key's changes and returns only once the
+	// store guarantees that every later Commit or Release of key is delivered
+	// to the Interest. Close the Interest when done.
+	Watch(ctx context.Context, key string) (Interest, error)
+
+	// Get returns what key holds now.
+	Get(ctx context.Context, key string) (Record, error)
+
+	// Commit stores value under key for ttl and notifies watchers, atomically,
+	// if key is free (token == "") or holds a claim with exactly this token
+	// (token != ""). It returns won == false and the current record otherwise.
+	// An error means the outcome is unknown.
+	Commit(ctx context.Context, key, token string, value []byte, ttl time.Duration) (current Record, won bool, err error)
+
+	// Claim stores a claim with token and lease under key if key is free. It
+	// returns claimed == false and the current record otherwise.
+	Claim(ctx context.Context, key, token string, lease time.Duration) (current Record, claimed bool, err error)
+
+	// Renew extends the lease of the claim if key still holds token.
+	Renew(ctx context.Context, key, token string, lease time.Duration) (held bool, err error)
+
+	// Release deletes the claim and notifies watchers if key still holds token.
+	Release(ctx context.Context, key, token string) (released bool, err error)
+
+	// Close ends every Interest (their Events channels are closed) and makes
+	// every later call return ErrStoreClosed. It is idempotent.
+	Close() error
+}
+
+// State is what a key holds.
+type State int
+
+const (
+	Absent    State = iota // nothing: the key is free
+	Claimed                // a claim: an owner is working on it
+	Committed              // a committed value
+)
+
+func (s State) String() string {
+	switch s {
+	case Absent:
+		return "absent"
+	case Claimed:
+		return "claimed"
+	case Committed:
+		return "committed"
+	}
+	return "unknown"
+}
+
+// Record is what a key holds at one moment.
+type Record struct {
+	State State
+	Value []byte        // the committed value, when State == Committed
+	Token string        // the owner token, when State == Claimed
+	TTL   time.Duration // time left to live, when known (0 otherwise)
+}
+
+// Interest is a registered interest in one key, from Store.Watch.
+type Interest interface {
+	// Events delivers changes of the key. It is closed when the store closes.
+	// Delivery is best effort and coalescing: an event may be dropped while an
+	// earlier one is unread, so on any event other than Commit the guard
+	// re-reads the key.
+	Events() <-chan Event
+	// Close releases the interest. It is idempotent.
+	Close()
+}
+
+// EventKind says what happened to a watched key.
+type EventKind int
+
+const (
+	EventCommit  EventKind = iota + 1 // a value was committed; Event.Value holds it
+	EventRelease                      // a claim was released
+	EventResync                       // notifications may have been lost (reconnect): re-read the key
+)
+
+// Event is one change of a watched key.
+type Event struct {
+	Kind  EventKind
+	Value []byte
+}

@@ -1,0 +1,205 @@
+package dedupe
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// subscriber multiplexes every guard's interest in its key over one pub/sub
+// connection per shard (one in all on a single node; one per master on a
+// Cluster, where notifications use sharded pub/sub). Guards on the same key
+// share one subscription. Subscribe, unsubscribe and resubscribe commands
+// are written under mu, so Redis sees them in the order the bookkeeping
+// assumes.
+type subscriber struct {
+	client  redis.UniversalClient
+	sharded bool
+	log     *slog.Logger
+	ctx     context.Context // cancelled by close; bounds reconnects
+	cancel  context.CancelFunc
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	mu        sync.Mutex
+	closed    bool
+	interests map[string]*interest // by channel
+	shards    map[string]*shard    // by master address ("" when not sharded)
+}
+
+// interest is the subscription to one channel, shared by its watchers.
+type interest struct {
+	channel   string
+	shard     *shard
+	watchers  map[*watcher]struct{}
+	ready     chan struct{} // closed when Redis first confirmed the subscription
+	confirmed bool
+}
+
+func newSubscriber(client redis.UniversalClient, sharded bool, log *slog.Logger) *subscriber {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &subscriber{
+		client: client, sharded: sharded, log: log, ctx: ctx, cancel: cancel,
+		done:      make(chan struct{}),
+		interests: map[string]*interest{},
+		shards:    map[string]*shard{},
+	}
+}
+
+// watch registers a watcher of channel and waits for Redis to confirm the
+// subscription (at once if it is already confirmed).
+func (s *subscriber) watch(ctx context.Context, channel string) (Interest, error) {
+	sh, err := s.shardFor(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrStoreClosed
+	}
+	in := s.interests[channel]
+	if in == nil {
+		in = &interest{channel: channel, shard: sh, watchers: map[*watcher]struct{}{}, ready: make(chan struct{})}
+		s.interests[channel] = in
+		sh.interests[channel] = in
+		sh.subscribe(ctx, channel)
+	}
+	w := newWatcher(func(w *watcher) { s.unwatch(in, w) })
+	in.watchers[w] = struct{}{}
+	s.mu.Unlock()
+
+	select {
+	case <-in.ready:
+		return w, nil
+	case <-ctx.Done():
+		w.Close()
+		return nil, context.Cause(ctx)
+	case <-s.done:
+		return nil, ErrStoreClosed
+	}
+}
+
+// unwatch removes a watcher; the last one of a channel unsubscribes.
+func (s *subscriber) unwatch(in *interest, w *watcher) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(in.watchers, w)
+	if len(in.watchers) > 0 || s.closed {
+		return
+	}
+	delete(s.interests, in.channel)
+	delete(in.shard.interests, in.channel)
+	in.shard.unsubscribe(in.channel)
+}
+
+// confirmed handles Redis's confirmation of a subscription on sh. The last
+// outstanding confirmation makes a new interest ready, or, for one that was
+// ready before (a resubscription after a reconnect), tells its watchers to
+// re-read the key: notifications sent while the connection was down are lost.
+func (s *subscriber) confirmed(sh *shard, channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := sh.pending[channel]; n > 1 {
+		sh.pending[channel] = n - 1
+		return
+	}
+	delete(sh.pending, channel)
+	in := s.interests[channel]
+	if in == nil || in.shard != sh {
+		return
+	}
+	if !in.confirmed {
+		in.confirmed = true
+		close(in.ready)
+		return
+	}
+	for w := range in.watchers {
+		w.send(Event{Kind: EventResync})
+	}
+}
+
+// deliver hands a notification to the channel's watchers.
+func (s *subscriber) deliver(channel, payload string) {
+	ev, ok := parseEvent(payload)
+	if !ok {
+		s.log.Warn("dedupe: ignoring a notification with an unknown payload", "channel", channel)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.interests[channel]; in != nil {
+		for w := range in.watchers {
+			w.send(ev)
+		}
+	}
+}
+
+// shardFor returns the shard that serves channel, starting it if needed.
+func (s *subscriber) shardFor(ctx context.Context, channel string) (*shard, error) {
+	addr, node := "", s.client
+	if s.sharded {
+		master, err := s.client.(*redis.ClusterClient).MasterForKey(ctx, channel)
+		if err != nil {
+			return nil, err
+		}
+		addr, node = master.Options().Addr, master
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrStoreClosed
+	}
+	sh := s.shards[addr]
+	if sh == nil {
+		sh = &shard{sub: s, addr: addr, node: node, interests: map[string]*interest{}, pending: map[string]int{}}
+		s.shards[addr] = sh
+		s.wg.Go(sh.run)
+	}
+	return sh, nil
+}
+
+func (s *subscriber) active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.interests)
+}
+
+func (s *subscriber) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// close ends every watcher and stops the shards' goroutines.
+func (s *subscriber) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.done)
+	for _, sh := range s.shards {
+		sh.drop(sh.ps, nil)
+	}
+	for _, in := range s.interests {
+		for w := range in.watchers {
+			close(w.events)
+		}
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// isClosedErr reports an error that only means the connection was closed by us.
+func isClosedErr(err error) bool {
+	return errors.Is(err, redis.ErrClosed) || errors.Is(err, context.Canceled)
+}
