@@ -54,8 +54,10 @@ func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.D
 }
 
 // heartbeat renews the claim every lease/3 until stop is closed or end is
-// called. When the store says the claim is gone, or no renewal succeeded for
-// a whole lease, it aborts the run with ErrLeaseLost.
+// called. When the store says the claim is gone, or renewals failed for so
+// long that the lease could run out before the next one, it cancels fn with
+// ErrLeaseLost (with failing renewals, about 2/3 of a lease after the last
+// success, before another owner can claim the key).
 func (x *execution[V]) heartbeat(ctx context.Context, stop <-chan struct{}) {
 	lease := x.g.cfg.lease
 	tick := time.NewTicker(lease / 3)
@@ -76,7 +78,9 @@ func (x *execution[V]) heartbeat(ctx context.Context, stop <-chan struct{}) {
 		switch {
 		case err == nil && held:
 			renewed = time.Now()
-		case err == nil || time.Since(renewed) >= lease:
+		case err == nil || time.Since(renewed)+lease/3 >= lease:
+			// Gone, or it could expire before the next renewal: stop fn
+			// while the claim may still be ours, before a taker can start.
 			x.abort(ErrLeaseLost)
 			return
 		}

@@ -1,7 +1,6 @@
 package dedupe_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/idemq/idemq/dedupe"
@@ -23,6 +22,7 @@ func newRedisStore(t *testing.T, srv testenv.RedisServer) *dedupe.RedisStore {
 	if err != nil {
 		t.Fatalf("NewRedisStore: %v", err)
 	}
+	t.Cleanup(func() { _ = s.Close() }) // before the client's cleanup: LIFO
 	return s
 }
 
@@ -41,5 +41,4 @@ func TestNewRedisStoreRejectsNilClient(t *testing.T) {
 	if _, err := dedupe.NewRedisStore(nil); err == nil {
 		t.Fatal("NewRedisStore(nil) = nil error, want ErrInvalidOption")
 	}
-	_ = context.Background
 }

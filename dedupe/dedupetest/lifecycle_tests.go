@@ -57,13 +57,22 @@ var lifecycleTests = map[string]func(*testing.T, Backend){
 		close(keys)
 		wg.Wait()
 		assertNoInterests(t, s)
+		if c, ok := b.(SubscriberCounter); ok {
+			keys := make([]string, runs/2)
+			for i := range keys {
+				keys[i] = mixedKey(i * 2)
+			}
+			if n := c.Subscribers(t, keys); n != 0 {
+				t.Fatalf("the server counts %d subscribers on the %d keys' channels, want 0", n, len(keys))
+			}
+		}
 	},
 }
 
 // mixedOutcome runs one guard whose outcome depends on i: win, duplicate,
 // handler error, panic, cancelled context, end not called.
 func mixedOutcome(ctx context.Context, t *testing.T, s dedupe.Store, i int) {
-	k := fmt.Sprintf("mixed-%d", i/2) // pairs of runs share a key: the second is a duplicate
+	k := mixedKey(i)
 	switch i % 10 {
 	case 0, 1, 2, 3:
 		_, err := dedupe.Run(ctx, s, k, noop)
@@ -87,3 +96,6 @@ func mixedOutcome(ctx context.Context, t *testing.T, s dedupe.Store, i int) {
 		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil })
 	}
 }
+
+// mixedKey pairs runs: runs 2n and 2n+1 share a key, so the second is a duplicate.
+func mixedKey(i int) string { return fmt.Sprintf("mixed-%d", i/2) }

@@ -30,6 +30,13 @@ type Backend interface {
 	Store(t *testing.T) dedupe.Store
 }
 
+// SubscriberCounter is implemented by backends that can count, on the
+// server, the subscribers of the given keys' notification channels. The suite
+// then checks that no subscription outlives its guards.
+type SubscriberCounter interface {
+	Subscribers(t *testing.T, keys []string) int
+}
+
 // Run runs the whole suite. newBackend is called once per (sub)test.
 func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	groups := []struct {
