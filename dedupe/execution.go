@@ -36,7 +36,7 @@ func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, toke
 	if token != "" {
 		x.wg.Go(func() { x.heartbeat(runCtx, stop) })
 	}
-	r, err, panicked, p := call(runCtx, fn, x.end)
+	r, panicked, p, err := call(runCtx, fn, x.end)
 	close(stop)
 	x.wg.Wait() // watcher, heartbeat and commit have ended
 	if panicked {
@@ -51,14 +51,14 @@ func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, toke
 }
 
 // call runs fn, turning a panic into a value that Run re-panics after cleanup.
-func call[R, V any](ctx context.Context, fn Func[R, V], end End[V]) (r R, err error, panicked bool, p any) {
+func call[R, V any](ctx context.Context, fn Func[R, V], end End[V]) (r R, panicked bool, p any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, p = true, v
 		}
 	}()
 	r, err = fn(ctx, end)
-	return r, err, false, nil
+	return r, false, nil, err
 }
 
 // end is the End handed to fn: the first call starts the commit.

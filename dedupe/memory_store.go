@@ -15,7 +15,12 @@ type MemoryStore struct {
 	records  map[string]memoryRecord
 	watchers map[string]map[*watcher]struct{}
 	now      func() time.Time
+	writes   int // since the last sweep of expired records
 }
+
+// sweepEvery is how many writes pass between sweeps of expired records, so
+// that keys nobody reads again do not pile up.
+const sweepEvery = 1024
 
 type memoryRecord struct {
 	Record
@@ -103,6 +108,7 @@ func (s *MemoryStore) Commit(ctx context.Context, key, token string, value []byt
 		return cur.Record, false, nil
 	}
 	value = append([]byte(nil), value...)
+	s.wrote()
 	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value}, expires: s.now().Add(ttl)}
 	s.notify(key, Event{Kind: EventCommit, Value: value})
 	return Record{State: Committed, Value: value, TTL: ttl}, true, nil
@@ -118,6 +124,7 @@ func (s *MemoryStore) Claim(ctx context.Context, key, token string, lease time.D
 	if cur := s.get(key); cur.State != Absent {
 		return cur.Record, false, nil
 	}
+	s.wrote()
 	s.records[key] = memoryRecord{Record: Record{State: Claimed, Token: token}, expires: s.now().Add(lease)}
 	return Record{State: Claimed, Token: token, TTL: lease}, true, nil
 }
@@ -152,6 +159,21 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, err
 	delete(s.records, key)
 	s.notify(key, Event{Kind: EventRelease})
 	return true, nil
+}
+
+// wrote counts a write and sweeps expired records every sweepEvery writes.
+// Caller holds mu.
+func (s *MemoryStore) wrote() {
+	if s.writes++; s.writes < sweepEvery {
+		return
+	}
+	s.writes = 0
+	now := s.now()
+	for k, r := range s.records {
+		if !r.expires.After(now) {
+			delete(s.records, k)
+		}
+	}
 }
 
 // notify sends e to every watcher of key. Caller holds mu.

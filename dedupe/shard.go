@@ -78,11 +78,11 @@ func (sh *shard) receiveFailed(ps *redis.PubSub, err error) {
 	if !sh.sub.closed && !isClosedErr(err) {
 		sh.sub.log.Warn("dedupe: pub/sub connection lost; reconnecting", "addr", sh.addr, "err", err)
 	}
-	sh.drop(ps, err)
+	sh.drop(ps)
 }
 
 // drop closes ps if it is still the shard's connection. Caller holds mu.
-func (sh *shard) drop(ps *redis.PubSub, _ error) {
+func (sh *shard) drop(ps *redis.PubSub) {
 	if ps == nil || sh.ps != ps {
 		return
 	}
@@ -142,7 +142,7 @@ func (sh *shard) subscribe(ctx context.Context, channel string) {
 		err = sh.ps.Subscribe(context.WithoutCancel(ctx), channel)
 	}
 	if err != nil {
-		sh.drop(sh.ps, err) // run reconnects and resubscribes
+		sh.drop(sh.ps) // run reconnects and resubscribes
 	}
 }
 
@@ -158,7 +158,7 @@ func (sh *shard) unsubscribe(channel string) {
 		err = sh.ps.Unsubscribe(context.Background(), channel)
 	}
 	if err != nil {
-		sh.drop(sh.ps, err)
+		sh.drop(sh.ps)
 	}
 }
 

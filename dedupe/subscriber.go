@@ -187,7 +187,7 @@ func (s *subscriber) close() {
 	s.closed = true
 	close(s.done)
 	for _, sh := range s.shards {
-		sh.drop(sh.ps, nil)
+		sh.drop(sh.ps)
 	}
 	for _, in := range s.interests {
 		for w := range in.watchers {

@@ -1,0 +1,125 @@
+package dedupe_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/testenv"
+)
+
+// BenchmarkRun measures Run on a real standalone Redis. Besides ns/op it
+// reports:
+//   - cmds/op: Redis commands per Run, counted by the server (INFO
+//     commandstats, pub/sub commands included);
+//   - x-setnx: time per Run as a multiple of one SET NX PX round trip,
+//     measured in the same benchmark, so figures compare across noisy machines.
+func BenchmarkRun(b *testing.B) {
+	srv := testenv.Redis(b)
+	store := newBenchStore(b, srv)
+	var seq atomic.Int64
+	fresh := func() string { return "bench-" + strconv.FormatInt(seq.Add(1), 10) }
+	commit := func(ctx context.Context, end dedupe.End[int]) (int, error) {
+		end(1)
+		return 1, nil
+	}
+	ctx := context.Background()
+
+	b.Run("FreshKey", func(b *testing.B) {
+		measure(b, srv, func() error { _, err := dedupe.Run(ctx, store, fresh(), commit); return err })
+	})
+	b.Run("Duplicate", func(b *testing.B) {
+		k := fresh()
+		if _, err := dedupe.Run(ctx, store, k, commit); err != nil {
+			b.Fatal(err)
+		}
+		measure(b, srv, func() error {
+			_, err := dedupe.Run(ctx, store, k, commit)
+			if _, ok := err.(*dedupe.ConflictError[int]); ok {
+				return nil
+			}
+			return fmt.Errorf("duplicate: %v", err)
+		})
+	})
+	b.Run("ClaimFreshKey", func(b *testing.B) {
+		measure(b, srv, func() error {
+			_, err := dedupe.Run(ctx, store, fresh(), commit, dedupe.WithClaim(10*time.Second))
+			return err
+		})
+	})
+	b.Run("FreshKeyParallel", func(b *testing.B) {
+		before := serverCommands(b, srv)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := dedupe.Run(ctx, store, fresh(), commit); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(serverCommands(b, srv)-before)/float64(b.N), "cmds/op")
+	})
+}
+
+func newBenchStore(b *testing.B, srv testenv.RedisServer) *dedupe.RedisStore {
+	s, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// measure times op b.N times, then as many SET NX PX round trips as a baseline.
+func measure(b *testing.B, srv testenv.RedisServer, op func() error) {
+	before := serverCommands(b, srv)
+	start := time.Now()
+	for b.Loop() {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	cmds := serverCommands(b, srv) - before
+	b.StopTimer()
+	baseline := setNXBaseline(b, srv, b.N)
+	b.ReportMetric(float64(cmds)/float64(b.N), "cmds/op")
+	b.ReportMetric(float64(elapsed)/float64(baseline), "x-setnx")
+}
+
+func setNXBaseline(b *testing.B, srv testenv.RedisServer, n int) time.Duration {
+	ctx := context.Background()
+	start := time.Now()
+	for i := range n {
+		if err := srv.Client.SetNX(ctx, srv.Prefix+"baseline-"+strconv.Itoa(i), "v", time.Minute).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// serverCommands sums the calls of every command the server ran (INFO excluded).
+func serverCommands(b *testing.B, srv testenv.RedisServer) int64 {
+	info, err := srv.Client.(*redis.Client).Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for _, line := range strings.Split(info, "\n") {
+		name, stats, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		if !ok || name == "cmdstat_info" {
+			continue
+		}
+		calls, _, _ := strings.Cut(stats, ",")
+		n, _ := strconv.ParseInt(calls, 10, 64)
+		total += n
+	}
+	return total
+}

@@ -1,0 +1,99 @@
+package dedupe_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+type OrderID string
+
+type Order struct {
+	ID    OrderID
+	Total int
+}
+
+// The first run of a key does the work and commits its value; a duplicate
+// does not run and gets the winner's value in a *ConflictError.
+func Example() {
+	ctx := context.Background()
+	store := dedupe.NewMemoryStore() // dedupe.NewRedisStore(client) across processes
+	defer store.Close()
+
+	placeOrder := func(ctx context.Context, end dedupe.End[OrderID]) (Order, error) {
+		order := Order{ID: "order-1", Total: 42} // validate, reserve, charge...
+		end(order.ID)                            // commit the idempotency value
+		return order, nil
+	}
+
+	order, err := dedupe.Run(ctx, store, "request-123", placeOrder)
+	fmt.Println("first:", order.ID, err)
+
+	_, err = dedupe.Run(ctx, store, "request-123", placeOrder)
+	var conflict *dedupe.ConflictError[OrderID]
+	if errors.As(err, &conflict) {
+		fmt.Println("duplicate: already done as", conflict.Value)
+	}
+	// Output:
+	// first: order-1 <nil>
+	// duplicate: already done as order-1
+}
+
+// In claim-first mode only one owner runs at a time; a duplicate that
+// arrives while the owner works waits for its outcome, or, with WithNoWait,
+// returns ErrInProgress at once.
+func ExampleWithClaim() {
+	ctx := context.Background()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+
+	working, finish := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := dedupe.Run(ctx, store, "payment-7", func(ctx context.Context, end dedupe.End[string]) (int, error) {
+			close(working)
+			<-finish // charging the card...
+			end("charged")
+			return 0, nil
+		}, dedupe.WithClaim(30*time.Second))
+		done <- err
+	}()
+	<-working
+
+	_, err := dedupe.Run(ctx, store, "payment-7", func(ctx context.Context, end dedupe.End[string]) (int, error) {
+		panic("not reached: the key is claimed")
+	}, dedupe.WithClaim(30*time.Second), dedupe.WithNoWait())
+	fmt.Println("while the owner works:", errors.Is(err, dedupe.ErrInProgress))
+
+	close(finish)
+	fmt.Println("owner:", <-done)
+	// Output:
+	// while the owner works: true
+	// owner: <nil>
+}
+
+// A store on Redis is shared by every process that uses the same Redis and
+// prefix. Close the store before the client.
+func ExampleNewRedisStore() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer client.Close()
+	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("orders:"))
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+
+	_, err = dedupe.Run(context.Background(), store, "request-123",
+		func(ctx context.Context, end dedupe.End[string]) (string, error) {
+			end("done")
+			return "done", nil
+		}, dedupe.WithTTL(time.Hour))
+	if errors.Is(err, dedupe.ErrCommitUnknown) {
+		// The outcome is unknown: do not acknowledge the message.
+	}
+}
