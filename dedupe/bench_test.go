@@ -19,11 +19,21 @@ import (
 // reports:
 //   - cmds/op: Redis commands per Run, counted by the server (INFO
 //     commandstats, pub/sub commands included);
+//   - client-cmds/op: commands the store sent through the client (a go-redis
+//     hook); each is one round trip. The SUBSCRIBE the guard waits for adds
+//     one more on the shared pub/sub connection; UNSUBSCRIBE is not waited for;
 //   - x-setnx: time per Run as a multiple of one SET NX PX round trip,
 //     measured in the same benchmark, so figures compare across noisy machines.
 func BenchmarkRun(b *testing.B) {
 	srv := testenv.Redis(b)
-	store := newBenchStore(b, srv)
+	hook := &countingHook{}
+	client := srv.NewClient(b)
+	client.AddHook(hook)
+	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(srv.Prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
 	var seq atomic.Int64
 	fresh := func() string { return "bench-" + strconv.FormatInt(seq.Add(1), 10) }
 	commit := func(ctx context.Context, end dedupe.End[int]) (int, error) {
@@ -33,14 +43,14 @@ func BenchmarkRun(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("FreshKey", func(b *testing.B) {
-		measure(b, srv, func() error { _, err := dedupe.Run(ctx, store, fresh(), commit); return err })
+		measure(b, srv, hook, func() error { _, err := dedupe.Run(ctx, store, fresh(), commit); return err })
 	})
 	b.Run("Duplicate", func(b *testing.B) {
 		k := fresh()
 		if _, err := dedupe.Run(ctx, store, k, commit); err != nil {
 			b.Fatal(err)
 		}
-		measure(b, srv, func() error {
+		measure(b, srv, hook, func() error {
 			_, err := dedupe.Run(ctx, store, k, commit)
 			if _, ok := err.(*dedupe.ConflictError[int]); ok {
 				return nil
@@ -49,13 +59,13 @@ func BenchmarkRun(b *testing.B) {
 		})
 	})
 	b.Run("ClaimFreshKey", func(b *testing.B) {
-		measure(b, srv, func() error {
+		measure(b, srv, hook, func() error {
 			_, err := dedupe.Run(ctx, store, fresh(), commit, dedupe.WithClaim(10*time.Second))
 			return err
 		})
 	})
 	b.Run("FreshKeyParallel", func(b *testing.B) {
-		before := serverCommands(b, srv)
+		before, sent := serverCommands(b, srv), hook.n.Load()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := dedupe.Run(ctx, store, fresh(), commit); err != nil {
@@ -65,21 +75,13 @@ func BenchmarkRun(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(serverCommands(b, srv)-before)/float64(b.N), "cmds/op")
+		b.ReportMetric(float64(hook.n.Load()-sent)/float64(b.N), "client-cmds/op")
 	})
 }
 
-func newBenchStore(b *testing.B, srv testenv.RedisServer) *dedupe.RedisStore {
-	s, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // measure times op b.N times, then as many SET NX PX round trips as a baseline.
-func measure(b *testing.B, srv testenv.RedisServer, op func() error) {
-	before := serverCommands(b, srv)
+func measure(b *testing.B, srv testenv.RedisServer, hook *countingHook, op func() error) {
+	before, sent := serverCommands(b, srv), hook.n.Load()
 	start := time.Now()
 	for b.Loop() {
 		if err := op(); err != nil {
@@ -87,10 +89,11 @@ func measure(b *testing.B, srv testenv.RedisServer, op func() error) {
 		}
 	}
 	elapsed := time.Since(start)
-	cmds := serverCommands(b, srv) - before
+	cmds, sent := serverCommands(b, srv)-before, hook.n.Load()-sent
 	b.StopTimer()
 	baseline := setNXBaseline(b, srv, b.N)
 	b.ReportMetric(float64(cmds)/float64(b.N), "cmds/op")
+	b.ReportMetric(float64(sent)/float64(b.N), "client-cmds/op")
 	b.ReportMetric(float64(elapsed)/float64(baseline), "x-setnx")
 }
 
@@ -122,4 +125,24 @@ func serverCommands(b *testing.B, srv testenv.RedisServer) int64 {
 		total += n
 	}
 	return total
+}
+
+// countingHook counts the commands a client sends (pub/sub commands do not
+// pass through hooks).
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
 }
