@@ -131,22 +131,23 @@ func (s *MemoryStore) Claim(ctx context.Context, key, token string, lease time.D
 
 // Renew implements Store.
 func (s *MemoryStore) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false, ErrStoreClosed
-	}
-	cur := s.get(key)
-	if cur.State != Claimed || cur.Token != token {
-		return false, nil
-	}
-	cur.expires = s.now().Add(lease)
-	s.records[key] = cur
-	return true, nil
+	return s.withClaim(key, token, func(cur memoryRecord) {
+		cur.expires = s.now().Add(lease)
+		s.records[key] = cur
+	})
 }
 
 // Release implements Store.
 func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, error) {
+	return s.withClaim(key, token, func(memoryRecord) {
+		delete(s.records, key)
+		s.notify(key, Event{Kind: EventRelease})
+	})
+}
+
+// withClaim calls f with the key's record, under the lock, if the key holds
+// a live claim of token, and reports whether it did.
+func (s *MemoryStore) withClaim(key, token string, f func(memoryRecord)) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -156,8 +157,7 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, err
 	if cur.State != Claimed || cur.Token != token {
 		return false, nil
 	}
-	delete(s.records, key)
-	s.notify(key, Event{Kind: EventRelease})
+	f(cur)
 	return true, nil
 }
 

@@ -15,10 +15,7 @@ import (
 var claimTests = map[string]func(*testing.T, Backend){
 	"Race32RunsFnExactlyOnce": func(t *testing.T, b Backend) {
 		const guards, rounds = 32, 20
-		stores := make([]dedupe.Store, guards)
-		for i := range stores {
-			stores[i] = openStore(t, b)
-		}
+		stores := openStores(t, b, guards)
 		for round := range rounds {
 			var calls atomic.Int32
 			errs := make([]error, guards)

@@ -46,10 +46,7 @@ var notificationTests = map[string]func(*testing.T, Backend){
 	},
 	"Race32DistinctConnectionsOneWinner": func(t *testing.T, b Backend) {
 		const guards, rounds = 32, 200
-		stores := make([]dedupe.Store, guards)
-		for i := range stores {
-			stores[i] = openStore(t, b)
-		}
+		stores := openStores(t, b, guards)
 		for round := range rounds {
 			if err := race(testContext(t), stores, key(t)); err != nil {
 				t.Fatalf("round %d: %v", round, err)

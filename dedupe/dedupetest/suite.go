@@ -78,6 +78,16 @@ func openStore(t *testing.T, b Backend) dedupe.Store {
 	return s
 }
 
+// openStores opens n stores on the backend (n connections where it has them).
+func openStores(t *testing.T, b Backend, n int) []dedupe.Store {
+	t.Helper()
+	stores := make([]dedupe.Store, n)
+	for i := range stores {
+		stores[i] = openStore(t, b)
+	}
+	return stores
+}
+
 // key returns a key unique to this call.
 func key(t *testing.T) string {
 	var b [8]byte
