@@ -5,20 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // execution is one call of fn under a guard: it owns the goroutines that
-// watch the key, renew the claim and commit, and Run waits for all of them.
+// watch the key and renew the claim, and Run waits for both. The commit runs
+// in a goroutine of its own that Run waits for only up to the commit
+// timeout: a store call stuck on a dead connection ends at the client's
+// timeout, after Run has returned ErrCommitUnknown.
 type execution[V any] struct {
 	g      *guard[V]
-	token  string // the claim's owner token; "" in optimistic mode
 	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
+	stop   chan struct{} // closed when fn has returned
 
-	mu      sync.Mutex
-	ends    int   // calls of end
-	aborted error // why the guard cancelled fn, if it did
-	result  commitResult
+	mu        sync.Mutex
+	ends      int       // calls of end while fn ran
+	returned  bool      // fn has returned: end does nothing any more
+	endedAt   time.Time // when the first end started the commit
+	aborted   error     // why the guard cancelled fn, if it did
+	committed chan struct{}
+	result    commitResult
 }
 
 type commitResult struct {
@@ -27,45 +34,72 @@ type commitResult struct {
 	err     error
 }
 
-func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, token string, fn Func[R, V]) (R, error) {
+// execute runs fn under the guard. claimed is when the claim was sent, in
+// claim mode. Cleanup runs in defers, so a panic or runtime.Goexit in fn
+// (t.Fatal in a test handler) stops the watcher and heartbeat and gives up
+// the claim like any other failure; a panic is then re-raised.
+func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	x := &execution[V]{g: g, token: token, cancel: cancel}
-	stop := make(chan struct{})
-	x.goWatch(runCtx, interest, stop, g.cfg.eager && token == "")
-	if token != "" {
-		x.wg.Go(func() { x.heartbeat(runCtx, stop) })
+	x := &execution[V]{g: g, cancel: cancel, stop: make(chan struct{}), committed: make(chan struct{})}
+	x.goWatch(runCtx, interest, g.cfg.eager && !g.fenced())
+	if g.fenced() {
+		x.wg.Go(func() { x.heartbeat(runCtx, claimed) })
 	}
-	r, panicked, p, err := call(runCtx, fn, x.end)
-	close(stop)
-	x.wg.Wait() // watcher, heartbeat and commit have ended
-	if panicked {
-		x.releaseIfOwner(ctx)
-		panic(p)
-	}
-	if verdict := x.verdict(ctx, err); verdict != nil {
+	normal := false
+	defer func() {
+		if !normal {
+			x.fnReturned()
+			x.abandon(ctx)
+		}
+	}()
+	r, err := fn(runCtx, x.end)
+	normal = true
+	x.fnReturned()
+	switch verdict := x.verdict(ctx, err); verdict {
+	case nil:
+		return r, err // won: an error fn returned after end does not undo the commit
+	case ErrEndCalledTwice:
+		return r, verdict // the first value was committed
+	default:
 		var zero R
 		return zero, verdict
 	}
-	return r, err // won: an error fn returned after end does not undo the commit
 }
 
-// call runs fn, turning a panic into a value that Run re-panics after cleanup.
-func call[R, V any](ctx context.Context, fn Func[R, V], end End[V]) (r R, panicked bool, p any, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicked, p = true, v
-		}
-	}()
-	r, err = fn(ctx, end)
-	return r, false, nil, err
+// fnReturned stops end, the watcher and the heartbeat, and waits for the
+// latter two.
+func (x *execution[V]) fnReturned() {
+	x.mu.Lock()
+	x.returned = true
+	x.mu.Unlock()
+	close(x.stop)
+	x.wg.Wait()
 }
 
-// end is the End handed to fn: the first call starts the commit.
+// abandon settles the key after fn panicked or called runtime.Goexit: a
+// claim is released if end was not called; a started commit is left to
+// finish within the commit timeout.
+func (x *execution[V]) abandon(ctx context.Context) {
+	if x.endCount() == 0 {
+		x.releaseIfOwner(ctx)
+		return
+	}
+	_ = x.awaitCommit()
+}
+
+// end is the End handed to fn: the first call while fn runs starts the commit.
 func (x *execution[V]) end(value V) {
 	x.mu.Lock()
+	if x.returned {
+		x.mu.Unlock()
+		return
+	}
 	x.ends++
 	first := x.ends == 1
+	if first {
+		x.endedAt = time.Now()
+	}
 	x.mu.Unlock()
 	if !first {
 		return
@@ -75,15 +109,17 @@ func (x *execution[V]) end(value V) {
 		x.setResult(commitResult{err: &encodeError{err}})
 		return
 	}
-	x.wg.Go(func() { x.commit(data) })
+	go x.commit(data)
 }
 
 // commit runs the store's atomic commit, detached from ctx cancellation (an
-// abandoned commit has an unknown outcome) but bounded by the commit timeout.
+// abandoned commit has an unknown outcome) and bounded by the commit timeout
+// for clients that honour context deadlines.
 func (x *execution[V]) commit(data []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), x.g.cfg.commitTimeout)
 	defer cancel()
-	cur, won, err := x.g.store.Commit(ctx, x.g.key, x.token, data, x.g.cfg.ttl)
+	c := Commit{Token: x.g.token, Fenced: x.g.fenced(), Value: data, TTL: x.g.cfg.ttl}
+	cur, won, err := x.g.store.Commit(ctx, x.g.key, c)
 	x.setResult(commitResult{current: cur, won: won, err: err})
 }
 
@@ -91,12 +127,32 @@ func (x *execution[V]) setResult(r commitResult) {
 	x.mu.Lock()
 	x.result = r
 	x.mu.Unlock()
+	close(x.committed)
 }
 
-func (x *execution[V]) endCalled() bool {
+// awaitCommit returns the commit's result, or ErrCommitUnknown once the
+// commit timeout has passed since end, even if the store call still hangs:
+// the guard keeps its own clock.
+func (x *execution[V]) awaitCommit() commitResult {
+	x.mu.Lock()
+	left := time.Until(x.endedAt.Add(x.g.cfg.commitTimeout))
+	x.mu.Unlock()
+	timer := time.NewTimer(left)
+	defer timer.Stop()
+	select {
+	case <-x.committed:
+	case <-timer.C:
+		return commitResult{err: fmt.Errorf("no reply within the commit timeout (%v)", x.g.cfg.commitTimeout)}
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.ends > 0
+	return x.result
+}
+
+func (x *execution[V]) endCount() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.ends
 }
 
 // abort cancels fn with cause, unless end was already called: from then on
@@ -115,7 +171,7 @@ func (x *execution[V]) abort(cause error) {
 // won (Run then returns what fn returned).
 func (x *execution[V]) verdict(ctx context.Context, fnErr error) error {
 	x.mu.Lock()
-	ends, aborted, res := x.ends, x.aborted, x.result
+	ends, aborted := x.ends, x.aborted
 	x.mu.Unlock()
 	switch {
 	case ends == 0 && aborted != nil:
@@ -129,10 +185,15 @@ func (x *execution[V]) verdict(ctx context.Context, fnErr error) error {
 	case ends == 0:
 		x.releaseIfOwner(ctx)
 		return ErrEndNotCalled
-	case ends > 1:
-		return ErrEndCalledTwice
 	}
-	return x.commitErr(ctx, res)
+	err := x.commitErr(ctx, x.awaitCommit())
+	switch {
+	case ends > 1 && err != nil:
+		return errors.Join(ErrEndCalledTwice, err) // and the commit's outcome
+	case ends > 1:
+		return ErrEndCalledTwice // alone: the first value won
+	}
+	return err
 }
 
 // commitErr interprets the commit's result.
@@ -148,12 +209,12 @@ func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
 		return fmt.Errorf("%w: key %q: %w", ErrCommitUnknown, x.g.key, res.err)
 	case res.won:
 		return nil
-	case res.current.State == Committed && x.token == "":
+	case res.current.State == Committed && !x.g.fenced():
 		return x.g.conflict(res.current.Value, nil)
 	case res.current.State == Committed:
 		return x.g.conflict(res.current.Value, ErrLeaseLost)
-	case x.token == "":
-		return ErrInProgress // a claim-mode owner holds the key
+	case !x.g.fenced():
+		return ErrInProgress // a claim-first owner holds the key
 	}
 	return ErrLeaseLost
 }
@@ -161,12 +222,10 @@ func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
 // releaseIfOwner gives up the claim in claim mode, so that a retry need not
 // wait for the lease. A failed release only delays that retry.
 func (x *execution[V]) releaseIfOwner(ctx context.Context) {
-	if x.token == "" {
+	if !x.g.fenced() {
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.g.cfg.commitTimeout)
-	defer cancel()
-	_, _ = x.g.store.Release(rctx, x.g.key, x.token)
+	x.g.bounded(ctx, func(ctx context.Context) { _, _ = x.g.store.Release(ctx, x.g.key, x.g.token) })
 }
 
 // encodeError carries a codec failure from end to Run.

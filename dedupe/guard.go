@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // End commits value as the key's outcome. It does not block: it starts the
 // commit, and Run waits for its result after fn returns. Call it once, when
-// every step has succeeded and before fn returns.
+// every step has succeeded and before fn returns; a call after fn returned
+// does nothing.
 type End[V any] func(value V)
 
 // Func is the work a guard runs. ctx is cancelled when the guard learns that
@@ -37,24 +39,24 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if ctx.Err() != nil {
 		return zero, context.Cause(ctx)
 	}
-	g := &guard[V]{store: store, key: key, cfg: cfg}
+	g := &guard[V]{store: store, key: key, cfg: cfg, token: newToken()}
 	interest, err := store.Watch(ctx, key)
 	if err != nil {
 		return zero, g.storeErr("watching", err)
 	}
 	defer interest.Close()
 
-	token := ""
-	if cfg.lease > 0 {
-		if token, err = g.acquire(ctx, interest); err != nil {
-			return zero, err
-		}
-	} else if !cfg.eager {
-		if err := g.check(ctx); err != nil {
-			return zero, err
-		}
+	var claimed time.Time // when the claim that fn runs under was sent
+	switch {
+	case g.fenced():
+		claimed, err = g.acquire(ctx, interest)
+	case !cfg.eager:
+		err = g.check(ctx, interest)
 	}
-	return execute(ctx, g, interest, token, fn)
+	if err != nil {
+		return zero, err
+	}
+	return execute(ctx, g, interest, claimed, fn)
 }
 
 // guard holds what one Run knows about its key.
@@ -62,18 +64,34 @@ type guard[V any] struct {
 	store Store
 	key   string
 	cfg   runConfig
+	token string // identifies this run's commit and, in claim mode, its claim
 }
 
-// check returns a *ConflictError if the key already holds a committed value.
-func (g *guard[V]) check(ctx context.Context) error {
-	rec, err := g.store.Get(ctx, g.key)
-	if err != nil {
-		return g.storeErr("reading", err)
+// fenced reports claim-first mode: the run holds a claim and its commit is
+// fenced by the claim's token.
+func (g *guard[V]) fenced() bool { return g.cfg.lease > 0 }
+
+// check is the optimistic mode's look before fn starts: a committed value is
+// a *ConflictError; a live claim (a claim-first run of the same key) is
+// waited out like a claim-first duplicate does, or is ErrInProgress with
+// WithNoWait, so that mixing modes on one key never runs fn twice at once.
+func (g *guard[V]) check(ctx context.Context, interest Interest) error {
+	for {
+		rec, err := g.store.Get(ctx, g.key)
+		switch {
+		case err != nil:
+			return g.storeErr("reading", err)
+		case rec.State == Committed:
+			return g.conflict(rec.Value, nil)
+		case rec.State == Absent:
+			return nil
+		case g.cfg.noWait:
+			return ErrInProgress
+		}
+		if err := g.awaitClaim(ctx, interest, rec.TTL); err != nil {
+			return err
+		}
 	}
-	if rec.State == Committed {
-		return g.conflict(rec.Value, nil)
-	}
-	return nil
 }
 
 // conflict decodes the winner's value into a *ConflictError.
@@ -93,9 +111,29 @@ func (g *guard[V]) storeErr(doing string, err error) error {
 	return fmt.Errorf("dedupe: %s key %q: %w", doing, g.key, err)
 }
 
-// newToken returns a random owner token for a claim.
+// newToken returns a random token: a run's identity and claim owner token.
 func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// bounded runs a store call that must not be abandoned by ctx cancellation
+// (a release) and waits for it at most the commit timeout by the local
+// clock: with a client that ignores context deadlines, a call on a dead
+// connection returns only at the client's read timeout, in the background.
+func (g *guard[V]) bounded(ctx context.Context, call func(ctx context.Context)) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.commitTimeout)
+	done := make(chan struct{})
+	go func() {
+		defer cancel()
+		defer close(done)
+		call(cctx)
+	}()
+	timer := time.NewTimer(g.cfg.commitTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
 }

@@ -1,9 +1,17 @@
 package dedupe
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // MaxKeyLen is the longest key Run accepts, in bytes.
 const MaxKeyLen = 1024
+
+// MaxTokenLen is the longest owner token a Store accepts, in bytes. Guards
+// use 32 hex digits.
+const MaxTokenLen = 64
 
 // checkKey rejects keys Run does not accept. Keys are binary-safe: any bytes
 // but none at all, up to MaxKeyLen.
@@ -15,4 +23,20 @@ func checkKey(key string) error {
 		return fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", ErrInvalidKey, len(key), MaxKeyLen)
 	}
 	return nil
+}
+
+// checkToken rejects owner tokens a Store cannot keep: a committed record
+// stores the token in front of the value, separated by ':'.
+func checkToken(token string) error {
+	if token == "" || len(token) > MaxTokenLen || strings.Contains(token, ":") {
+		return fmt.Errorf("%w: owner token %q: want 1 to %d bytes without ':'", ErrInvalidOption, token, MaxTokenLen)
+	}
+	return nil
+}
+
+// storedDuration is how long a store keeps a TTL or lease: d rounded up to
+// whole milliseconds (Redis's unit), so that every store agrees. Options
+// reject durations under a millisecond; this guards direct Store callers.
+func storedDuration(d time.Duration) time.Duration {
+	return max((d+time.Millisecond-1)/time.Millisecond, 1) * time.Millisecond
 }

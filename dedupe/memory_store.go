@@ -97,31 +97,46 @@ func (s *MemoryStore) get(key string) memoryRecord {
 }
 
 // Commit implements Store.
-func (s *MemoryStore) Commit(ctx context.Context, key, token string, value []byte, ttl time.Duration) (Record, bool, error) {
+func (s *MemoryStore) Commit(ctx context.Context, key string, c Commit) (Record, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return Record{}, false, ErrStoreClosed
+	if err := s.usable(c.Token); err != nil {
+		return Record{}, false, err
 	}
+	return s.commit(key, c)
+}
+
+// commit is Commit under the lock.
+func (s *MemoryStore) commit(key string, c Commit) (Record, bool, error) {
 	cur := s.get(key)
-	if (token == "" && cur.State != Absent) || (token != "" && (cur.State != Claimed || cur.Token != token)) {
+	ttl := storedDuration(c.TTL)
+	switch {
+	case cur.State == Committed && cur.Token == c.Token: // this commit, retried
+		return Record{State: Committed, Value: cur.Value, Token: c.Token, TTL: ttl}, true, nil
+	case c.Fenced && (cur.State != Claimed || cur.Token != c.Token), !c.Fenced && cur.State != Absent:
 		return cur.Record, false, nil
 	}
-	value = append([]byte(nil), value...)
+	value := append([]byte(nil), c.Value...)
 	s.wrote()
-	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value}, expires: s.now().Add(ttl)}
+	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value, Token: c.Token}, expires: s.now().Add(ttl)}
 	s.notify(key, Event{Kind: EventCommit, Value: value})
-	return Record{State: Committed, Value: value, TTL: ttl}, true, nil
+	return Record{State: Committed, Value: value, Token: c.Token, TTL: ttl}, true, nil
 }
 
 // Claim implements Store.
 func (s *MemoryStore) Claim(ctx context.Context, key, token string, lease time.Duration) (Record, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return Record{}, false, ErrStoreClosed
+	if err := s.usable(token); err != nil {
+		return Record{}, false, err
 	}
-	if cur := s.get(key); cur.State != Absent {
+	return s.claim(key, token, lease)
+}
+
+// claim is Claim under the lock.
+func (s *MemoryStore) claim(key, token string, lease time.Duration) (Record, bool, error) {
+	lease = storedDuration(lease)
+	if cur := s.get(key); cur.State != Absent && (cur.State != Claimed || cur.Token != token) {
 		return cur.Record, false, nil
 	}
 	s.wrote()
@@ -129,36 +144,60 @@ func (s *MemoryStore) Claim(ctx context.Context, key, token string, lease time.D
 	return Record{State: Claimed, Token: token, TTL: lease}, true, nil
 }
 
+// usable returns ErrStoreClosed after Close, or the token's validation
+// error. Caller holds mu.
+func (s *MemoryStore) usable(token string) error {
+	if s.closed {
+		return ErrStoreClosed
+	}
+	return checkToken(token)
+}
+
 // Renew implements Store.
 func (s *MemoryStore) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
-	return s.withClaim(key, token, func(cur memoryRecord) {
-		cur.expires = s.now().Add(lease)
-		s.records[key] = cur
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(token); err != nil {
+		return false, err
+	}
+	return s.renew(key, token, lease), nil
 }
 
 // Release implements Store.
 func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(token); err != nil {
+		return false, err
+	}
+	return s.release(key, token), nil
+}
+
+// renew is Renew under the lock.
+func (s *MemoryStore) renew(key, token string, lease time.Duration) bool {
+	return s.withClaim(key, token, func(cur memoryRecord) {
+		cur.expires = s.now().Add(storedDuration(lease))
+		s.records[key] = cur
+	})
+}
+
+// release is Release under the lock.
+func (s *MemoryStore) release(key, token string) bool {
 	return s.withClaim(key, token, func(memoryRecord) {
 		delete(s.records, key)
 		s.notify(key, Event{Kind: EventRelease})
 	})
 }
 
-// withClaim calls f with the key's record, under the lock, if the key holds
-// a live claim of token, and reports whether it did.
-func (s *MemoryStore) withClaim(key, token string, f func(memoryRecord)) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false, ErrStoreClosed
-	}
+// withClaim calls f with the key's record if the key holds a live claim of
+// token, and reports whether it did. Caller holds mu.
+func (s *MemoryStore) withClaim(key, token string, f func(memoryRecord)) bool {
 	cur := s.get(key)
 	if cur.State != Claimed || cur.Token != token {
-		return false, nil
+		return false
 	}
 	f(cur)
-	return true, nil
+	return true
 }
 
 // wrote counts a write and sweeps expired records every sweepEvery writes.

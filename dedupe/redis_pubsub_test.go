@@ -182,7 +182,7 @@ func TestRedisStoreResyncsAfterReconnect(t *testing.T) {
 		ctx := context.Background()
 		silent := blockedRuns(t, s, []string{"silent"})
 		notified := blockedRuns(t, s, []string{"notified"})
-		if err := srv.Client.Set(ctx, srv.Prefix+"{silent}", `V"unseen"`, 0).Err(); err != nil {
+		if err := srv.Client.Set(ctx, srv.Prefix+"{silent}", `Vwriter:"unseen"`, 0).Err(); err != nil {
 			t.Fatalf("SET: %v", err)
 		}
 		killPubSub(t, srv, name)

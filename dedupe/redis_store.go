@@ -2,10 +2,13 @@ package dedupe
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,8 +23,10 @@ const DefaultPrefix = "idemq:"
 // pub/sub) or a Sentinel-backed failover client.
 //
 // Layout: the key K is stored at PREFIX{K} and notified on PREFIX{K}:events.
-// The stored string is 'V' followed by the encoded value, or 'C' followed by
-// a claim's owner token.
+// A key that contains '{' or '}' is stored at PREFIX{#H}K instead, where H is
+// a hash of K, so that the record and its channel always share one Cluster
+// slot. The stored string is 'C' followed by a claim's owner token, or 'V',
+// the committing run's token, ':' and the encoded value.
 //
 // One RedisStore keeps one pub/sub connection per Redis master it needs
 // notifications from (one in total on a single node), shared by all guards.
@@ -72,15 +77,26 @@ var (
 
 // NewRedisStore returns a store on client. It starts the pub/sub goroutines;
 // call Close to stop them.
+//
+// A *redis.Ring is refused (ErrInvalidOption): it shards keys on the client
+// side but has no pub/sub routing, so notifications could not reach the
+// guards. A prefix containing '{' or '}' is refused too: it would change the
+// hash tag that keeps a key and its channel in one Cluster slot.
 func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisStore, error) {
-	if client == nil {
+	switch client.(type) {
+	case nil:
 		return nil, fmt.Errorf("%w: NewRedisStore needs a client", ErrInvalidOption)
+	case *redis.Ring:
+		return nil, fmt.Errorf("%w: NewRedisStore does not support *redis.Ring (no pub/sub routing); use a Client, ClusterClient or failover client", ErrInvalidOption)
 	}
 	cfg := storeConfig{prefix: DefaultPrefix}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
 		}
+	}
+	if strings.ContainsAny(cfg.prefix, "{}") {
+		return nil, fmt.Errorf("%w: WithPrefix(%q): the prefix must not contain '{' or '}'", ErrInvalidOption, cfg.prefix)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
@@ -94,9 +110,17 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 	return s, nil
 }
 
-// recordKey and channel share the hash tag {key}, so they share a slot.
-func (s *RedisStore) recordKey(key string) string { return s.prefix + "{" + key + "}" }
-func (s *RedisStore) channel(key string) string   { return s.recordKey(key) + ":events" }
+// recordKey and channel share their hash tag, so they share a slot: {key},
+// or {#hash} for a key with braces, which would end or empty the tag.
+func (s *RedisStore) recordKey(key string) string {
+	if !strings.ContainsAny(key, "{}") {
+		return s.prefix + "{" + key + "}"
+	}
+	sum := sha256.Sum256([]byte(key))
+	return s.prefix + "{#" + hex.EncodeToString(sum[:8]) + "}" + key
+}
+
+func (s *RedisStore) channel(key string) string { return s.recordKey(key) + ":events" }
 
 // Watch implements Store: it returns once Redis confirmed the subscription.
 func (s *RedisStore) Watch(ctx context.Context, key string) (Interest, error) {
@@ -111,69 +135,110 @@ func (s *RedisStore) Get(ctx context.Context, key string) (Record, error) {
 	if s.sub.isClosed() {
 		return Record{}, ErrStoreClosed
 	}
-	v, err := s.client.Get(ctx, s.recordKey(key)).Result()
+	rk := s.recordKey(key)
+	var get *redis.StringCmd
+	var pttl *redis.DurationCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get, pttl = p.Get(ctx, rk), p.PTTL(ctx, rk)
+		return nil
+	})
 	if errors.Is(err, redis.Nil) {
 		return Record{}, nil
 	}
 	if err != nil {
 		return Record{}, err
 	}
-	return parseRecord(key, v)
+	rec, err := parseRecord(key, get.Val())
+	if left := pttl.Val(); left > 0 {
+		rec.TTL = left
+	} else if left != -1 && rec.State != Absent {
+		rec.TTL = time.Nanosecond // expires now
+	}
+	return rec, err
 }
 
 // Commit implements Store.
-func (s *RedisStore) Commit(ctx context.Context, key, token string, value []byte, ttl time.Duration) (Record, bool, error) {
-	if s.sub.isClosed() {
-		return Record{}, false, ErrStoreClosed
+func (s *RedisStore) Commit(ctx context.Context, key string, c Commit) (Record, bool, error) {
+	if err := s.usable(c.Token); err != nil {
+		return Record{}, false, err
 	}
-	res, err := commitScript.Run(ctx, s.client, []string{s.recordKey(key), s.channel(key)},
-		token, value, ttl.Milliseconds(), s.publish).Slice()
+	res, err := commitScript.Run(ctx, s.client, []string{s.recordKey(key), s.channel(key)}, s.commitArgs(c)...).Slice()
 	if err != nil {
 		return Record{}, false, err
 	}
+	return readCommitReply(key, c, res)
+}
+
+func (s *RedisStore) commitArgs(c Commit) []any {
+	fenced := "0"
+	if c.Fenced {
+		fenced = "1"
+	}
+	return []any{c.Token, fenced, c.Value, storedDuration(c.TTL).Milliseconds(), s.publish}
+}
+
+// readCommitReply reads the commit script's reply.
+func readCommitReply(key string, c Commit, res []any) (Record, bool, error) {
 	if won, _ := res[0].(int64); won == 1 {
-		return Record{State: Committed, Value: value, TTL: ttl}, true, nil
+		return Record{State: Committed, Value: c.Value, Token: c.Token, TTL: storedDuration(c.TTL)}, true, nil
 	}
 	if len(res) < 2 {
 		return Record{}, false, nil
 	}
-	cur, err := parseRecord(key, res[1].(string))
+	v, _ := res[1].(string)
+	cur, err := parseRecord(key, v)
 	return cur, false, err
 }
 
 // Claim implements Store.
 func (s *RedisStore) Claim(ctx context.Context, key, token string, lease time.Duration) (Record, bool, error) {
-	if s.sub.isClosed() {
-		return Record{}, false, ErrStoreClosed
+	if err := s.usable(token); err != nil {
+		return Record{}, false, err
 	}
-	res, err := claimScript.Run(ctx, s.client, []string{s.recordKey(key)}, token, lease.Milliseconds()).Slice()
+	res, err := claimScript.Run(ctx, s.client, []string{s.recordKey(key)}, token, storedDuration(lease).Milliseconds()).Slice()
 	if err != nil {
 		return Record{}, false, err
 	}
+	return readClaimReply(key, token, lease, res)
+}
+
+// readClaimReply reads the claim script's reply. A PTTL of 0 or less for a
+// live claim means it expires now: it is reported as 1ns, never as unknown.
+func readClaimReply(key, token string, lease time.Duration, res []any) (Record, bool, error) {
 	if ok, _ := res[0].(int64); ok == 1 {
-		return Record{State: Claimed, Token: token, TTL: lease}, true, nil
+		return Record{State: Claimed, Token: token, TTL: storedDuration(lease)}, true, nil
 	}
 	v, _ := res[1].(string)
 	cur, err := parseRecord(key, v)
 	if pttl, _ := res[2].(int64); pttl > 0 {
 		cur.TTL = time.Duration(pttl) * time.Millisecond
+	} else if pttl != -1 { // -1: no expiry at all; leave the TTL unknown
+		cur.TTL = time.Nanosecond
 	}
 	return cur, false, err
 }
 
+// usable returns ErrStoreClosed after Close, or the token's validation error.
+func (s *RedisStore) usable(token string) error {
+	if s.sub.isClosed() {
+		return ErrStoreClosed
+	}
+	return checkToken(token)
+}
+
 // Renew implements Store.
 func (s *RedisStore) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
-	if s.sub.isClosed() {
-		return false, ErrStoreClosed
+	if err := s.usable(token); err != nil {
+		return false, err
 	}
-	n, err := renewScript.Run(ctx, s.client, []string{s.recordKey(key)}, token, lease.Milliseconds()).Int()
+	n, err := renewScript.Run(ctx, s.client, []string{s.recordKey(key)}, token, storedDuration(lease).Milliseconds()).Int()
 	return n == 1, err
 }
 
 // Release implements Store.
 func (s *RedisStore) Release(ctx context.Context, key, token string) (bool, error) {
-	if s.sub.isClosed() {
-		return false, ErrStoreClosed
+	if err := s.usable(token); err != nil {
+		return false, err
 	}
 	n, err := releaseScript.Run(ctx, s.client, []string{s.recordKey(key), s.channel(key)}, token, s.publish).Int()
 	return n == 1, err
@@ -190,12 +255,14 @@ func parseRecord(key, v string) (Record, error) {
 	switch {
 	case v == "":
 		return Record{}, nil
-	case v[0] == 'V':
-		return Record{State: Committed, Value: []byte(v[1:])}, nil
 	case v[0] == 'C':
 		return Record{State: Claimed, Token: v[1:]}, nil
+	case v[0] == 'V':
+		if token, value, ok := strings.Cut(v[1:], ":"); ok {
+			return Record{State: Committed, Token: token, Value: []byte(value)}, nil
+		}
 	}
-	return Record{}, &DecodeError{Key: key, Err: fmt.Errorf("stored string starts with %q, not 'V' or 'C'", v[0])}
+	return Record{}, &DecodeError{Key: key, Err: fmt.Errorf("stored string %.16q is neither 'C'+token nor 'V'+token+':'+value", v)}
 }
 
 // parseEvent reads a notification payload.

@@ -20,14 +20,19 @@ type Store interface {
 	// Get returns what key holds now.
 	Get(ctx context.Context, key string) (Record, error)
 
-	// Commit stores value under key for ttl and notifies watchers, atomically,
-	// if key is free (token == "") or holds a claim with exactly this token
-	// (token != ""). It returns won == false and the current record otherwise.
-	// An error means the outcome is unknown.
-	Commit(ctx context.Context, key, token string, value []byte, ttl time.Duration) (current Record, won bool, err error)
+	// Commit stores c.Value under key for c.TTL and notifies watchers,
+	// atomically, if the key is free (c.Fenced == false) or holds the claim
+	// of c.Token (c.Fenced == true). A key that already holds the value
+	// committed with c.Token is this same commit, retried: Commit reports
+	// won == true again. Otherwise it returns won == false and the current
+	// record. An error means the outcome is unknown.
+	Commit(ctx context.Context, key string, c Commit) (current Record, won bool, err error)
 
-	// Claim stores a claim with token and lease under key if key is free. It
-	// returns claimed == false and the current record otherwise.
+	// Claim stores a claim with token and lease under key if key is free. A
+	// key that already holds the claim of token is this same claim, retried:
+	// its lease is set again and Claim reports claimed == true. Otherwise it
+	// returns claimed == false and the current record, whose TTL is the
+	// claim's remaining lease (see Record.TTL).
 	Claim(ctx context.Context, key, token string, lease time.Duration) (current Record, claimed bool, err error)
 
 	// Renew extends the lease of the claim if key still holds token.
@@ -65,9 +70,26 @@ func (s State) String() string {
 // Record is what a key holds at one moment.
 type Record struct {
 	State State
-	Value []byte        // the committed value, when State == Committed
-	Token string        // the owner token, when State == Claimed
-	TTL   time.Duration // time left to live, when known (0 otherwise)
+	Value []byte // the committed value, when State == Committed
+	// Token is the owner token of a claim (State == Claimed), or the token of
+	// the run that committed the value (State == Committed).
+	Token string
+	// TTL is the time left to live: > 0 when known. Claim reports a claim
+	// that is about to expire (Redis's PTTL of 0) as a TTL of 1ns, so 0 means
+	// "unknown" only.
+	TTL time.Duration
+}
+
+// Commit is what Store.Commit stores.
+type Commit struct {
+	// Token identifies the committing run: 1 to MaxTokenLen bytes, no ':'.
+	// With Fenced, it is also the owner token of its claim.
+	Token string
+	// Fenced requires the key to hold the claim of Token (claim-first mode);
+	// otherwise the key must be free (optimistic mode).
+	Fenced bool
+	Value  []byte
+	TTL    time.Duration // how long the value lives; rounded up to whole milliseconds
 }
 
 // Interest is a registered interest in one key, from Store.Watch.

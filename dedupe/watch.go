@@ -3,16 +3,18 @@ package dedupe
 import "context"
 
 // goWatch starts the goroutine that turns the key's events into an abort of
-// fn: a commit by another run (or, with check, a value already stored) cancels
-// fn with a *ConflictError; the store closing cancels it with ErrStoreClosed.
-func (x *execution[V]) goWatch(ctx context.Context, interest Interest, stop <-chan struct{}, check bool) {
+// fn: a commit by another run (or, with check, a value already stored)
+// cancels fn with a *ConflictError; the store closing cancels it with
+// ErrStoreClosed. Any other event (a release, a resync after a reconnect)
+// means notifications may have been missed: the key is read again.
+func (x *execution[V]) goWatch(ctx context.Context, interest Interest, check bool) {
 	x.wg.Go(func() {
 		if check {
 			x.reread(ctx)
 		}
 		for {
 			select {
-			case <-stop:
+			case <-x.stop:
 				return
 			case ev, ok := <-interest.Events():
 				if !ok {
@@ -26,25 +28,39 @@ func (x *execution[V]) goWatch(ctx context.Context, interest Interest, stop <-ch
 }
 
 func (x *execution[V]) handle(ctx context.Context, ev Event) {
-	if x.endCalled() {
+	if x.endCount() > 0 {
 		return // our own commit's notification, or too late to matter
 	}
-	switch ev.Kind {
-	case EventCommit:
-		x.abort(x.g.conflict(ev.Value, nil))
-	case EventResync:
-		x.reread(ctx)
+	if ev.Kind == EventCommit {
+		x.abort(x.lostTo(ev.Value))
+		return
 	}
+	x.reread(ctx)
 }
 
-// reread aborts fn if the key holds a committed value; a failed read aborts
-// it with the read error (the commit could not succeed either).
+// reread reads the key and aborts fn if this run can no longer win: a value
+// is committed; in claim mode, the key no longer holds this run's claim; in
+// optimistic mode, a claim-first run holds the key (its commit would fail
+// with ErrInProgress). A failed read aborts fn with the read error.
 func (x *execution[V]) reread(ctx context.Context) {
 	rec, err := x.g.store.Get(ctx, x.g.key)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		x.abort(x.g.storeErr("reading", err))
-	case err == nil && rec.State == Committed:
-		x.abort(x.g.conflict(rec.Value, nil))
+	case err != nil, rec.State == Committed && rec.Token == x.g.token: // cancelled, or our own commit
+	case rec.State == Committed:
+		x.abort(x.lostTo(rec.Value))
+	case x.g.fenced() && (rec.State != Claimed || rec.Token != x.g.token):
+		x.abort(ErrLeaseLost)
+	case !x.g.fenced() && rec.State == Claimed:
+		x.abort(ErrInProgress)
 	}
+}
+
+// lostTo is the abort cause when another run committed value.
+func (x *execution[V]) lostTo(value []byte) error {
+	if x.g.fenced() {
+		return x.g.conflict(value, ErrLeaseLost)
+	}
+	return x.g.conflict(value, nil)
 }

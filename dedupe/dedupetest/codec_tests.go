@@ -13,7 +13,7 @@ import (
 var codecTests = map[string]func(*testing.T, Backend){
 	"CorruptStoredValueIsTypedErrorAndKept": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		if _, won, err := s.Commit(ctx, k, "", []byte("{not json"), time.Minute); err != nil || !won {
+		if _, won, err := s.Commit(ctx, k, dedupe.Commit{Token: "t", Value: []byte("{not json"), TTL: time.Minute}); err != nil || !won {
 			t.Fatalf("Commit = %v, %v", won, err)
 		}
 		for _, opts := range [][]dedupe.RunOption{nil, {dedupe.WithEagerStart()}, {dedupe.WithClaim(time.Second)}} {

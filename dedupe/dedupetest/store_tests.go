@@ -18,10 +18,10 @@ var storeTests = map[string]func(*testing.T, Backend){
 	},
 	"FirstCommitWinsSecondSeesIt": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		if _, won, err := s.Commit(ctx, k, "", []byte("a"), time.Minute); err != nil || !won {
+		if _, won, err := s.Commit(ctx, k, dedupe.Commit{Token: "first", Value: []byte("a"), TTL: time.Minute}); err != nil || !won {
 			t.Fatalf("first Commit won = %v, %v; want true, nil", won, err)
 		}
-		cur, won, err := s.Commit(ctx, k, "", []byte("b"), time.Minute)
+		cur, won, err := s.Commit(ctx, k, dedupe.Commit{Token: "second", Value: []byte("b"), TTL: time.Minute})
 		if err != nil || won || cur.State != dedupe.Committed || string(cur.Value) != "a" {
 			t.Fatalf("second Commit = %+v, won %v, %v; want committed \"a\", false", cur, won, err)
 		}
@@ -35,12 +35,13 @@ var storeTests = map[string]func(*testing.T, Backend){
 		if err != nil || ok || cur.State != dedupe.Claimed || cur.Token != "owner" || cur.TTL <= 0 {
 			t.Fatalf("second Claim = %+v, %v, %v; want claimed by owner with a TTL", cur, ok, err)
 		}
-		for _, token := range []string{"", "other"} {
-			if _, won, err := s.Commit(ctx, k, token, []byte("x"), time.Minute); err != nil || won {
-				t.Fatalf("Commit with token %q won = %v, %v; want false, nil", token, won, err)
+		for _, c := range []dedupe.Commit{{Token: "owner"}, {Token: "other"}, {Token: "other", Fenced: true}} {
+			c.Value, c.TTL = []byte("x"), time.Minute
+			if _, won, err := s.Commit(ctx, k, c); err != nil || won {
+				t.Fatalf("Commit %+v won = %v, %v; want false, nil", c, won, err)
 			}
 		}
-		if _, won, err := s.Commit(ctx, k, "owner", []byte("v"), time.Minute); err != nil || !won {
+		if _, won, err := s.Commit(ctx, k, dedupe.Commit{Token: "owner", Fenced: true, Value: []byte("v"), TTL: time.Minute}); err != nil || !won {
 			t.Fatalf("owner's Commit won = %v, %v; want true, nil", won, err)
 		}
 		if held, err := s.Renew(ctx, k, "owner", time.Minute); err != nil || held {
@@ -79,7 +80,7 @@ var storeTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("Watch: %v", err)
 		}
 		defer in.Close()
-		if _, won, err := s2.Commit(ctx, k, "", []byte("v"), time.Minute); err != nil || !won {
+		if _, won, err := s2.Commit(ctx, k, dedupe.Commit{Token: "t", Value: []byte("v"), TTL: time.Minute}); err != nil || !won {
 			t.Fatalf("Commit = %v, %v", won, err)
 		}
 		select {

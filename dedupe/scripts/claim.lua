@@ -1,7 +1,15 @@
 -- Claims a free key for one owner.
 -- KEYS[1] record key. ARGV[1] owner token; ARGV[2] lease in ms.
+-- A key that already holds this token's claim is this claim, retried by the
+-- client after a lost reply: its lease is set again and it counts as claimed.
 -- Returns {1} when claimed, {0, current, pttl} otherwise.
-if redis.call('SET', KEYS[1], 'C' .. ARGV[1], 'NX', 'PX', ARGV[2]) then
+local rec = 'C' .. ARGV[1]
+if redis.call('SET', KEYS[1], rec, 'NX', 'PX', ARGV[2]) then
   return {1}
 end
-return {0, redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+local cur = redis.call('GET', KEYS[1])
+if cur == rec then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1}
+end
+return {0, cur, redis.call('PTTL', KEYS[1])}
