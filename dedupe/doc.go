@@ -96,6 +96,32 @@
 // (SUBSCRIBE, GET). Claim mode takes 3 (SUBSCRIBE, claim, commit) plus one
 // renewal per lease/3 of work. BenchmarkRun reports the figures.
 //
+// # Many keys at once: Batch
+//
+// Run guards one piece of work, at three round trips per key. A consumer that
+// holds many keys at once (a fetched batch of messages, a router with many
+// handlers in flight) uses a Batch instead: the same claim-first guarantees,
+// with the store's work batched across keys.
+//
+//	batch, _ := dedupe.NewBatch[Receipt](store, dedupe.WithClaim(30*time.Second))
+//	defer batch.Close()
+//	tickets, err := batch.Claim(ctx, keys...)  // one round trip for all keys
+//	// per ticket: Err() == nil → run the work with t.Context(ctx), then t.End(v) or t.Release();
+//	//             *ConflictError → a duplicate; ErrInProgress → t.Await(ctx)
+//	// then t.Result(ctx): nil or *ConflictError → ack; anything else → do not ack
+//
+// Claim sends every key's claim in one round trip; a heartbeat renews every
+// held claim in one round trip per lease/3; End and Release return at once
+// and a flusher sends whatever has ended in one round trip, while what ends
+// meanwhile waits for the next (group commit: no delay when idle). A key that
+// occurs twice in a Batch is single-flight: the second ticket waits in memory
+// and gets the first one's value. Use Run for one-off work (an HTTP request),
+// a Batch when keys arrive in groups or many at once.
+//
+// A Store may implement BatchStore (Exec: many ops in one round trip);
+// RedisStore and MemoryStore do. Other stores work too: the batch path then
+// calls their single-key methods concurrently.
+//
 // The Store interface is the seam for other backends; package dedupetest holds
 // the conformance suite every Store must pass.
 package dedupe

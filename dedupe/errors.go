@@ -67,3 +67,15 @@ func (e *DecodeError) Error() string {
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Errors of the batch path.
+var (
+	// ErrBatchClosed: the Batch was closed before or while the call used it.
+	ErrBatchClosed = errors.New("dedupe: batch closed")
+	// ErrNotOwned: End or Release on a ticket that does not hold its key's
+	// claim (a duplicate, a key in progress elsewhere, or one already ended
+	// or released).
+	ErrNotOwned = errors.New("dedupe: ticket does not own its key")
+	// errUnknownOp: an Op of an unknown kind.
+	errUnknownOp = errors.New("dedupe: unknown op kind")
+)

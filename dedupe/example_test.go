@@ -97,3 +97,56 @@ func ExampleNewRedisStore() {
 		// The outcome is unknown: do not acknowledge the message.
 	}
 }
+
+// The batch path claims many keys in one round trip, commits what has ended
+// in one round trip, and single-flights a key that occurs twice: the second
+// ticket waits in memory for the first and gets its value.
+func ExampleBatch() {
+	ctx := context.Background()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	batch, err := dedupe.NewBatch[string](store, dedupe.WithClaim(30*time.Second))
+	if err != nil {
+		panic(err)
+	}
+	defer batch.Close()
+
+	// A fetched batch of messages; order-2 was sent twice.
+	tickets, err := batch.Claim(ctx, "order-1", "order-2", "order-2")
+	if err != nil {
+		panic(err) // nothing claimed: retry the whole batch later
+	}
+	for _, t := range tickets {
+		if t.Err() != nil {
+			continue // not ours to run: a duplicate, or in progress
+		}
+		work, cancel := t.Context(ctx) // cancelled if the lease is lost
+		_ = work                        // charge the card...
+		cancel()
+		if err := t.End("receipt for " + t.Key()); err != nil {
+			panic(err)
+		}
+	}
+	for _, t := range tickets {
+		err := t.Err()
+		switch {
+		case err == nil:
+			err = t.Result(ctx) // the commit's outcome
+		case errors.Is(err, dedupe.ErrInProgress):
+			err = t.Await(ctx) // the other owner's outcome
+		}
+		var dup *dedupe.ConflictError[string]
+		switch {
+		case err == nil:
+			fmt.Println(t.Key(), "processed: ack")
+		case errors.As(err, &dup):
+			fmt.Println(t.Key(), "duplicate: ack;", dup.Value)
+		default:
+			fmt.Println(t.Key(), "unknown: retry;", err)
+		}
+	}
+	// Output:
+	// order-1 processed: ack
+	// order-2 processed: ack
+	// order-2 duplicate: ack; receipt for order-2
+}

@@ -203,10 +203,8 @@ func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
 	case errors.As(res.err, &enc):
 		x.releaseIfOwner(ctx)
 		return fmt.Errorf("dedupe: encoding the value of key %q: %w", x.g.key, enc.err)
-	case errors.Is(res.err, ErrStoreClosed):
-		return ErrStoreClosed
 	case res.err != nil:
-		return fmt.Errorf("%w: key %q: %w", ErrCommitUnknown, x.g.key, res.err)
+		return unknownCommit(x.g.key, res.err)
 	case res.won:
 		return nil
 	case res.current.State == Committed && !x.g.fenced():
@@ -232,3 +230,12 @@ func (x *execution[V]) releaseIfOwner(ctx context.Context) {
 type encodeError struct{ err error }
 
 func (e *encodeError) Error() string { return e.err.Error() }
+
+// unknownCommit is the error for a commit whose store call failed: its
+// outcome is unknown.
+func unknownCommit(key string, err error) error {
+	if errors.Is(err, ErrStoreClosed) {
+		return ErrStoreClosed
+	}
+	return fmt.Errorf("%w: key %q: %w", ErrCommitUnknown, key, err)
+}

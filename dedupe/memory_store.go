@@ -237,3 +237,38 @@ func (s *MemoryStore) Close() error {
 	}
 	return nil
 }
+
+var _ BatchStore = (*MemoryStore)(nil)
+
+// Exec implements BatchStore: every op runs under one lock.
+func (s *MemoryStore) Exec(ctx context.Context, ops []Op) []OpResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	results := make([]OpResult, len(ops))
+	for i, op := range ops {
+		if err := s.usable(op.Token); err != nil {
+			results[i].Err = err
+			continue
+		}
+		results[i] = s.execLocked(op)
+	}
+	return results
+}
+
+// execLocked runs one op. Caller holds mu.
+func (s *MemoryStore) execLocked(op Op) OpResult {
+	var r OpResult
+	switch op.Kind {
+	case OpClaim:
+		r.Current, r.OK, r.Err = s.claim(op.Key, op.Token, op.Lease)
+	case OpRenew:
+		r.OK = s.renew(op.Key, op.Token, op.Lease)
+	case OpCommit:
+		r.Current, r.OK, r.Err = s.commit(op.Key, op.commit())
+	case OpRelease:
+		r.OK = s.release(op.Key, op.Token)
+	default:
+		r.Err = errUnknownOp
+	}
+	return r
+}

@@ -34,6 +34,7 @@ const DefaultPrefix = "idemq:"
 type RedisStore struct {
 	client  redis.UniversalClient
 	prefix  string
+	sharded bool   // a Cluster: one hash slot per script call, sharded pub/sub
 	publish string // PUBLISH, or SPUBLISH on a Cluster
 	sub     *subscriber
 }
@@ -56,24 +57,11 @@ func WithPrefix(prefix string) StoreOption { return func(c *storeConfig) { c.pre
 // nowhere).
 func WithLogger(l *slog.Logger) StoreOption { return func(c *storeConfig) { c.logger = l } }
 
-//go:embed scripts/commit.lua
-var commitLua string
+//go:embed scripts/ops.lua
+var opsLua string
 
-//go:embed scripts/claim.lua
-var claimLua string
-
-//go:embed scripts/renew.lua
-var renewLua string
-
-//go:embed scripts/release.lua
-var releaseLua string
-
-var (
-	commitScript  = redis.NewScript(commitLua)
-	claimScript   = redis.NewScript(claimLua)
-	renewScript   = redis.NewScript(renewLua)
-	releaseScript = redis.NewScript(releaseLua)
-)
+// opsScript runs every Store operation; see scripts/ops.lua.
+var opsScript = redis.NewScript(opsLua)
 
 // NewRedisStore returns a store on client. It starts the pub/sub goroutines;
 // call Close to stop them.
@@ -102,7 +90,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	_, sharded := client.(*redis.ClusterClient)
-	s := &RedisStore{client: client, prefix: cfg.prefix, publish: "PUBLISH"}
+	s := &RedisStore{client: client, prefix: cfg.prefix, sharded: sharded, publish: "PUBLISH"}
 	if sharded {
 		s.publish = "SPUBLISH"
 	}
@@ -149,99 +137,38 @@ func (s *RedisStore) Get(ctx context.Context, key string) (Record, error) {
 		return Record{}, err
 	}
 	rec, err := parseRecord(key, get.Val())
-	if left := pttl.Val(); left > 0 {
-		rec.TTL = left
-	} else if left != -1 && rec.State != Absent {
-		rec.TTL = time.Nanosecond // expires now
+	if rec.State != Absent {
+		rec.TTL = ttlFromPTTL(pttlMillis(pttl.Val()))
 	}
 	return rec, err
 }
 
 // Commit implements Store.
 func (s *RedisStore) Commit(ctx context.Context, key string, c Commit) (Record, bool, error) {
-	if err := s.usable(c.Token); err != nil {
-		return Record{}, false, err
-	}
-	res, err := commitScript.Run(ctx, s.client, []string{s.recordKey(key), s.channel(key)}, s.commitArgs(c)...).Slice()
-	if err != nil {
-		return Record{}, false, err
-	}
-	return readCommitReply(key, c, res)
-}
-
-func (s *RedisStore) commitArgs(c Commit) []any {
-	fenced := "0"
-	if c.Fenced {
-		fenced = "1"
-	}
-	return []any{c.Token, fenced, c.Value, storedDuration(c.TTL).Milliseconds(), s.publish}
-}
-
-// readCommitReply reads the commit script's reply.
-func readCommitReply(key string, c Commit, res []any) (Record, bool, error) {
-	if won, _ := res[0].(int64); won == 1 {
-		return Record{State: Committed, Value: c.Value, Token: c.Token, TTL: storedDuration(c.TTL)}, true, nil
-	}
-	if len(res) < 2 {
-		return Record{}, false, nil
-	}
-	v, _ := res[1].(string)
-	cur, err := parseRecord(key, v)
-	return cur, false, err
+	r := s.exec1(ctx, Op{Kind: OpCommit, Key: key, Token: c.Token, Fenced: c.Fenced, Value: c.Value, TTL: c.TTL})
+	return r.Current, r.OK, r.Err
 }
 
 // Claim implements Store.
 func (s *RedisStore) Claim(ctx context.Context, key, token string, lease time.Duration) (Record, bool, error) {
-	if err := s.usable(token); err != nil {
-		return Record{}, false, err
-	}
-	res, err := claimScript.Run(ctx, s.client, []string{s.recordKey(key)}, token, storedDuration(lease).Milliseconds()).Slice()
-	if err != nil {
-		return Record{}, false, err
-	}
-	return readClaimReply(key, token, lease, res)
-}
-
-// readClaimReply reads the claim script's reply. A PTTL of 0 or less for a
-// live claim means it expires now: it is reported as 1ns, never as unknown.
-func readClaimReply(key, token string, lease time.Duration, res []any) (Record, bool, error) {
-	if ok, _ := res[0].(int64); ok == 1 {
-		return Record{State: Claimed, Token: token, TTL: storedDuration(lease)}, true, nil
-	}
-	v, _ := res[1].(string)
-	cur, err := parseRecord(key, v)
-	if pttl, _ := res[2].(int64); pttl > 0 {
-		cur.TTL = time.Duration(pttl) * time.Millisecond
-	} else if pttl != -1 { // -1: no expiry at all; leave the TTL unknown
-		cur.TTL = time.Nanosecond
-	}
-	return cur, false, err
-}
-
-// usable returns ErrStoreClosed after Close, or the token's validation error.
-func (s *RedisStore) usable(token string) error {
-	if s.sub.isClosed() {
-		return ErrStoreClosed
-	}
-	return checkToken(token)
+	r := s.exec1(ctx, Op{Kind: OpClaim, Key: key, Token: token, Lease: lease})
+	return r.Current, r.OK, r.Err
 }
 
 // Renew implements Store.
 func (s *RedisStore) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
-	if err := s.usable(token); err != nil {
-		return false, err
-	}
-	n, err := renewScript.Run(ctx, s.client, []string{s.recordKey(key)}, token, storedDuration(lease).Milliseconds()).Int()
-	return n == 1, err
+	r := s.exec1(ctx, Op{Kind: OpRenew, Key: key, Token: token, Lease: lease})
+	return r.OK, r.Err
 }
 
 // Release implements Store.
 func (s *RedisStore) Release(ctx context.Context, key, token string) (bool, error) {
-	if err := s.usable(token); err != nil {
-		return false, err
-	}
-	n, err := releaseScript.Run(ctx, s.client, []string{s.recordKey(key), s.channel(key)}, token, s.publish).Int()
-	return n == 1, err
+	r := s.exec1(ctx, Op{Kind: OpRelease, Key: key, Token: token})
+	return r.OK, r.Err
+}
+
+func (s *RedisStore) exec1(ctx context.Context, op Op) OpResult {
+	return s.Exec(ctx, []Op{op})[0]
 }
 
 // Close implements Store. It stops the pub/sub goroutines; the client stays open.
@@ -274,4 +201,13 @@ func parseEvent(payload string) (Event, bool) {
 		return Event{Kind: EventCommit, Value: []byte(payload[1:])}, true
 	}
 	return Event{}, false
+}
+
+// pttlMillis turns go-redis's PTTL duration back into Redis's reply: -1 and
+// -2 stay as they are, anything else is milliseconds.
+func pttlMillis(d time.Duration) int64 {
+	if d < 0 {
+		return int64(d)
+	}
+	return int64(d / time.Millisecond)
 }

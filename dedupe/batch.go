@@ -1,0 +1,231 @@
+package dedupe
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultLease is the claim lease of a Batch when WithClaim is not given.
+const DefaultLease = 30 * time.Second
+
+// Batch is the batch path of claim-first mode, for a caller that holds many
+// keys at once: a fetched batch of messages, a router with many handlers in
+// flight. It gives each key the guarantees of Run with WithClaim, but claims
+// many keys in one round trip, renews every held claim in one round trip per
+// heartbeat, and commits or releases whatever has ended in one round trip
+// (group commit: what ends while a round trip is in flight goes out together
+// in the next one, and nothing waits when the store is idle).
+//
+// A Batch is long-lived (one per consumer) and safe for concurrent use. Within
+// a Batch a key is single-flight: a ticket for a key that another ticket of
+// the Batch holds costs no Redis work; it waits in memory for that ticket's
+// outcome and gets the winner's value. Close releases every claim still held
+// and stops the Batch's goroutines.
+type Batch[V any] struct {
+	store      Store
+	cfg        runConfig
+	done       chan struct{} // closed by Close: ends waits
+	stop       chan struct{} // closed by Close once the last releases are queued
+	wake       chan struct{} // the flusher has work
+	wg         sync.WaitGroup
+	calls      sync.WaitGroup // Claim and Await calls in flight
+	roundTrips atomic.Int64
+
+	mu      sync.Mutex
+	closed  bool
+	leaders map[string]*Ticket[V]   // per key, the ticket that holds or claims it
+	held    map[*Ticket[V]]struct{} // tickets holding a claim, neither ended nor released
+	pending map[*Ticket[V]]struct{} // ended or released, outcome not known yet
+	queue   []*Ticket[V]            // of pending, those the flusher has not sent yet
+}
+
+// NewBatch returns a Batch on store. It accepts the options of Run:
+// WithClaim sets the lease (default DefaultLease), WithTTL, WithCodec,
+// WithCommitTimeout, WithNoWait (Await returns ErrInProgress at once) and
+// WithKeepClaimOnError (Release keeps the claim until its lease ends) work as
+// they do for Run; WithEagerStart does not apply. Close the Batch when done.
+func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
+	cfg, err := newRunConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, fmt.Errorf("%w: NewBatch needs a store", ErrInvalidOption)
+	}
+	if cfg.lease == 0 {
+		cfg.lease = DefaultLease
+	}
+	b := &Batch[V]{
+		store: store, cfg: cfg,
+		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
+		leaders: map[string]*Ticket[V]{},
+		held:    map[*Ticket[V]]struct{}{},
+		pending: map[*Ticket[V]]struct{}{},
+	}
+	b.wg.Go(b.flusher)
+	b.wg.Go(b.heartbeat)
+	return b, nil
+}
+
+// Claim claims keys for this owner in one round trip (on a Cluster, one per
+// master) and returns one ticket per key, in order; see Ticket.Err for what
+// each ticket found. A key given twice, or held by another ticket of the
+// Batch, is not claimed again: its ticket waits in memory for the first.
+//
+// Claim returns an error, and no tickets, when a key is invalid, ctx is
+// done, the Batch is closed, or the store failed for every key it sent;
+// otherwise a ticket whose own claim failed carries the error in Err.
+func (b *Batch[V]) Claim(ctx context.Context, keys ...string) ([]*Ticket[V], error) {
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return nil, err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	tickets, leads, err := b.register(keys)
+	if err != nil {
+		return nil, err
+	}
+	defer b.calls.Done()
+	b.claim(ctx, leads)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	failed := 0
+	for _, t := range tickets {
+		if t.follows != nil {
+			t.checkLead()
+		}
+		if t.state == ticketFailed {
+			failed++
+		}
+	}
+	if len(tickets) > 0 && failed == len(tickets) {
+		return nil, tickets[0].err
+	}
+	return tickets, nil
+}
+
+// register makes the tickets of keys: a leader for each key no ticket of the
+// Batch holds, a follower of the holder otherwise. It counts the call in
+// calls, so that Close waits for it.
+func (b *Batch[V]) register(keys []string) (tickets, leads []*Ticket[V], err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, nil, ErrBatchClosed
+	}
+	b.calls.Add(1)
+	tickets = make([]*Ticket[V], len(keys))
+	for i, k := range keys {
+		t := b.newTicket(k)
+		if l := b.leaders[k]; l != nil {
+			t.follow(l.lead)
+		} else {
+			t.takeLead()
+			leads = append(leads, t)
+		}
+		tickets[i] = t
+	}
+	return tickets, leads, nil
+}
+
+// claim sends the claims of leads in one round trip and applies the replies.
+func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
+	if len(leads) == 0 {
+		return
+	}
+	ops := make([]Op, len(leads))
+	for i, t := range leads {
+		ops[i] = Op{Kind: OpClaim, Key: t.g.key, Token: t.g.token, Lease: b.cfg.lease}
+	}
+	sent := time.Now()
+	results := b.exec(ctx, ops)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, t := range leads {
+		t.applyClaim(results[i], sent)
+	}
+}
+
+// exec runs ops on the store, counting the round trip.
+func (b *Batch[V]) exec(ctx context.Context, ops []Op) []OpResult {
+	if len(ops) == 0 {
+		return nil
+	}
+	b.roundTrips.Add(1)
+	return exec(ctx, b.store, ops)
+}
+
+// Flush waits until every End and Release made before the call has its
+// outcome (see Ticket.Result), or ctx is done.
+func (b *Batch[V]) Flush(ctx context.Context) error {
+	b.mu.Lock()
+	waits := make([]*Ticket[V], 0, len(b.pending))
+	for t := range b.pending {
+		waits = append(waits, t)
+	}
+	b.mu.Unlock()
+	for _, t := range waits {
+		select {
+		case <-t.settled:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+// BatchStats are a Batch's counters since NewBatch.
+type BatchStats struct {
+	// RoundTrips counts the store calls of claims, renewals, commits and
+	// releases: one per round trip (per master on a Cluster). Waits for keys
+	// held elsewhere add their own.
+	RoundTrips int64
+}
+
+// Stats returns the Batch's counters.
+func (b *Batch[V]) Stats() BatchStats { return BatchStats{RoundTrips: b.roundTrips.Load()} }
+
+// Close releases every claim the Batch still holds (tickets neither ended
+// nor released lose their lease with ErrBatchClosed as the cause), waits for
+// queued commits and releases, and stops the Batch's goroutines. Later calls
+// return ErrBatchClosed. Close is idempotent.
+func (b *Batch[V]) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.wg.Wait()
+		return nil
+	}
+	b.closed = true
+	close(b.done)
+	b.mu.Unlock()
+	b.calls.Wait()
+	b.mu.Lock()
+	for t := range b.held {
+		t.lose(ErrBatchClosed)
+		t.release()
+	}
+	close(b.stop)
+	b.mu.Unlock()
+	b.wg.Wait()
+	return nil
+}
+
+// bind returns ctx, also cancelled with ErrBatchClosed when the Batch closes.
+func (b *Batch[V]) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-b.done:
+			cancel(ErrBatchClosed)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}

@@ -1,0 +1,90 @@
+package dedupe
+
+import (
+	"context"
+	"fmt"
+)
+
+// flusher sends the queued commits and releases, all that are queued in one
+// round trip; what is queued meanwhile goes out in the next. It returns once
+// Close has queued the last releases and they are sent.
+func (b *Batch[V]) flusher() {
+	for {
+		select {
+		case <-b.wake:
+		case <-b.stop:
+		}
+		if sent := b.flushQueue(); sent {
+			continue
+		}
+		select {
+		case <-b.stop:
+			return
+		default:
+		}
+	}
+}
+
+// flushQueue sends what is queued and applies the replies. It reports
+// whether there was anything to send.
+func (b *Batch[V]) flushQueue() bool {
+	b.mu.Lock()
+	queue := b.queue
+	b.queue = nil
+	b.mu.Unlock()
+	if len(queue) == 0 {
+		return false
+	}
+	ops := make([]Op, len(queue))
+	for i, t := range queue {
+		ops[i] = t.flushOp()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.commitTimeout)
+	defer cancel()
+	results := b.exec(ctx, ops)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, t := range queue {
+		t.settle(t.flushed(results[i]))
+	}
+	return true
+}
+
+// flushOp is the op that settles an ended or released ticket. Caller holds
+// b.mu, or owns the ticket's queued state.
+func (t *Ticket[V]) flushOp() Op {
+	if t.state == ticketReleasing {
+		return Op{Kind: OpRelease, Key: t.g.key, Token: t.g.token}
+	}
+	return Op{Kind: OpCommit, Key: t.g.key, Token: t.g.token, Fenced: true, Value: t.value, TTL: t.b.cfg.ttl}
+}
+
+// flushed reads the reply to flushOp as the ticket's outcome, and tells the
+// key's followers the committed value when it is known. Caller holds b.mu.
+func (t *Ticket[V]) flushed(r OpResult) error {
+	if t.state == ticketReleasing {
+		if r.Err != nil {
+			return fmt.Errorf("dedupe: releasing key %q: %w", t.g.key, r.Err)
+		}
+		return nil
+	}
+	switch {
+	case r.Err != nil:
+		return unknownCommit(t.g.key, r.Err)
+	case r.OK:
+		t.tellFollowers(t.value)
+		return nil
+	case r.Current.State == Committed:
+		t.tellFollowers(r.Current.Value)
+		return t.g.conflict(r.Current.Value, ErrLeaseLost)
+	}
+	return ErrLeaseLost
+}
+
+// tellFollowers records the key's committed value for the followers.
+// Caller holds b.mu.
+func (t *Ticket[V]) tellFollowers(value []byte) {
+	if t.lead != nil {
+		t.lead.value, t.lead.known = value, true
+	}
+}

@@ -1,0 +1,109 @@
+package dedupe
+
+import (
+	"context"
+	"time"
+)
+
+// batchRenewal is the reply to one heartbeat's renewals, sent at sent.
+type batchRenewal[V any] struct {
+	sent    time.Time
+	tickets []*Ticket[V]
+	results []OpResult
+}
+
+// heartbeat renews every held claim of the Batch in one round trip every
+// lease/3 (one round trip in flight at most), and keeps each ticket's lease
+// by the local clock: a ticket whose last successful claim or renewal was
+// sent more than leaseSafety ago loses its lease (its contexts are
+// cancelled with ErrLeaseLost) whatever the store does, before another owner
+// can claim the key. A renewal that says the claim is gone loses it at once.
+func (b *Batch[V]) heartbeat() {
+	lease := b.cfg.lease
+	tick := time.NewTicker(lease / 3)
+	defer tick.Stop()
+	deadline := time.NewTimer(lease)
+	defer deadline.Stop()
+	replies := make(chan batchRenewal[V], 1) // one renewal in flight: never blocks
+	inFlight := false
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick.C:
+			if !inFlight {
+				inFlight = b.renew(replies)
+			}
+		case r := <-replies:
+			inFlight = false
+			b.renewed(r)
+		case <-deadline.C:
+		}
+		deadline.Reset(b.expire())
+	}
+}
+
+// renew starts the renewal of every held claim whose lease is not lost, and
+// reports whether it started one.
+func (b *Batch[V]) renew(replies chan<- batchRenewal[V]) bool {
+	b.mu.Lock()
+	var tickets []*Ticket[V]
+	for t := range b.held {
+		if t.lost == nil {
+			tickets = append(tickets, t)
+		}
+	}
+	b.mu.Unlock()
+	if len(tickets) == 0 {
+		return false
+	}
+	ops := make([]Op, len(tickets))
+	for i, t := range tickets {
+		ops[i] = Op{Kind: OpRenew, Key: t.g.key, Token: t.g.token, Lease: b.cfg.lease}
+	}
+	b.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.lease/3)
+		defer cancel()
+		sent := time.Now()
+		replies <- batchRenewal[V]{sent: sent, tickets: tickets, results: b.exec(ctx, ops)}
+	})
+	return true
+}
+
+// renewed applies a renewal's replies to the tickets still held.
+func (b *Batch[V]) renewed(r batchRenewal[V]) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, t := range r.tickets {
+		if _, held := b.held[t]; !held || t.lost != nil {
+			continue
+		}
+		switch res := r.results[i]; {
+		case res.Err == nil && res.OK:
+			t.deadline = r.sent.Add(leaseSafety(b.cfg.lease))
+		case res.Err == nil:
+			t.lose(ErrLeaseLost) // gone: expired, or taken over
+		}
+	}
+}
+
+// expire loses the lease of every held ticket past its deadline and returns
+// how long until the next deadline.
+func (b *Batch[V]) expire() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	next := b.cfg.lease
+	for t := range b.held {
+		if t.lost != nil {
+			continue
+		}
+		left := t.deadline.Sub(now)
+		if left <= 0 {
+			t.lose(ErrLeaseLost)
+			continue
+		}
+		next = min(next, left)
+	}
+	return next
+}

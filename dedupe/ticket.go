@@ -1,0 +1,305 @@
+package dedupe
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Ticket is one key of a Batch: what Claim found, and, for an owner, the
+// handle to end or release the key. Its methods are safe for concurrent use.
+type Ticket[V any] struct {
+	b       *Batch[V]
+	g       guard[V]
+	settled chan struct{} // closed when the outcome of End or Release is known
+
+	// Guarded by b.mu.
+	state    ticketState
+	err      error     // what Err returns
+	lead     *lead     // while this ticket holds or claims the key for the Batch
+	follows  *lead     // the holder this ticket waits for, in memory
+	deadline time.Time // the lease by the local clock: when to give up
+	ttl      time.Duration // the other owner's remaining lease, when busy
+	lost     error     // why the lease was lost, if it was
+	cancels  map[*context.CancelCauseFunc]struct{}
+	value    []byte    // the encoded value given to End
+	endedAt  time.Time // when End or Release was called
+	outcome  error     // of End or Release, once settled
+}
+
+type ticketState int
+
+const (
+	ticketClaiming  ticketState = iota // a claim is in flight
+	ticketOwned                        // holds the claim: run the work, then End or Release
+	ticketBusy                         // ErrInProgress: another owner holds the key
+	ticketDuplicate                    // committed already: Err is a *ConflictError
+	ticketFailed                       // the claim's outcome is unknown: Err says why
+	ticketEnded                        // End called: the commit is queued or in flight
+	ticketReleasing                    // Release called: the release is queued or in flight
+	ticketSettled                      // the outcome of End or Release is known
+)
+
+// lead is one ticket's tenure as the Batch's holder of a key; followers of
+// the key wait for it to end.
+type lead struct {
+	done  chan struct{} // closed when the holder gave the key up
+	value []byte        // the key's committed value, if the holder learned it
+	known bool          // value is set
+}
+
+func (b *Batch[V]) newTicket(key string) *Ticket[V] {
+	return &Ticket[V]{
+		b:       b,
+		g:       guard[V]{store: b.store, key: key, cfg: b.cfg, token: newToken()},
+		settled: make(chan struct{}),
+		cancels: map[*context.CancelCauseFunc]struct{}{},
+	}
+}
+
+// Key returns the ticket's key.
+func (t *Ticket[V]) Key() string { return t.g.key }
+
+// Err says what the ticket holds:
+//
+//	nil                this owner holds the key's claim: do the work, then End or Release
+//	*ConflictError[V]  the key is committed already: a duplicate; Value is the winner's value
+//	ErrInProgress      another owner holds the key (another process, or another ticket
+//	                   of this Batch): Await its outcome, or retry later
+//	other errors       the claim failed (store down, decode error): retry later
+//
+// After Await, End or Release it reports the latest state; see Result for
+// the outcome of End.
+func (t *Ticket[V]) Err() error {
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	return t.err
+}
+
+// Context returns a context derived from parent that is cancelled, with
+// ErrLeaseLost as its cause, when this owner's lease is lost (by the local
+// clock, before another owner can claim the key), or with ErrBatchClosed
+// when the Batch closes first. Pass it to the work on the key; call cancel
+// when the work is done.
+func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	if t.lost != nil {
+		cancel(t.lost)
+		return ctx, func() {}
+	}
+	t.cancels[&cancel] = struct{}{}
+	return ctx, func() {
+		t.b.mu.Lock()
+		delete(t.cancels, &cancel)
+		t.b.mu.Unlock()
+		cancel(context.Canceled)
+	}
+}
+
+// End records value as the key's outcome and queues the fenced commit; it
+// does not wait (see Result). It returns ErrNotOwned when the ticket does not
+// hold the key, ErrEndCalledTwice after an earlier End, ErrBatchClosed after
+// Close, or the codec's error (the ticket then still holds the key).
+func (t *Ticket[V]) End(value V) error {
+	data, encErr := t.b.cfg.codec.Encode(value)
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	if err := t.ownedOr(ErrEndCalledTwice, ticketEnded); err != nil {
+		return err
+	}
+	if encErr != nil {
+		return fmt.Errorf("dedupe: encoding the value of key %q: %w", t.g.key, encErr)
+	}
+	t.value = data
+	t.state = ticketEnded
+	t.enqueue()
+	return nil
+}
+
+// Release gives the key up without a value: the work failed, or will not
+// run. The claim is deleted (queued, like End's commit), so that a retry or
+// a waiter can claim the key at once, unless WithKeepClaimOnError keeps it
+// until its lease ends. It returns ErrNotOwned when the ticket does not hold
+// the key.
+func (t *Ticket[V]) Release() error {
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	if err := t.ownedOr(ErrNotOwned, ticketReleasing); err != nil {
+		return err
+	}
+	if t.b.cfg.keepClaimOnError {
+		delete(t.b.held, t)
+		t.endedAt = time.Now()
+		t.settle(nil)
+		return nil
+	}
+	t.release()
+	return nil
+}
+
+// ownedOr returns nil if the ticket holds its key, again if it is already in
+// state s, and ErrBatchClosed or ErrNotOwned otherwise. Caller holds b.mu.
+func (t *Ticket[V]) ownedOr(again error, s ticketState) error {
+	switch {
+	case t.state == ticketOwned && !t.b.closed:
+		return nil
+	case t.state == s:
+		return again
+	case t.b.closed:
+		return ErrBatchClosed
+	}
+	return ErrNotOwned
+}
+
+// release queues the deletion of the claim. Caller holds b.mu.
+func (t *Ticket[V]) release() {
+	t.state = ticketReleasing
+	t.enqueue()
+}
+
+// enqueue hands an ended or released ticket to the flusher. Caller holds b.mu.
+func (t *Ticket[V]) enqueue() {
+	b := t.b
+	t.endedAt = time.Now()
+	delete(b.held, t)
+	b.pending[t] = struct{}{}
+	b.queue = append(b.queue, t)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Result waits for the outcome of End and returns:
+//
+//	nil                          committed: this owner won
+//	*ConflictError[V] with Err   ErrLeaseLost: the lease was lost and the taker
+//	                             committed; the work is done (Value is the taker's)
+//	ErrLeaseLost                 fenced off, nothing committed by this owner
+//	ErrCommitUnknown             no answer within the commit timeout, or the
+//	                             connection failed: the outcome is unknown
+//	ErrStoreClosed, other errors the outcome is unknown
+//
+// Only nil and a *ConflictError mean the key's work is done. After Release,
+// Result returns nil once the claim is released. For a ticket that never
+// held its key, it returns Err; for one that holds it, ErrEndNotCalled.
+func (t *Ticket[V]) Result(ctx context.Context) error {
+	t.b.mu.Lock()
+	state, endedAt := t.state, t.endedAt
+	err := t.err
+	t.b.mu.Unlock()
+	switch state {
+	case ticketEnded, ticketReleasing, ticketSettled:
+	case ticketOwned:
+		return ErrEndNotCalled
+	default:
+		return err
+	}
+	timer := time.NewTimer(time.Until(endedAt.Add(t.b.cfg.commitTimeout)))
+	defer timer.Stop()
+	select {
+	case <-t.settled:
+	case <-timer.C:
+		return t.timedOut(state)
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	return t.outcome
+}
+
+func (t *Ticket[V]) timedOut(state ticketState) error {
+	if state == ticketReleasing {
+		return fmt.Errorf("dedupe: releasing key %q: no reply within %v; the claim ends with its lease", t.g.key, t.b.cfg.commitTimeout)
+	}
+	return fmt.Errorf("%w: key %q: no reply within the commit timeout (%v)", ErrCommitUnknown, t.g.key, t.b.cfg.commitTimeout)
+}
+
+// settle records the outcome of End or Release and gives the key up.
+// Caller holds b.mu.
+func (t *Ticket[V]) settle(outcome error) {
+	t.outcome = outcome
+	t.state = ticketSettled
+	delete(t.b.pending, t)
+	t.unlead()
+	close(t.settled)
+}
+
+// lose marks the lease lost and cancels the ticket's contexts with cause.
+// The ticket may still End: the fenced commit decides. Caller holds b.mu.
+func (t *Ticket[V]) lose(cause error) {
+	if t.lost != nil {
+		return
+	}
+	t.lost = cause
+	for c := range t.cancels {
+		(*c)(cause)
+	}
+	clear(t.cancels)
+}
+
+// takeLead makes the ticket the Batch's holder of its key. Caller holds b.mu.
+func (t *Ticket[V]) takeLead() {
+	t.lead = &lead{done: make(chan struct{})}
+	t.b.leaders[t.g.key] = t
+	t.state = ticketClaiming
+}
+
+// unlead ends the ticket's tenure as holder of its key, waking its
+// followers. Caller holds b.mu.
+func (t *Ticket[V]) unlead() {
+	if t.lead == nil {
+		return
+	}
+	if t.b.leaders[t.g.key] == t {
+		delete(t.b.leaders, t.g.key)
+	}
+	close(t.lead.done)
+	t.lead = nil
+}
+
+// follow makes the ticket wait in memory for l. Caller holds b.mu.
+func (t *Ticket[V]) follow(l *lead) {
+	t.follows = l
+	t.state = ticketBusy
+	t.err = ErrInProgress
+}
+
+// checkLead turns a follower whose holder learned the committed value into
+// a duplicate. Caller holds b.mu.
+func (t *Ticket[V]) checkLead() {
+	select {
+	case <-t.follows.done:
+	default:
+		return
+	}
+	if t.follows.known {
+		t.state = ticketDuplicate
+		t.err = t.g.conflict(t.follows.value, nil)
+	}
+}
+
+// applyClaim records the reply to this ticket's claim, sent at sent.
+// Caller holds b.mu.
+func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
+	switch {
+	case r.Err != nil:
+		t.state, t.err = ticketFailed, t.g.storeErr("claiming", r.Err)
+		t.unlead()
+	case r.OK:
+		t.state, t.err = ticketOwned, nil
+		t.deadline = sent.Add(leaseSafety(t.b.cfg.lease))
+		t.b.held[t] = struct{}{}
+	case r.Current.State == Committed:
+		t.state, t.err = ticketDuplicate, t.g.conflict(r.Current.Value, nil)
+		t.lead.value, t.lead.known = r.Current.Value, true
+		t.unlead()
+	default:
+		t.state, t.err = ticketBusy, ErrInProgress
+		t.ttl = r.Current.TTL
+		t.unlead()
+	}
+}
