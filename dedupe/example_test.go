@@ -121,7 +121,7 @@ func ExampleBatch() {
 			continue // not ours to run: a duplicate, or in progress
 		}
 		work, cancel := t.Context(ctx) // cancelled if the lease is lost
-		_ = work                        // charge the card...
+		_ = work                       // charge the card...
 		cancel()
 		if err := t.End("receipt for " + t.Key()); err != nil {
 			panic(err)

@@ -15,12 +15,12 @@ type Ticket[V any] struct {
 
 	// Guarded by b.mu.
 	state    ticketState
-	err      error     // what Err returns
-	lead     *lead     // while this ticket holds or claims the key for the Batch
-	follows  *lead     // the holder this ticket waits for, in memory
-	deadline time.Time // the lease by the local clock: when to give up
+	err      error         // what Err returns
+	lead     *lead         // while this ticket holds or claims the key for the Batch
+	follows  *lead         // the holder this ticket waits for, in memory
+	deadline time.Time     // the lease by the local clock: when to give up
 	ttl      time.Duration // the other owner's remaining lease, when busy
-	lost     error     // why the lease was lost, if it was
+	lost     error         // why the lease was lost, if it was
 	cancels  map[*context.CancelCauseFunc]struct{}
 	value    []byte    // the encoded value given to End
 	endedAt  time.Time // when End or Release was called
