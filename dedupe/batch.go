@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,8 @@ type Batch[V any] struct {
 	wg         sync.WaitGroup
 	calls      sync.WaitGroup // Claim and Await calls in flight
 	roundTrips atomic.Int64
+	tokens     string        // random prefix of the tickets' owner tokens
+	seq        atomic.Uint64 // suffix of the tickets' owner tokens
 
 	mu      sync.Mutex
 	closed  bool
@@ -59,7 +62,7 @@ func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 		cfg.lease = DefaultLease
 	}
 	b := &Batch[V]{
-		store: store, cfg: cfg,
+		store: store, cfg: cfg, tokens: newToken()[:16] + "-",
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
 		held:    map[*Ticket[V]]struct{}{},
@@ -150,6 +153,12 @@ func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
 	for i, t := range leads {
 		t.applyClaim(results[i], sent)
 	}
+}
+
+// newToken returns a ticket's owner token: unique to the ticket (a random
+// prefix per Batch, then a counter), without a random read per ticket.
+func (b *Batch[V]) newToken() string {
+	return b.tokens + strconv.FormatUint(b.seq.Add(1), 36)
 }
 
 // exec runs ops on the store, counting the round trip.

@@ -127,15 +127,16 @@ func serverCommands(b *testing.B, srv testenv.RedisServer) int64 {
 	return total
 }
 
-// countingHook counts the commands a client sends (pub/sub commands do not
-// pass through hooks).
-type countingHook struct{ n atomic.Int64 }
+// countingHook counts the commands a client sends, and its round trips
+// (pub/sub commands do not pass through hooks).
+type countingHook struct{ n, trips atomic.Int64 }
 
 func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		h.n.Add(1)
+		h.trips.Add(1)
 		return next(ctx, cmd)
 	}
 }
@@ -143,6 +144,7 @@ func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		h.n.Add(int64(len(cmds)))
+		h.trips.Add(1)
 		return next(ctx, cmds)
 	}
 }

@@ -2,6 +2,8 @@ package dedupe
 
 import (
 	"context"
+	_ "embed"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,23 +11,29 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+//go:embed scripts/commit.lua
+var commitLua string
+
+//go:embed scripts/claimops.lua
+var claimOpsLua string
+
+var (
+	commitScript   = redis.NewScript(commitLua)
+	claimOpsScript = redis.NewScript(claimOpsLua)
+)
+
 var _ BatchStore = (*RedisStore)(nil)
 
 // maxOpsPerCall bounds the ops of one script call, so that one call does
-// not hold a single Redis node's event loop for long (about 1 ms here).
+// not hold a Redis node's event loop for long (about 1 ms here).
 const maxOpsPerCall = 256
 
-// scriptCall is one call of the ops script: the ops at idx of an Exec.
-type scriptCall struct {
-	idx  []int
-	keys []string
-	args []any
-}
-
-// Exec implements BatchStore. On a single node, the ops go out as calls of
-// one script with up to maxOpsPerCall ops each, pipelined: one round trip.
-// On a Cluster, where one script may only touch one hash slot, each op is
-// its own call, and go-redis pipelines the calls per master.
+// Exec implements BatchStore: all ops go out in one pipeline, so one round
+// trip (one per master on a Cluster), plus one to read the remaining lease
+// of claims held by other owners, if any. Claims are plain SET NX GET
+// commands; commits, renewals and releases are calls of a script with up
+// to maxOpsPerCall ops each, or one op each on a Cluster, where a script may
+// touch only one hash slot.
 func (s *RedisStore) Exec(ctx context.Context, ops []Op) []OpResult {
 	results := make([]OpResult, len(ops))
 	if s.sub.isClosed() {
@@ -34,145 +42,216 @@ func (s *RedisStore) Exec(ctx context.Context, ops []Op) []OpResult {
 		}
 		return results
 	}
-	calls := s.plan(ops, results)
-	switch len(calls) {
-	case 0:
-	case 1:
-		c := calls[0]
-		reply, err := opsScript.Run(ctx, s.client, c.keys, c.args...).Slice()
-		s.read(ops, results, c, reply, err)
-	default:
-		s.pipeline(ctx, ops, results, calls)
-	}
+	p := &execPlan{store: s, ops: ops, results: results}
+	p.group()
+	p.send(ctx)
 	return results
 }
 
-// plan groups the valid ops into script calls; an invalid op gets its error
-// in results and no call.
-func (s *RedisStore) plan(ops []Op, results []OpResult) []scriptCall {
-	per := maxOpsPerCall
-	if s.sharded {
-		per = 1
-	}
-	var calls []scriptCall
-	var c *scriptCall
-	for i, op := range ops {
-		if err := checkToken(op.Token); err != nil {
-			results[i].Err = err
-			continue
-		}
-		if c == nil || len(c.idx) == per {
-			calls = append(calls, scriptCall{args: []any{s.publish}})
-			c = &calls[len(calls)-1]
-		}
-		c.idx = append(c.idx, i)
-		c.keys = append(c.keys, s.recordKey(op.Key), s.channel(op.Key))
-		c.args = append(c.args, opArgs(op)...)
-	}
-	return calls
+// execPlan is one Exec: the ops, grouped into pipelined commands.
+type execPlan struct {
+	store   *RedisStore
+	ops     []Op
+	results []OpResult
+	claims  []int // ops sent as SET NX GET
+	calls   []*scriptCall
 }
 
-// opArgs are an op's five script arguments.
-func opArgs(op Op) []any {
+// scriptCall is one call of a script for the ops at idx.
+type scriptCall struct {
+	script *redis.Script
+	idx    []int
+	keys   []string
+	args   []any
+	cmd    *redis.Cmd
+}
+
+// group sorts the valid ops into claims and script calls; an invalid op
+// gets its error and is not sent.
+func (p *execPlan) group() {
+	per := maxOpsPerCall
+	if p.store.sharded {
+		per = 1
+	}
+	open := map[*redis.Script]*scriptCall{}
+	for i, op := range p.ops {
+		if err := checkToken(op.Token); err != nil {
+			p.results[i].Err = err
+			continue
+		}
+		if op.Kind == OpClaim {
+			p.claims = append(p.claims, i)
+			continue
+		}
+		script, args := opCall(op)
+		if script == nil {
+			p.results[i].Err = errUnknownOp
+			continue
+		}
+		c := open[script]
+		if c == nil || len(c.idx) == per {
+			c = &scriptCall{script: script, args: []any{p.store.publish}}
+			open[script] = c
+			p.calls = append(p.calls, c)
+		}
+		c.idx = append(c.idx, i)
+		c.keys = append(c.keys, p.store.recordKey(op.Key))
+		c.args = append(c.args, args...)
+	}
+}
+
+// opCall is the script and arguments of a non-claim op.
+func opCall(op Op) (*redis.Script, []any) {
 	switch op.Kind {
-	case OpClaim:
-		return []any{"c", op.Token, storedDuration(op.Lease).Milliseconds(), "0", ""}
-	case OpRenew:
-		return []any{"r", op.Token, storedDuration(op.Lease).Milliseconds(), "0", ""}
 	case OpCommit:
 		fenced := "0"
 		if op.Fenced {
 			fenced = "1"
 		}
-		return []any{"v", op.Token, storedDuration(op.TTL).Milliseconds(), fenced, op.Value}
+		return commitScript, []any{op.Token, fenced, storedDuration(op.TTL).Milliseconds(), op.Value}
+	case OpRenew:
+		return claimOpsScript, []any{"r", op.Token, storedDuration(op.Lease).Milliseconds()}
 	case OpRelease:
-		return []any{"x", op.Token, 0, "0", ""}
+		return claimOpsScript, []any{"x", op.Token, 0}
 	}
-	return []any{"?", op.Token, 0, "0", ""}
+	return nil, nil
 }
 
-// pipeline sends the calls in one round trip (per master). Calls refused
-// with NOSCRIPT did not run: the script is loaded and they are sent again.
-func (s *RedisStore) pipeline(ctx context.Context, ops []Op, results []OpResult, calls []scriptCall) {
-	for attempt := 0; len(calls) > 0; attempt++ {
-		cmds := make([]*redis.Cmd, len(calls))
-		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, c := range calls {
-				cmds[i] = opsScript.EvalSha(ctx, p, c.keys, c.args...)
+// send pipelines the claims and script calls, then reads the replies. Script
+// calls refused with NOSCRIPT did not run: the scripts are loaded and those
+// calls sent once more.
+func (p *execPlan) send(ctx context.Context) {
+	if len(p.claims) == 0 && len(p.calls) == 0 {
+		return
+	}
+	gets := make([]*redis.StatusCmd, len(p.claims))
+	_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for j, i := range p.claims {
+			op := p.ops[i]
+			gets[j] = pipe.SetArgs(ctx, p.store.recordKey(op.Key), "C"+op.Token, redis.SetArgs{Mode: "NX", TTL: storedDuration(op.Lease), Get: true})
+		}
+		for _, c := range p.calls {
+			c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+		}
+		return nil
+	})
+	for j, i := range p.claims {
+		p.results[i] = readClaim(p.ops[i], gets[j])
+	}
+	p.claimTTLs(ctx)
+	p.readCalls(ctx)
+}
+
+// claimTTLs reads the remaining lease of every claim held by another owner,
+// in one more round trip: only a waiter needs it, and fresh keys are the
+// common case.
+func (p *execPlan) claimTTLs(ctx context.Context) {
+	var busy []int
+	for _, i := range p.claims {
+		if r := p.results[i]; r.Err == nil && r.Current.State == Claimed && !r.OK {
+			busy = append(busy, i)
+		}
+	}
+	if len(busy) == 0 {
+		return
+	}
+	pttls := make([]*redis.DurationCmd, len(busy))
+	_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for j, i := range busy {
+			pttls[j] = pipe.PTTL(ctx, p.store.recordKey(p.ops[i].Key))
+		}
+		return nil
+	})
+	for j, i := range busy {
+		if pttls[j].Err() == nil {
+			p.results[i].Current.TTL = ttlFromPTTL(pttlMillis(pttls[j].Val()))
+		}
+	}
+}
+
+// readCalls reads the script calls' replies, resending those refused with
+// NOSCRIPT once the scripts are loaded.
+func (p *execPlan) readCalls(ctx context.Context) {
+	var again []*scriptCall
+	for _, c := range p.calls {
+		if err := c.cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			again = append(again, c)
+			continue
+		}
+		p.read(c)
+	}
+	if len(again) == 0 {
+		return
+	}
+	err := p.loadScripts(ctx)
+	if err == nil {
+		_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for _, c := range again {
+				c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 			}
 			return nil
 		})
-		var again []scriptCall
-		for i, c := range calls {
-			reply, err := cmds[i].Slice()
-			if attempt == 0 && err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-				again = append(again, c)
-				continue
-			}
-			s.read(ops, results, c, reply, err)
+	}
+	for _, c := range again {
+		if err != nil {
+			c.cmd.SetErr(err)
 		}
-		if len(again) > 0 {
-			if err := opsScript.Load(ctx, s.client).Err(); err != nil {
-				for _, c := range again {
-					s.read(ops, results, c, nil, err)
-				}
-				return
-			}
-		}
-		calls = again
+		p.read(c)
 	}
 }
 
-// read fills the results of one call from its reply.
-func (s *RedisStore) read(ops []Op, results []OpResult, c scriptCall, reply []any, err error) {
+func (p *execPlan) loadScripts(ctx context.Context) error {
+	return errors.Join(commitScript.Load(ctx, p.store.client).Err(), claimOpsScript.Load(ctx, p.store.client).Err())
+}
+
+// read fills the results of one script call from its reply.
+func (p *execPlan) read(c *scriptCall) {
+	reply, err := c.cmd.Slice()
 	if err == nil && len(reply) != len(c.idx) {
-		err = fmt.Errorf("dedupe: ops script replied %d results for %d ops", len(reply), len(c.idx))
+		err = fmt.Errorf("dedupe: script replied %d results for %d ops", len(reply), len(c.idx))
 	}
 	for j, i := range c.idx {
 		if err != nil {
-			results[i].Err = err
+			p.results[i].Err = err
 			continue
 		}
-		r, _ := reply[j].([]any)
-		results[i] = readOpReply(ops[i], r)
+		p.results[i] = readScriptReply(p.ops[i], reply[j])
 	}
 }
 
-// readOpReply reads one op's reply: {1}, {0}, {0, record} or {0, record, pttl}.
-func readOpReply(op Op, r []any) OpResult {
-	if len(r) == 0 {
-		return OpResult{Err: fmt.Errorf("dedupe: empty reply to a %v op", op.Kind)}
+// readScriptReply reads one op's reply: 1 (succeeded), 0 (not held), or
+// the current record of a commit that lost (nil when the key is free).
+func readScriptReply(op Op, v any) OpResult {
+	if n, ok := v.(int64); ok {
+		if n == 1 && op.Kind == OpCommit {
+			return OpResult{OK: true, Current: Record{State: Committed, Token: op.Token, Value: op.Value, TTL: storedDuration(op.TTL)}}
+		}
+		return OpResult{OK: n == 1}
 	}
-	if ok, _ := r[0].(int64); ok == 1 {
-		return OpResult{OK: true, Current: succeeded(op)}
-	}
-	var res OpResult
-	if len(r) > 1 {
-		v, _ := r[1].(string)
-		res.Current, res.Err = parseRecord(op.Key, v)
-	}
-	if len(r) > 2 && res.Current.State != Absent {
-		res.Current.TTL = ttlFromPTTL(r[2])
-	}
-	return res
+	cur, _ := v.(string)
+	rec, err := parseRecord(op.Key, cur)
+	return OpResult{Current: rec, Err: err}
 }
 
-// succeeded is what the key holds after op succeeded.
-func succeeded(op Op) Record {
-	switch op.Kind {
-	case OpClaim:
-		return Record{State: Claimed, Token: op.Token, TTL: storedDuration(op.Lease)}
-	case OpCommit:
-		return Record{State: Committed, Token: op.Token, Value: op.Value, TTL: storedDuration(op.TTL)}
+// readClaim reads the replies to a claim's SET NX GET and PTTL. The claim
+// succeeded if the key was free, or already held this token's claim (the same
+// claim, retried by the client after a lost reply).
+func readClaim(op Op, get *redis.StatusCmd) OpResult {
+	cur, err := get.Result()
+	switch {
+	case errors.Is(err, redis.Nil), err == nil && cur == "C"+op.Token:
+		return OpResult{OK: true, Current: Record{State: Claimed, Token: op.Token, TTL: storedDuration(op.Lease)}}
+	case err != nil:
+		return OpResult{Err: err}
 	}
-	return Record{}
+	rec, err := parseRecord(op.Key, cur)
+	return OpResult{Current: rec, Err: err}
 }
 
 // ttlFromPTTL reads a PTTL reply of a live record: a PTTL of 0 (or -2,
 // gone meanwhile) means it expires now and is reported as 1ns, never as 0
 // ("unknown"); -1 (no expiry at all) is left unknown.
-func ttlFromPTTL(v any) time.Duration {
-	pttl, _ := v.(int64)
+func ttlFromPTTL(pttl int64) time.Duration {
 	switch {
 	case pttl > 0:
 		return time.Duration(pttl) * time.Millisecond
@@ -180,6 +259,15 @@ func ttlFromPTTL(v any) time.Duration {
 		return 0
 	}
 	return time.Nanosecond
+}
+
+// pttlMillis turns go-redis's PTTL duration back into Redis's reply: -1 and
+// -2 stay as they are, anything else is milliseconds.
+func pttlMillis(d time.Duration) int64 {
+	if d < 0 {
+		return int64(d)
+	}
+	return int64(d / time.Millisecond)
 }
 
 func (k OpKind) String() string {

@@ -3,7 +3,6 @@ package dedupe
 import (
 	"context"
 	"crypto/sha256"
-	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -56,12 +55,6 @@ func WithPrefix(prefix string) StoreOption { return func(c *storeConfig) { c.pre
 // WithLogger sets where the store logs pub/sub connection problems (default:
 // nowhere).
 func WithLogger(l *slog.Logger) StoreOption { return func(c *storeConfig) { c.logger = l } }
-
-//go:embed scripts/ops.lua
-var opsLua string
-
-// opsScript runs every Store operation; see scripts/ops.lua.
-var opsScript = redis.NewScript(opsLua)
 
 // NewRedisStore returns a store on client. It starts the pub/sub goroutines;
 // call Close to stop them.
@@ -201,13 +194,4 @@ func parseEvent(payload string) (Event, bool) {
 		return Event{Kind: EventCommit, Value: []byte(payload[1:])}, true
 	}
 	return Event{}, false
-}
-
-// pttlMillis turns go-redis's PTTL duration back into Redis's reply: -1 and
-// -2 stay as they are, anything else is milliseconds.
-func pttlMillis(d time.Duration) int64 {
-	if d < 0 {
-		return int64(d)
-	}
-	return int64(d / time.Millisecond)
 }

@@ -51,9 +51,8 @@ type lead struct {
 func (b *Batch[V]) newTicket(key string) *Ticket[V] {
 	return &Ticket[V]{
 		b:       b,
-		g:       guard[V]{store: b.store, key: key, cfg: b.cfg, token: newToken()},
+		g:       guard[V]{store: b.store, key: key, cfg: b.cfg, token: b.newToken()},
 		settled: make(chan struct{}),
-		cancels: map[*context.CancelCauseFunc]struct{}{},
 	}
 }
 
@@ -88,6 +87,9 @@ func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.Ca
 	if t.lost != nil {
 		cancel(t.lost)
 		return ctx, func() {}
+	}
+	if t.cancels == nil {
+		t.cancels = map[*context.CancelCauseFunc]struct{}{}
 	}
 	t.cancels[&cancel] = struct{}{}
 	return ctx, func() {

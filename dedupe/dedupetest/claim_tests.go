@@ -132,7 +132,11 @@ var claimTests = map[string]func(*testing.T, Backend){
 	},
 	"HeartbeatKeepsLongRunOwned": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		lease := 150 * time.Millisecond
+		// The owner's local clock gives up a lease lease*2/3 after the last
+		// renewal it sent; renewals go out every lease/3, so one round trip
+		// slower than lease/3 loses it. 600ms leaves 200ms for a round trip
+		// on a loaded 2-core machine running the suite with -race.
+		lease := 600 * time.Millisecond
 		got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			for range 6 { // runs 4 leases long
 				<-time.After(lease * 2 / 3)

@@ -64,18 +64,30 @@ func (s RedisServer) NewClient(t testing.TB) redis.UniversalClient {
 	return c
 }
 
-// deletePrefix removes every key under the test's prefix, on every master.
+// deletePrefix removes every key under the test's prefix, on every master,
+// a pipeline of UNLINKs per SCAN page (a benchmark leaves millions).
 func (s RedisServer) deletePrefix(t testing.TB) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	del := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, s.Prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			if err := c.Unlink(ctx, iter.Val()).Err(); err != nil {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, s.Prefix+"*", 5000).Result()
+			if err != nil {
 				return err
 			}
+			if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range keys {
+					p.Unlink(ctx, k) // one key each: a Cluster node refuses keys of several slots
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if cursor = next; cursor == 0 {
+				return nil
+			}
 		}
-		return iter.Err()
 	}
 	var err error
 	switch c := s.Client.(type) {
