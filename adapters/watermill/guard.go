@@ -1,0 +1,97 @@
+package watermill
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	wmessage "github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// result is what the guard decided for one key.
+type result struct {
+	msgs      []*wmessage.Message // the work's outputs, or the stored ones for a duplicate
+	duplicate bool
+}
+
+// work is the guarded step: a handler call or a publish. ctx is cancelled
+// when the guard learns that it cannot win (lease lost, store closed).
+type work func(ctx context.Context) ([]*wmessage.Message, error)
+
+// workError marks an error that the work itself returned, so that run hands
+// it back unchanged (Retry, PoisonQueue and the user's filters see their own
+// error) while every error of the guard becomes a *GuardError.
+type workError struct{ err error }
+
+func (e *workError) Error() string { return e.err.Error() }
+
+// run runs w at most once for the store key skey and commits its outputs.
+// key is the user's key, for errors. A conflict (another run committed,
+// including a taker after this run lost its lease) is a duplicate with the
+// winner's outputs; a failed work returns its error; anything else is a
+// *GuardError (or a *KeyError for a key the store refuses).
+func (d *Deduplicator) run(ctx context.Context, msgUUID, key, skey string, w work) (result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	gate := newStartGate(d.cfg.StartTimeout, cancel)
+	defer gate.stop()
+	out, err := dedupe.Run(ctx, d.store, skey, func(ctx context.Context, end dedupe.End[outcome]) ([]*wmessage.Message, error) {
+		if !gate.start() {
+			return nil, context.Cause(ctx)
+		}
+		msgs, err := w(ctx)
+		if err != nil {
+			return nil, &workError{err}
+		}
+		end(newOutcome(msgs))
+		return msgs, nil
+	}, d.opts...)
+
+	var conflict *dedupe.ConflictError[outcome]
+	var failed *workError
+	switch {
+	case err == nil:
+		return result{msgs: out}, nil
+	case errors.As(err, &conflict):
+		return result{msgs: conflict.Value.messages(), duplicate: true}, nil
+	case errors.As(err, &failed):
+		return result{}, failed.err
+	case errors.Is(err, dedupe.ErrInvalidKey):
+		return result{}, &KeyError{UUID: msgUUID, Err: err}
+	}
+	return result{}, &GuardError{Key: key, Err: err}
+}
+
+// startGate cancels the guard with ErrStartTimeout if the work has not
+// started in time; start and the timer agree atomically on which came first.
+type startGate struct {
+	state atomic.Int32
+	timer *time.Timer
+}
+
+const (
+	gateWaiting int32 = iota
+	gateStarted
+	gateExpired
+)
+
+func newStartGate(timeout time.Duration, cancel context.CancelCauseFunc) *startGate {
+	g := &startGate{}
+	g.timer = time.AfterFunc(timeout, func() {
+		if g.state.CompareAndSwap(gateWaiting, gateExpired) {
+			cancel(ErrStartTimeout)
+		}
+	})
+	return g
+}
+
+// start reports whether the work may start (the timeout has not fired).
+func (g *startGate) start() bool {
+	g.timer.Stop()
+	return g.state.CompareAndSwap(gateWaiting, gateStarted)
+}
+
+func (g *startGate) stop() { g.timer.Stop() }
