@@ -18,14 +18,32 @@ const (
 )
 
 // shard is one pub/sub connection and the channels it carries. Its fields
-// are guarded by the subscriber's mu, except that only run reads messages.
+// are guarded by the subscriber's mu; only run reads messages, and only
+// write sends commands.
 type shard struct {
 	sub       *subscriber
 	addr      string
 	node      redis.UniversalClient
+	wake      chan struct{} // the writer has commands to send
 	ps        *redis.PubSub // nil while disconnected
 	interests map[string]*interest
-	pending   map[string]int // subscribe commands sent, not yet confirmed
+	pending   map[string]int // subscribe commands queued or sent, not yet confirmed
+	unsubs    map[string]int // unsubscribe commands queued or sent, not yet confirmed
+	queue     []shardCmd
+}
+
+// shardCmd is a (un)subscribe command for the connection ps.
+type shardCmd struct {
+	ps        *redis.PubSub
+	channel   string
+	subscribe bool
+}
+
+func newShard(s *subscriber, addr string, node redis.UniversalClient) *shard {
+	return &shard{
+		sub: s, addr: addr, node: node, wake: make(chan struct{}, 1),
+		interests: map[string]*interest{}, pending: map[string]int{}, unsubs: map[string]int{},
+	}
 }
 
 // run reads the connection until the subscriber closes, reconnecting with
@@ -42,7 +60,7 @@ func (sh *shard) run() {
 				backoff = minBackoff
 				continue
 			}
-			if !sh.sleep(backoff) {
+			if !sleepCtx(sh.sub.ctx, backoff) {
 				return
 			}
 			backoff = min(2*backoff, maxBackoff)
@@ -92,8 +110,9 @@ func (sh *shard) drop(ps *redis.PubSub) {
 
 // connect opens a new connection and subscribes every live channel of the
 // shard on it, one command each (a Cluster refuses one SSUBSCRIBE across
-// slots). The confirmations make new interests ready and tell the old ones
-// to re-read their keys.
+// slots). A channel whose slot has moved to another master (as the client's
+// slot map says) moves to that master's shard instead. The confirmations
+// make new interests ready and tell the old ones to re-read their keys.
 func (sh *shard) connect() bool {
 	ps := sh.newPubSub()
 	ctx, cancel := context.WithTimeout(sh.sub.ctx, dialTimeout)
@@ -102,6 +121,7 @@ func (sh *shard) connect() bool {
 		_ = ps.Close()
 		return false
 	}
+	moved := sh.movedChannels(ctx)
 	sh.sub.mu.Lock()
 	defer sh.sub.mu.Unlock()
 	if sh.sub.closed {
@@ -109,11 +129,37 @@ func (sh *shard) connect() bool {
 		return false
 	}
 	sh.ps = ps
-	sh.pending = map[string]int{}
-	for channel := range sh.interests {
-		sh.subscribe(ctx, channel)
+	sh.pending, sh.unsubs, sh.queue = map[string]int{}, map[string]int{}, nil
+	for channel, in := range sh.interests {
+		if moved[channel] {
+			sh.sub.unhome(in)
+			continue
+		}
+		sh.subscribe(channel)
 	}
 	return true
+}
+
+// movedChannels returns the shard's channels that the Cluster client's slot
+// map places on another master now (none when not sharded).
+func (sh *shard) movedChannels(ctx context.Context) map[string]bool {
+	c, ok := sh.sub.client.(*redis.ClusterClient)
+	if !ok {
+		return nil
+	}
+	sh.sub.mu.Lock()
+	channels := make([]string, 0, len(sh.interests))
+	for channel := range sh.interests {
+		channels = append(channels, channel)
+	}
+	sh.sub.mu.Unlock()
+	moved := map[string]bool{}
+	for _, channel := range channels {
+		if m, err := c.MasterForKey(ctx, channel); err == nil && m.Options().Addr != sh.addr {
+			moved[channel] = true
+		}
+	}
+	return moved
 }
 
 func (sh *shard) newPubSub() *redis.PubSub {
@@ -128,59 +174,95 @@ func (sh *shard) newPubSub() *redis.PubSub {
 	return node.Subscribe(sh.sub.ctx)
 }
 
-// subscribe sends a subscribe command for channel if connected; otherwise
+// subscribe queues a subscribe command for channel if connected; otherwise
 // connect will. Caller holds mu.
-func (sh *shard) subscribe(ctx context.Context, channel string) {
+func (sh *shard) subscribe(channel string) {
 	if sh.ps == nil {
 		return
 	}
 	sh.pending[channel]++
-	var err error
-	if sh.sub.sharded {
-		err = sh.ps.SSubscribe(context.WithoutCancel(ctx), channel)
-	} else {
-		err = sh.ps.Subscribe(context.WithoutCancel(ctx), channel)
-	}
-	if err != nil {
-		sh.drop(sh.ps) // run reconnects and resubscribes
-	}
+	sh.enqueue(shardCmd{ps: sh.ps, channel: channel, subscribe: true})
 }
 
-// unsubscribe sends an unsubscribe command for channel if connected. Caller holds mu.
+// unsubscribe queues an unsubscribe command for channel if connected.
+// Caller holds mu.
 func (sh *shard) unsubscribe(channel string) {
 	if sh.ps == nil {
 		return
 	}
+	sh.unsubs[channel]++
+	sh.enqueue(shardCmd{ps: sh.ps, channel: channel})
+}
+
+func (sh *shard) enqueue(c shardCmd) {
+	sh.queue = append(sh.queue, c)
+	select {
+	case sh.wake <- struct{}{}:
+	default:
+	}
+}
+
+// write sends the queued commands in order until the subscriber closes.
+func (sh *shard) write() {
+	for {
+		select {
+		case <-sh.wake:
+		case <-sh.sub.ctx.Done():
+			return
+		}
+		for _, c := range sh.take() {
+			sh.send(c)
+		}
+	}
+}
+
+// take returns the queued commands for the current connection; those for
+// a dropped one are void (connect subscribes everything again).
+func (sh *shard) take() []shardCmd {
+	sh.sub.mu.Lock()
+	defer sh.sub.mu.Unlock()
+	cmds := sh.queue[:0:0]
+	for _, c := range sh.queue {
+		if c.ps == sh.ps {
+			cmds = append(cmds, c)
+		}
+	}
+	sh.queue = nil
+	return cmds
+}
+
+// send writes one command; a failed write drops the connection, and run
+// reconnects and resubscribes.
+func (sh *shard) send(c shardCmd) {
+	ctx := sh.sub.ctx
 	var err error
-	if sh.sub.sharded {
-		err = sh.ps.SUnsubscribe(context.Background(), channel)
-	} else {
-		err = sh.ps.Unsubscribe(context.Background(), channel)
+	switch {
+	case c.subscribe && sh.sub.sharded:
+		err = c.ps.SSubscribe(ctx, c.channel)
+	case c.subscribe:
+		err = c.ps.Subscribe(ctx, c.channel)
+	case sh.sub.sharded:
+		err = c.ps.SUnsubscribe(ctx, c.channel)
+	default:
+		err = c.ps.Unsubscribe(ctx, c.channel)
 	}
 	if err != nil {
-		sh.drop(sh.ps)
+		sh.sub.mu.Lock()
+		sh.drop(c.ps)
+		sh.sub.mu.Unlock()
 	}
 }
 
 func (sh *shard) dispatch(msg any) {
 	switch m := msg.(type) {
 	case *redis.Subscription:
-		if m.Kind == "subscribe" || m.Kind == "ssubscribe" {
+		switch m.Kind {
+		case "subscribe", "ssubscribe":
 			sh.sub.confirmed(sh, m.Channel)
+		case "unsubscribe", "sunsubscribe":
+			sh.sub.unsubscribed(sh, m.Channel)
 		}
 	case *redis.Message:
 		sh.sub.deliver(m.Channel, m.Payload)
-	}
-}
-
-// sleep waits d, or returns false when the subscriber closes first.
-func (sh *shard) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-sh.sub.ctx.Done():
-		return false
 	}
 }

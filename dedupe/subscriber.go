@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -12,9 +13,12 @@ import (
 // subscriber multiplexes every guard's interest in its key over one pub/sub
 // connection per shard (one in all on a single node; one per master on a
 // Cluster, where notifications use sharded pub/sub). Guards on the same key
-// share one subscription. Subscribe, unsubscribe and resubscribe commands
-// are written under mu, so Redis sees them in the order the bookkeeping
-// assumes.
+// share one subscription.
+//
+// Bookkeeping happens under mu; the (un)subscribe commands it decides are
+// queued per shard, in order, and written by the shard's writer goroutine
+// outside the lock, so a stalled socket delays only that shard's commands,
+// never Watch, Interest.Close or the delivery of notifications.
 type subscriber struct {
 	client  redis.UniversalClient
 	sharded bool
@@ -33,7 +37,7 @@ type subscriber struct {
 // interest is the subscription to one channel, shared by its watchers.
 type interest struct {
 	channel   string
-	shard     *shard
+	shard     *shard // nil while it moves to another shard (rehome)
 	watchers  map[*watcher]struct{}
 	ready     chan struct{} // closed when Redis first confirmed the subscription
 	confirmed bool
@@ -66,7 +70,7 @@ func (s *subscriber) watch(ctx context.Context, channel string) (Interest, error
 		in = &interest{channel: channel, shard: sh, watchers: map[*watcher]struct{}{}, ready: make(chan struct{})}
 		s.interests[channel] = in
 		sh.interests[channel] = in
-		sh.subscribe(ctx, channel)
+		sh.subscribe(channel)
 	}
 	w := newWatcher(func(w *watcher) { s.unwatch(in, w) })
 	in.watchers[w] = struct{}{}
@@ -92,14 +96,16 @@ func (s *subscriber) unwatch(in *interest, w *watcher) {
 		return
 	}
 	delete(s.interests, in.channel)
-	delete(in.shard.interests, in.channel)
-	in.shard.unsubscribe(in.channel)
+	if in.shard != nil {
+		delete(in.shard.interests, in.channel)
+		in.shard.unsubscribe(in.channel)
+	}
 }
 
 // confirmed handles Redis's confirmation of a subscription on sh. The last
 // outstanding confirmation makes a new interest ready, or, for one that was
-// ready before (a resubscription after a reconnect), tells its watchers to
-// re-read the key: notifications sent while the connection was down are lost.
+// ready before (a resubscription after a reconnect or a move), tells its
+// watchers to re-read the key: notifications sent meanwhile are lost.
 func (s *subscriber) confirmed(sh *shard, channel string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,7 +115,7 @@ func (s *subscriber) confirmed(sh *shard, channel string) {
 	}
 	delete(sh.pending, channel)
 	in := s.interests[channel]
-	if in == nil || in.shard != sh {
+	if s.closed || in == nil || in.shard != sh {
 		return
 	}
 	if !in.confirmed {
@@ -117,8 +123,70 @@ func (s *subscriber) confirmed(sh *shard, channel string) {
 		close(in.ready)
 		return
 	}
-	for w := range in.watchers {
-		w.send(Event{Kind: EventResync})
+	in.send(Event{Kind: EventResync})
+}
+
+// unsubscribed handles an unsubscribe reply for channel on sh: the answer to
+// one of ours, or Redis dropping the subscription by itself, as a Cluster
+// node does for the channels of a slot that moved to another master. Then
+// the interest moves to the slot's new master (rehome).
+func (s *subscriber) unsubscribed(sh *shard, channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := sh.unsubs[channel]; n > 0 {
+		if n == 1 {
+			delete(sh.unsubs, channel)
+		} else {
+			sh.unsubs[channel] = n - 1
+		}
+		return
+	}
+	in := s.interests[channel]
+	if s.closed || in == nil || in.shard != sh {
+		return
+	}
+	s.log.Info("dedupe: Redis dropped a subscription (slot moved?); resubscribing", "addr", sh.addr, "channel", channel)
+	s.unhome(in)
+}
+
+// unhome takes in off its shard and starts moving it to the shard that
+// serves its channel now. Caller holds mu.
+func (s *subscriber) unhome(in *interest) {
+	from := in.shard
+	delete(from.interests, in.channel)
+	delete(from.pending, in.channel)
+	in.shard = nil
+	s.wg.Go(func() { s.rehome(in, from.addr) })
+}
+
+// rehomeAttempts bounds how long rehome waits for the Cluster's slot map
+// to show a new master before it resubscribes where it was.
+const rehomeAttempts = 8
+
+// rehome subscribes in on the shard of its channel's master, once the
+// client's slot map shows a master other than from (or after rehomeAttempts
+// reloads, on the same one). The confirmation tells its watchers to re-read.
+func (s *subscriber) rehome(in *interest, from string) {
+	backoff := minBackoff
+	for attempt := 1; ; attempt++ {
+		if c, ok := s.client.(*redis.ClusterClient); ok {
+			c.ReloadState(s.ctx)
+		}
+		sh, err := s.shardFor(s.ctx, in.channel)
+		if err == nil && (sh.addr != from || attempt >= rehomeAttempts) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !s.closed && s.interests[in.channel] == in && in.shard == nil {
+				in.shard = sh
+				sh.interests[in.channel] = in
+				sh.subscribe(in.channel)
+			}
+			return
+		}
+		if !sleepCtx(s.ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
@@ -131,10 +199,15 @@ func (s *subscriber) deliver(channel, payload string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if in := s.interests[channel]; in != nil {
-		for w := range in.watchers {
-			w.send(ev)
-		}
+	if in := s.interests[channel]; in != nil && !s.closed {
+		in.send(ev)
+	}
+}
+
+// send gives ev to every watcher. Caller holds mu, and the store is open.
+func (in *interest) send(ev Event) {
+	for w := range in.watchers {
+		w.send(ev)
 	}
 }
 
@@ -155,9 +228,10 @@ func (s *subscriber) shardFor(ctx context.Context, channel string) (*shard, erro
 	}
 	sh := s.shards[addr]
 	if sh == nil {
-		sh = &shard{sub: s, addr: addr, node: node, interests: map[string]*interest{}, pending: map[string]int{}}
+		sh = newShard(s, addr, node)
 		s.shards[addr] = sh
 		s.wg.Go(sh.run)
+		s.wg.Go(sh.write)
 	}
 	return sh, nil
 }
@@ -177,7 +251,8 @@ func (s *subscriber) isClosed() bool {
 	}
 }
 
-// close ends every watcher and stops the shards' goroutines.
+// close ends every watcher and stops the shards' goroutines. Deliveries and
+// confirmations check closed under mu, so none can reach a closed watcher.
 func (s *subscriber) close() {
 	s.mu.Lock()
 	if s.closed {
@@ -202,4 +277,16 @@ func (s *subscriber) close() {
 // isClosedErr reports an error that only means the connection was closed by us.
 func isClosedErr(err error) bool {
 	return errors.Is(err, redis.ErrClosed) || errors.Is(err, context.Canceled)
+}
+
+// sleepCtx waits d, or returns false when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -227,11 +227,11 @@ func (s *faultStore) Claim(ctx context.Context, key, token string, lease time.Du
 	return rec, claimed, err
 }
 
-func (s *faultStore) Commit(ctx context.Context, key, token string, value []byte, ttl time.Duration) (dedupe.Record, bool, error) {
+func (s *faultStore) Commit(ctx context.Context, key string, c dedupe.Commit) (dedupe.Record, bool, error) {
 	if s.commitErr != nil {
 		return dedupe.Record{}, false, s.commitErr
 	}
-	return s.Store.Commit(ctx, key, token, value, ttl)
+	return s.Store.Commit(ctx, key, c)
 }
 
 // releaseOwner releases the last claim, as if its lease had run out.
