@@ -26,10 +26,14 @@ func (b *Batch[V]) heartbeat() {
 	defer deadline.Stop()
 	replies := make(chan batchRenewal[V], 1) // one renewal in flight: never blocks
 	inFlight := false
+	closed := storeDone(b.store)
 	for {
 		select {
 		case <-b.stop:
 			return
+		case <-closed:
+			b.loseAll(ErrStoreClosed)
+			closed = nil
 		case <-tick.C:
 			if !inFlight {
 				inFlight = b.renew(replies)
@@ -106,4 +110,13 @@ func (b *Batch[V]) expire() time.Duration {
 		next = min(next, left)
 	}
 	return next
+}
+
+// loseAll loses the lease of every held ticket with cause.
+func (b *Batch[V]) loseAll(cause error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for t := range b.held {
+		t.lose(cause)
+	}
 }

@@ -6,11 +6,18 @@ import (
 )
 
 // acquire takes the claim on the key for this run, waiting for a live claim
-// of another owner to end unless WithNoWait was given. It returns when the
-// successful claim was sent (the start of the lease by the local clock), or
-// the error Run must return (a *ConflictError when the owner it waited for
-// committed).
-func (g *guard[V]) acquire(ctx context.Context, interest Interest) (time.Time, error) {
+// of another owner to end unless WithNoWait was given. It subscribes to the
+// key's notifications only when it has to wait, so a fresh key costs one
+// round trip. It returns when the successful claim was sent (the start of
+// the lease by the local clock), or the error Run must return (a
+// *ConflictError when the owner it waited for committed).
+func (g *guard[V]) acquire(ctx context.Context) (time.Time, error) {
+	var interest Interest
+	defer func() {
+		if interest != nil {
+			interest.Close()
+		}
+	}()
 	for {
 		sent := time.Now()
 		rec, claimed, err := g.store.Claim(ctx, g.key, g.token, g.cfg.lease)
@@ -23,6 +30,13 @@ func (g *guard[V]) acquire(ctx context.Context, interest Interest) (time.Time, e
 			return time.Time{}, g.conflict(rec.Value, nil)
 		case g.cfg.noWait:
 			return time.Time{}, ErrInProgress
+		case interest == nil:
+			// Subscribe, then claim again at once: a release between the
+			// first claim and the subscription would otherwise go unheard.
+			if interest, err = g.store.Watch(ctx, g.key); err != nil {
+				return time.Time{}, g.storeErr("watching", err)
+			}
+			continue
 		}
 		if err := g.awaitClaim(ctx, interest, rec.TTL); err != nil {
 			return time.Time{}, err

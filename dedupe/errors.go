@@ -79,3 +79,18 @@ var (
 	// errUnknownOp: an Op of an unknown kind.
 	errUnknownOp = errors.New("dedupe: unknown op kind")
 )
+
+// StoreError reports a failed store call: Redis down, a timeout, a refused
+// command. Nothing is known about the key; do not acknowledge the message.
+// ErrStoreClosed and context errors are returned as they are instead.
+type StoreError struct {
+	Op  string // what the guard was doing: "watching", "reading", "claiming"
+	Key string
+	Err error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("dedupe: %s key %q: %v", e.Op, e.Key, e.Err)
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }

@@ -34,17 +34,20 @@ type commitResult struct {
 	err     error
 }
 
-// execute runs fn under the guard. claimed is when the claim was sent, in
-// claim mode. Cleanup runs in defers, so a panic or runtime.Goexit in fn
+// execute runs fn under the guard. In optimistic mode the watcher turns the
+// key's notifications into aborts; in claim mode the heartbeat keeps the
+// lease (claimed is when the claim was sent) and no key is watched: only the
+// owner can commit while its lease holds. Cleanup runs in defers, so a panic or runtime.Goexit in fn
 // (t.Fatal in a test handler) stops the watcher and heartbeat and gives up
 // the claim like any other failure; a panic is then re-raised.
 func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	x := &execution[V]{g: g, cancel: cancel, stop: make(chan struct{}), committed: make(chan struct{})}
-	x.goWatch(runCtx, interest, g.cfg.eager && !g.fenced())
 	if g.fenced() {
 		x.wg.Go(func() { x.heartbeat(runCtx, claimed) })
+	} else {
+		x.goWatch(runCtx, interest, g.cfg.eager)
 	}
 	normal := false
 	defer func() {

@@ -40,23 +40,24 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 		return zero, context.Cause(ctx)
 	}
 	g := &guard[V]{store: store, key: key, cfg: cfg, token: newToken()}
+	if g.fenced() {
+		claimed, err := g.acquire(ctx)
+		if err != nil {
+			return zero, err
+		}
+		return execute(ctx, g, nil, claimed, fn)
+	}
 	interest, err := store.Watch(ctx, key)
 	if err != nil {
 		return zero, g.storeErr("watching", err)
 	}
 	defer interest.Close()
-
-	var claimed time.Time // when the claim that fn runs under was sent
-	switch {
-	case g.fenced():
-		claimed, err = g.acquire(ctx, interest)
-	case !cfg.eager:
-		err = g.check(ctx, interest)
+	if !cfg.eager {
+		if err := g.check(ctx, interest); err != nil {
+			return zero, err
+		}
 	}
-	if err != nil {
-		return zero, err
-	}
-	return execute(ctx, g, interest, claimed, fn)
+	return execute(ctx, g, interest, time.Time{}, fn)
 }
 
 // guard holds what one Run knows about its key.
@@ -103,12 +104,13 @@ func (g *guard[V]) conflict(data []byte, reason error) error {
 	return &ConflictError[V]{Key: g.key, Value: v, Err: reason}
 }
 
-// storeErr wraps a store failure, keeping ErrStoreClosed and ctx errors matchable.
+// storeErr wraps a store failure in a *StoreError; ErrStoreClosed and ctx
+// errors are returned as they are.
 func (g *guard[V]) storeErr(doing string, err error) error {
-	if errors.Is(err, ErrStoreClosed) {
-		return ErrStoreClosed
+	if errors.Is(err, ErrStoreClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
-	return fmt.Errorf("dedupe: %s key %q: %w", doing, g.key, err)
+	return &StoreError{Op: doing, Key: g.key, Err: err}
 }
 
 // newToken returns a random token: a run's identity and claim owner token.
@@ -136,4 +138,13 @@ func (g *guard[V]) bounded(ctx context.Context, call func(ctx context.Context)) 
 	case <-done:
 	case <-timer.C:
 	}
+}
+
+// storeDone returns the store's Done channel, if it has one (both stores of
+// this package do): claim mode watches no key, and learns of Close from it.
+func storeDone(s Store) <-chan struct{} {
+	if d, ok := s.(interface{ Done() <-chan struct{} }); ok {
+		return d.Done()
+	}
+	return nil
 }

@@ -33,9 +33,13 @@ func (x *execution[V]) heartbeat(ctx context.Context, claimed time.Time) {
 	defer tick.Stop()
 	replies := make(chan renewal, 1) // one renewal in flight at most: never blocks
 	inFlight := false
+	closed := storeDone(x.g.store)
 	for {
 		select {
 		case <-x.stop:
+			return
+		case <-closed:
+			x.abort(ErrStoreClosed)
 			return
 		case <-deadline.C:
 			x.abort(ErrLeaseLost)

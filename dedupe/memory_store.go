@@ -15,7 +15,8 @@ type MemoryStore struct {
 	records  map[string]memoryRecord
 	watchers map[string]map[*watcher]struct{}
 	now      func() time.Time
-	writes   int // since the last sweep of expired records
+	writes   int           // since the last sweep of expired records
+	done     chan struct{} // closed by Close
 }
 
 // sweepEvery is how many writes pass between sweeps of expired records, so
@@ -35,6 +36,7 @@ func NewMemoryStore() *MemoryStore {
 		records:  map[string]memoryRecord{},
 		watchers: map[string]map[*watcher]struct{}{},
 		now:      time.Now,
+		done:     make(chan struct{}),
 	}
 }
 
@@ -222,6 +224,9 @@ func (s *MemoryStore) notify(key string, e Event) {
 	}
 }
 
+// Done returns a channel that is closed when the store closes.
+func (s *MemoryStore) Done() <-chan struct{} { return s.done }
+
 // Close implements Store.
 func (s *MemoryStore) Close() error {
 	s.mu.Lock()
@@ -230,6 +235,7 @@ func (s *MemoryStore) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.done)
 	for _, ws := range s.watchers {
 		for w := range ws {
 			close(w.events)

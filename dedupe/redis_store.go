@@ -44,8 +44,26 @@ var _ Store = (*RedisStore)(nil)
 type StoreOption func(*storeConfig)
 
 type storeConfig struct {
-	prefix string
-	logger *slog.Logger
+	prefix           string
+	logger           *slog.Logger
+	subscribeTimeout time.Duration
+}
+
+// DefaultSubscribeTimeout bounds how long Watch waits for Redis to confirm a
+// subscription when WithSubscribeTimeout is not given.
+const DefaultSubscribeTimeout = 5 * time.Second
+
+// WithSubscribeTimeout bounds how long Watch (the first step of an
+// optimistic Run, and of a claim-first duplicate that must wait) waits for
+// Redis to confirm the subscription to a key's notifications (default
+// DefaultSubscribeTimeout). While the pub/sub connection cannot be made at
+// all, Watch fails at once. Values <= 0 mean the default.
+func WithSubscribeTimeout(d time.Duration) StoreOption {
+	return func(c *storeConfig) {
+		if d > 0 {
+			c.subscribeTimeout = d
+		}
+	}
 }
 
 // WithPrefix sets the namespace of keys and channels (default DefaultPrefix,
@@ -70,7 +88,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 	case *redis.Ring:
 		return nil, fmt.Errorf("%w: NewRedisStore does not support *redis.Ring (no pub/sub routing); use a Client, ClusterClient or failover client", ErrInvalidOption)
 	}
-	cfg := storeConfig{prefix: DefaultPrefix}
+	cfg := storeConfig{prefix: DefaultPrefix, subscribeTimeout: DefaultSubscribeTimeout}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -87,7 +105,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 	if sharded {
 		s.publish = "SPUBLISH"
 	}
-	s.sub = newSubscriber(client, sharded, cfg.logger)
+	s.sub = newSubscriber(client, sharded, cfg.logger, cfg.subscribeTimeout)
 	return s, nil
 }
 
@@ -163,6 +181,9 @@ func (s *RedisStore) Release(ctx context.Context, key, token string) (bool, erro
 func (s *RedisStore) exec1(ctx context.Context, op Op) OpResult {
 	return s.Exec(ctx, []Op{op})[0]
 }
+
+// Done returns a channel that is closed when the store closes.
+func (s *RedisStore) Done() <-chan struct{} { return s.sub.done }
 
 // Close implements Store. It stops the pub/sub goroutines; the client stays open.
 func (s *RedisStore) Close() error {

@@ -30,6 +30,8 @@ type shard struct {
 	pending   map[string]int // subscribe commands queued or sent, not yet confirmed
 	unsubs    map[string]int // unsubscribe commands queued or sent, not yet confirmed
 	queue     []shardCmd
+	connErr   error         // why the last connect failed; nil once connected
+	failed    chan struct{} // closed when a connect attempt fails; then replaced
 }
 
 // shardCmd is a (un)subscribe command for the connection ps.
@@ -43,6 +45,7 @@ func newShard(s *subscriber, addr string, node redis.UniversalClient) *shard {
 	return &shard{
 		sub: s, addr: addr, node: node, wake: make(chan struct{}, 1),
 		interests: map[string]*interest{}, pending: map[string]int{}, unsubs: map[string]int{},
+		failed: make(chan struct{}),
 	}
 }
 
@@ -119,6 +122,7 @@ func (sh *shard) connect() bool {
 	defer cancel()
 	if err := ps.Ping(ctx); err != nil { // dials outside the lock
 		_ = ps.Close()
+		sh.connectFailed(err)
 		return false
 	}
 	moved := sh.movedChannels(ctx)
@@ -128,7 +132,7 @@ func (sh *shard) connect() bool {
 		_ = ps.Close()
 		return false
 	}
-	sh.ps = ps
+	sh.ps, sh.connErr = ps, nil
 	sh.pending, sh.unsubs, sh.queue = map[string]int{}, map[string]int{}, nil
 	for channel, in := range sh.interests {
 		if moved[channel] {
@@ -160,6 +164,16 @@ func (sh *shard) movedChannels(ctx context.Context) map[string]bool {
 		}
 	}
 	return moved
+}
+
+// connectFailed records a failed connect and wakes the watches waiting for
+// this shard, so they fail fast instead of hanging while Redis is down.
+func (sh *shard) connectFailed(err error) {
+	sh.sub.mu.Lock()
+	defer sh.sub.mu.Unlock()
+	sh.connErr = err
+	close(sh.failed)
+	sh.failed = make(chan struct{})
 }
 
 func (sh *shard) newPubSub() *redis.PubSub {

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ type subscriber struct {
 	client  redis.UniversalClient
 	sharded bool
 	log     *slog.Logger
+	timeout time.Duration // for a subscription to be confirmed
 	ctx     context.Context // cancelled by close; bounds reconnects
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -43,10 +45,10 @@ type interest struct {
 	confirmed bool
 }
 
-func newSubscriber(client redis.UniversalClient, sharded bool, log *slog.Logger) *subscriber {
+func newSubscriber(client redis.UniversalClient, sharded bool, log *slog.Logger, timeout time.Duration) *subscriber {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &subscriber{
-		client: client, sharded: sharded, log: log, ctx: ctx, cancel: cancel,
+		client: client, sharded: sharded, log: log, timeout: timeout, ctx: ctx, cancel: cancel,
 		done:      make(chan struct{}),
 		interests: map[string]*interest{},
 		shards:    map[string]*shard{},
@@ -74,17 +76,48 @@ func (s *subscriber) watch(ctx context.Context, channel string) (Interest, error
 	}
 	w := newWatcher(func(w *watcher) { s.unwatch(in, w) })
 	in.watchers[w] = struct{}{}
+	failed, down := sh.failed, sh.ps == nil && sh.connErr != nil
 	s.mu.Unlock()
+	if down {
+		w.Close()
+		return nil, s.unreachable(sh)
+	}
+	return w, s.awaitReady(ctx, in, w, failed)
+}
 
+// awaitReady waits until Redis confirms the subscription of in, for at most
+// the subscribe timeout; a failed connect of its shard ends the wait at once.
+func (s *subscriber) awaitReady(ctx context.Context, in *interest, w *watcher, failed <-chan struct{}) error {
+	timer := time.NewTimer(s.timeout)
+	defer timer.Stop()
+	var err error
 	select {
 	case <-in.ready:
-		return w, nil
+		return nil
 	case <-ctx.Done():
-		w.Close()
-		return nil, context.Cause(ctx)
+		err = context.Cause(ctx)
 	case <-s.done:
-		return nil, ErrStoreClosed
+		return ErrStoreClosed
+	case <-failed:
+		s.mu.Lock()
+		sh := in.shard
+		s.mu.Unlock()
+		err = s.unreachable(sh)
+	case <-timer.C:
+		err = fmt.Errorf("dedupe: Redis did not confirm the subscription to %q within %v", in.channel, s.timeout)
 	}
+	w.Close()
+	return err
+}
+
+// unreachable is the error of a watch on a shard that cannot connect.
+func (s *subscriber) unreachable(sh *shard) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sh == nil || sh.connErr == nil {
+		return errors.New("dedupe: the pub/sub connection is down")
+	}
+	return fmt.Errorf("dedupe: the pub/sub connection to %q is down: %w", sh.addr, sh.connErr)
 }
 
 // unwatch removes a watcher; the last one of a channel unsubscribes.

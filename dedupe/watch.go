@@ -2,8 +2,8 @@ package dedupe
 
 import "context"
 
-// goWatch starts the goroutine that turns the key's events into an abort of
-// fn: a commit by another run (or, with check, a value already stored)
+// goWatch starts the optimistic mode's watcher, which turns the key's events
+// into an abort of fn: a commit by another run (or, with check, a value already stored)
 // cancels fn with a *ConflictError; the store closing cancels it with
 // ErrStoreClosed. Any other event (a release, a resync after a reconnect)
 // means notifications may have been missed: the key is read again.
@@ -32,16 +32,16 @@ func (x *execution[V]) handle(ctx context.Context, ev Event) {
 		return // our own commit's notification, or too late to matter
 	}
 	if ev.Kind == EventCommit {
-		x.abort(x.lostTo(ev.Value))
+		x.abort(x.g.conflict(ev.Value, nil))
 		return
 	}
 	x.reread(ctx)
 }
 
-// reread reads the key and aborts fn if this run can no longer win: a value
-// is committed; in claim mode, the key no longer holds this run's claim; in
-// optimistic mode, a claim-first run holds the key (its commit would fail
-// with ErrInProgress). A failed read aborts fn with the read error.
+// reread reads the key and aborts fn if this run can no longer win: another
+// run committed a value, or a claim-first run holds the key (this run's
+// commit would fail with ErrInProgress). A failed read aborts fn with the
+// read error.
 func (x *execution[V]) reread(ctx context.Context) {
 	rec, err := x.g.store.Get(ctx, x.g.key)
 	switch {
@@ -49,18 +49,8 @@ func (x *execution[V]) reread(ctx context.Context) {
 		x.abort(x.g.storeErr("reading", err))
 	case err != nil, rec.State == Committed && rec.Token == x.g.token: // cancelled, or our own commit
 	case rec.State == Committed:
-		x.abort(x.lostTo(rec.Value))
-	case x.g.fenced() && (rec.State != Claimed || rec.Token != x.g.token):
-		x.abort(ErrLeaseLost)
-	case !x.g.fenced() && rec.State == Claimed:
+		x.abort(x.g.conflict(rec.Value, nil))
+	case rec.State == Claimed:
 		x.abort(ErrInProgress)
 	}
-}
-
-// lostTo is the abort cause when another run committed value.
-func (x *execution[V]) lostTo(value []byte) error {
-	if x.g.fenced() {
-		return x.g.conflict(value, ErrLeaseLost)
-	}
-	return x.g.conflict(value, nil)
 }
