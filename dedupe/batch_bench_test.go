@@ -154,4 +154,3 @@ func setNXPipelines(b *testing.B, srv testenv.RedisServer, total, size, callers 
 	})
 	return time.Since(start)
 }
-

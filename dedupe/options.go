@@ -26,11 +26,12 @@ type runConfig struct {
 }
 
 // WithTTL sets how long a committed value lives (default DefaultTTL, 24h).
-// It must be > 0.
+// It must be >= 1ms, Redis's unit; stores keep it rounded up to whole
+// milliseconds.
 func WithTTL(ttl time.Duration) RunOption {
 	return func(c *runConfig) {
-		if ttl <= 0 {
-			c.fail("WithTTL(%v): the TTL must be > 0", ttl)
+		if ttl < time.Millisecond {
+			c.fail("WithTTL(%v): the TTL must be >= 1ms", ttl)
 		}
 		c.ttl = ttl
 	}

@@ -22,7 +22,7 @@ const DefaultPrefix = "idemq:"
 // pub/sub) or a Sentinel-backed failover client.
 //
 // Layout: the key K is stored at PREFIX{K} and notified on PREFIX{K}:events.
-// A key that contains '{' or '}' is stored at PREFIX{#H}K instead, where H is
+// A key that contains '{' or '}' is stored at PREFIX{#H}:K instead, where H is
 // a hash of K, so that the record and its channel always share one Cluster
 // slot. The stored string is 'C' followed by a claim's owner token, or 'V',
 // the committing run's token, ':' and the encoded value.
@@ -110,13 +110,14 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 }
 
 // recordKey and channel share their hash tag, so they share a slot: {key},
-// or {#hash} for a key with braces, which would end or empty the tag.
+// or {#hash} for a key with braces (or none at all), which would end or
+// empty the tag.
 func (s *RedisStore) recordKey(key string) string {
-	if !strings.ContainsAny(key, "{}") {
+	if key != "" && !strings.ContainsAny(key, "{}") {
 		return s.prefix + "{" + key + "}"
 	}
 	sum := sha256.Sum256([]byte(key))
-	return s.prefix + "{#" + hex.EncodeToString(sum[:8]) + "}" + key
+	return s.prefix + "{#" + hex.EncodeToString(sum[:8]) + "}:" + key
 }
 
 func (s *RedisStore) channel(key string) string { return s.recordKey(key) + ":events" }

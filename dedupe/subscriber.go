@@ -24,7 +24,7 @@ type subscriber struct {
 	client  redis.UniversalClient
 	sharded bool
 	log     *slog.Logger
-	timeout time.Duration // for a subscription to be confirmed
+	timeout time.Duration   // for a subscription to be confirmed
 	ctx     context.Context // cancelled by close; bounds reconnects
 	cancel  context.CancelFunc
 	done    chan struct{}

@@ -1,6 +1,7 @@
 package dedupetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -103,6 +104,33 @@ var storeTests = map[string]func(*testing.T, Backend){
 		cur, _, err := s.Claim(ctx, k, "other", time.Minute)
 		if err != nil || cur.TTL < 30*time.Second {
 			t.Fatalf("TTL after Renew = %v, %v; want about 1m", cur.TTL, err)
+		}
+	},
+	"KeysWithBracesWork": func(t *testing.T, b Backend) {
+		s, ctx := openStore(t, b), testContext(t)
+		// On a Cluster the record and its channel must share a slot for any
+		// key bytes: a brace can end or empty a naive {key} hash tag.
+		for _, k := range []string{"}x", "{", "}", "{}", "a{b}c", "{x}y", "}{", "x{}"} {
+			k := k + key(t)
+			_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+				return 0, errHandler // released
+			}, dedupe.WithClaim(time.Minute))
+			assertErr(t, err, errHandler)
+			if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(time.Minute), dedupe.WithNoWait()); err != nil {
+				t.Fatalf("key %q: run after a released claim = %v, want nil", k, err)
+			}
+			_, err = dedupe.Run(ctx, s, k, noop)
+			assertConflict(t, err, 1)
+		}
+	},
+	"SubMillisecondDurationsAreRoundedUp": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", 500*time.Microsecond); err != nil || !ok {
+			t.Fatalf("Claim with a 500µs lease = %v, %v; want true, nil", ok, err)
+		}
+		c := dedupe.Commit{Token: "owner", Fenced: true, Value: []byte("v"), TTL: 500 * time.Microsecond}
+		if _, won, err := s.Commit(ctx, k, c); err != nil {
+			t.Fatalf("Commit with a 500µs TTL = %v, %v; want no error (won, or lost to the expiry)", won, err)
 		}
 	},
 }

@@ -51,6 +51,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"Lifecycle", lifecycleTests},
 		{"Claim", claimTests},
 		{"Batch", batchTests},
+		{"Faults", faultTests},
+		{"Semantics", semanticsTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ var validationTests = map[string]func(*testing.T, Backend){
 			{"KeyOverMax", strings.Repeat("k", dedupe.MaxKeyLen+1), nil, dedupe.ErrInvalidKey},
 			{"ZeroTTL", key(t), []dedupe.RunOption{dedupe.WithTTL(0)}, dedupe.ErrInvalidOption},
 			{"NegativeTTL", key(t), []dedupe.RunOption{dedupe.WithTTL(-time.Second)}, dedupe.ErrInvalidOption},
+			{"SubMillisecondTTL", key(t), []dedupe.RunOption{dedupe.WithTTL(500 * time.Microsecond)}, dedupe.ErrInvalidOption},
 			{"TinyLease", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Millisecond)}, dedupe.ErrInvalidOption},
 			{"NilCodec", key(t), []dedupe.RunOption{dedupe.WithCodec(nil)}, dedupe.ErrInvalidOption},
 			{"ZeroCommitTimeout", key(t), []dedupe.RunOption{dedupe.WithCommitTimeout(0)}, dedupe.ErrInvalidOption},

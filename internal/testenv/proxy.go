@@ -15,11 +15,11 @@ type Proxy struct {
 	target string
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	links    map[*link]struct{}
-	frozen   chan struct{} // non-nil while frozen; closed by Thaw
-	dropNext bool
-	closed   bool
+	mu     sync.Mutex
+	links  map[*link]struct{}
+	frozen chan struct{} // non-nil while frozen; closed by Thaw
+	drop   func([]byte) bool
+	closed bool
 }
 
 type link struct{ client, server net.Conn }
@@ -60,13 +60,14 @@ func (p *Proxy) Thaw() {
 	}
 }
 
-// DropNextReply makes the proxy lose the next bytes the server sends on any
-// link and cut that link: the server ran the command, the client never
-// hears of it and sees the connection break (go-redis then retries it).
-func (p *Proxy) DropNextReply() {
+// DropReply makes the proxy lose the next bytes the server sends on any link
+// that match, and cut that link: the server ran the command, the client
+// never hears of it and sees the connection break (go-redis then retries it
+// on a new connection).
+func (p *Proxy) DropReply(match func(reply []byte) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.dropNext = true
+	p.drop = match
 }
 
 // Cut closes every current connection (new ones are accepted).
@@ -109,7 +110,7 @@ func (p *Proxy) pump(l *link, src, dst net.Conn, replies bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !p.pass(l, replies) {
+		if n > 0 && !p.pass(l, replies, buf[:n]) {
 			return
 		}
 		if n > 0 {
@@ -125,13 +126,13 @@ func (p *Proxy) pump(l *link, src, dst net.Conn, replies bool) {
 
 // pass waits while the proxy is frozen and reports whether the bytes just
 // read may go on (false: the link was dropped or closed).
-func (p *Proxy) pass(l *link, replies bool) bool {
+func (p *Proxy) pass(l *link, replies bool, b []byte) bool {
 	for {
 		p.mu.Lock()
 		frozen, closed := p.frozen, p.closed
-		drop := replies && p.dropNext
+		drop := replies && p.drop != nil && p.drop(b)
 		if drop {
-			p.dropNext = false
+			p.drop = nil
 		}
 		p.mu.Unlock()
 		switch {

@@ -1,0 +1,103 @@
+package dedupetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// faultTests cover a store that hangs or answers twice: the guard keeps its
+// own clock, and every operation recognises its own earlier effect.
+var faultTests = map[string]func(*testing.T, Backend){
+	"HungRenewalCancelsOwnerBeforeTakerStarts": func(t *testing.T, b Backend) {
+		ctx, k := testContext(t), key(t)
+		stalled := &hangingStore{Store: openStore(t, b), renew: true, until: until(t)}
+		taker := openStore(t, b)
+		lease := 600 * time.Millisecond
+		holding := make(chan struct{})
+		type stop struct {
+			at    time.Time
+			cause error
+		}
+		stopped := make(chan stop, 1)
+		go func() {
+			_, _ = dedupe.Run(ctx, stalled, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+				close(holding)
+				<-ctx.Done()
+				stopped <- stop{time.Now(), context.Cause(ctx)}
+				return 0, ctx.Err()
+			}, dedupe.WithClaim(lease), dedupe.WithCommitTimeout(100*time.Millisecond))
+		}()
+		<-holding
+		var takerStarted time.Time
+		if _, err := dedupe.Run(ctx, taker, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			takerStarted = time.Now()
+			end(2)
+			return 2, nil
+		}, dedupe.WithClaim(lease)); err != nil {
+			t.Fatalf("taker = %v, want to run after the stalled owner's lease", err)
+		}
+		select {
+		case s := <-stopped:
+			if !s.at.Before(takerStarted) {
+				t.Fatalf("the stalled owner was cancelled %v after the taker started", s.at.Sub(takerStarted))
+			}
+			if !errors.Is(s.cause, dedupe.ErrLeaseLost) {
+				t.Fatalf("stalled owner's cause = %v, want ErrLeaseLost", s.cause)
+			}
+		default:
+			t.Fatal("the taker ran while the stalled owner was still running: two owners at once")
+		}
+	},
+	"HungCommitReturnsUnknownAtTimeout": func(t *testing.T, b Backend) {
+		s := &hangingStore{Store: openStore(t, b), commit: true, until: until(t)}
+		for _, mode := range modes {
+			t.Run(mode.name, func(t *testing.T) {
+				opts := append([]dedupe.RunOption{dedupe.WithCommitTimeout(200 * time.Millisecond)}, mode.opts...)
+				done := make(chan error, 1)
+				go func() {
+					_, err := dedupe.Run(testContext(t), s, key(t), noop, opts...)
+					done <- err
+				}()
+				select {
+				case err := <-done:
+					if !errors.Is(err, dedupe.ErrCommitUnknown) {
+						t.Fatalf("Run = %v, want ErrCommitUnknown", err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("Run still waits for a hung commit 5s after its 200ms commit timeout")
+				}
+			})
+		}
+	},
+	"RetriedCommitWins": func(t *testing.T, b Backend) {
+		s := &retryingStore{openStore(t, b)}
+		for _, mode := range modes {
+			t.Run(mode.name, func(t *testing.T) {
+				ctx, k := testContext(t), key(t)
+				got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+					end("mine")
+					return 7, nil
+				}, mode.opts...)
+				if err != nil || got != 7 {
+					t.Fatalf("Run with a retried commit = %v, %v; want 7, nil (not a conflict with itself)", got, err)
+				}
+				_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+					t.Error("a duplicate ran")
+					return 0, nil
+				})
+				assertConflict(t, err, "mine")
+			})
+		}
+	},
+	"RetriedClaimHolds": func(t *testing.T, b Backend) {
+		s, ctx := &retryingStore{openStore(t, b)}, testContext(t)
+		got, err := dedupe.Run(ctx, s, key(t), noop, dedupe.WithClaim(time.Minute), dedupe.WithNoWait())
+		if err != nil || got != 1 {
+			t.Fatalf("Run with a retried claim = %v, %v; want 1, nil (not in progress against itself)", got, err)
+		}
+	},
+}
