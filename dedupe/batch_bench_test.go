@@ -53,15 +53,25 @@ func BenchmarkBatch(b *testing.B) {
 			})
 		})
 	}
-	b.Run("RunClaim", func(b *testing.B) {
-		measureKeys(b, srv, hook, 1, func(ctx context.Context, n int) error {
-			_, err := dedupe.Run(ctx, store, fresh(), func(ctx context.Context, end dedupe.End[int]) (int, error) {
-				end(1)
-				return 1, nil
-			}, dedupe.WithClaim(30*time.Second))
-			return err
+	plain, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(srv.Prefix), dedupe.WithoutGroupCommit())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = plain.Close() })
+	for _, s := range []struct {
+		name  string
+		store dedupe.Store
+	}{{"RunClaim", store}, {"RunClaimNoGroupCommit", plain}} {
+		b.Run(s.name, func(b *testing.B) {
+			measureKeys(b, srv, hook, 1, func(ctx context.Context, n int) error {
+				_, err := dedupe.Run(ctx, s.store, fresh(), func(ctx context.Context, end dedupe.End[int]) (int, error) {
+					end(1)
+					return 1, nil
+				}, dedupe.WithClaim(30*time.Second))
+				return err
+			})
 		})
-	})
+	}
 }
 
 // batchOf claims n fresh keys, ends them all and waits for their commits.

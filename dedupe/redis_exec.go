@@ -35,6 +35,14 @@ const maxOpsPerCall = 256
 // to maxOpsPerCall ops each, or one op each on a Cluster, where a script may
 // touch only one hash slot.
 func (s *RedisStore) Exec(ctx context.Context, ops []Op) []OpResult {
+	if s.group != nil {
+		return s.group.exec(ctx, ops)
+	}
+	return s.execNow(ctx, ops)
+}
+
+// execNow is Exec without group commit.
+func (s *RedisStore) execNow(ctx context.Context, ops []Op) []OpResult {
 	results := make([]OpResult, len(ops))
 	if s.sub.isClosed() {
 		for i := range results {

@@ -36,6 +36,7 @@ type RedisStore struct {
 	sharded bool   // a Cluster: one hash slot per script call, sharded pub/sub
 	publish string // PUBLISH, or SPUBLISH on a Cluster
 	sub     *subscriber
+	group   *groupExec // nil without group commit
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -47,7 +48,14 @@ type storeConfig struct {
 	prefix           string
 	logger           *slog.Logger
 	subscribeTimeout time.Duration
+	noGroupCommit    bool
 }
+
+// WithoutGroupCommit turns group commit off: every store call is its own
+// round trip. With group commit (the default), calls that concurrent guards
+// make while another call is in flight go out together in the next round
+// trip; an idle store sends a call at once.
+func WithoutGroupCommit() StoreOption { return func(c *storeConfig) { c.noGroupCommit = true } }
 
 // DefaultSubscribeTimeout bounds how long Watch waits for Redis to confirm a
 // subscription when WithSubscribeTimeout is not given.
@@ -106,6 +114,9 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 		s.publish = "SPUBLISH"
 	}
 	s.sub = newSubscriber(client, sharded, cfg.logger, cfg.subscribeTimeout)
+	if !cfg.noGroupCommit {
+		s.group = &groupExec{send: s.execNow}
+	}
 	return s, nil
 }
 

@@ -1,0 +1,83 @@
+package dedupe
+
+import (
+	"context"
+	"sync"
+)
+
+// groupExec coalesces the store calls of concurrent guards (group commit):
+// a call made while another is in flight waits, and every call that waited
+// goes out together in the next round trip. An idle store sends a call at
+// once: grouping adds no latency when there is nothing to group with.
+//
+// The caller that finds the store idle leads: it sends its own ops; when
+// they return, it hands the calls queued meanwhile to one of their callers,
+// which sends them all in one Exec and hands on in turn. Every caller thus
+// sends at most one round trip, its own group's.
+type groupExec struct {
+	send func(ctx context.Context, ops []Op) []OpResult
+
+	mu    sync.Mutex
+	busy  bool
+	queue []*groupCall
+}
+
+// groupCall is one caller's ops, waiting to be sent with others.
+type groupCall struct {
+	ops     []Op
+	results []OpResult
+	done    chan struct{}
+	lead    []*groupCall // set when this caller must send these calls
+}
+
+func (g *groupExec) exec(ctx context.Context, ops []Op) []OpResult {
+	g.mu.Lock()
+	if !g.busy {
+		g.busy = true
+		g.mu.Unlock()
+		me := &groupCall{ops: ops}
+		g.lead(ctx, []*groupCall{me})
+		return me.results
+	}
+	me := &groupCall{ops: ops, done: make(chan struct{})}
+	g.queue = append(g.queue, me)
+	g.mu.Unlock()
+	<-me.done
+	if calls := me.lead; calls != nil {
+		me.done = nil // closed already: it said "lead"
+		g.lead(ctx, calls)
+	}
+	return me.results
+}
+
+// lead sends the calls in one Exec, hands their results out, then passes
+// the lead on with whatever was queued meanwhile. The calls share one round
+// trip, so none of them may cancel it: ctx's cancellation is dropped.
+func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
+	var ops []Op
+	for _, c := range calls {
+		ops = append(ops, c.ops...)
+	}
+	results := g.send(context.WithoutCancel(ctx), ops)
+	for _, c := range calls {
+		c.results, results = results[:len(c.ops)], results[len(c.ops):]
+	}
+	g.mu.Lock()
+	next := g.queue
+	g.queue = nil
+	if len(next) == 0 {
+		g.busy = false
+	}
+	g.mu.Unlock()
+	if len(next) > 0 {
+		next[0].lead = next
+	}
+	for _, c := range calls {
+		if c.done != nil {
+			close(c.done)
+		}
+	}
+	if len(next) > 0 {
+		close(next[0].done)
+	}
+}
