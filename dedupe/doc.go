@@ -34,18 +34,23 @@
 //
 // Claim-first (WithClaim(lease)). Before fn runs, the guard claims the key
 // with a random owner token (SET NX PX lease). A duplicate that finds a live
-// claim does not run fn: it waits, subscribed, until the owner commits (and
+// claim does not run fn: it subscribes and waits until the owner commits (and
 // returns a *ConflictError with its value) or the claim is released or
 // expires (and then claims and runs itself); with WithNoWait it returns
 // ErrInProgress at once. The owner renews its lease every lease/3 while fn
-// runs; its commit succeeds only if the key still holds its token (fencing),
-// so an owner that lost its lease gets ErrLeaseLost, never success. Use this
-// mode when two duplicates must never both start, e.g. a message redelivered
-// to a new consumer while the old one still works on it. The adapters use it
-// by default.
+// runs, and keeps the lease by its own clock (see Guarantees); its commit
+// succeeds only if the key still holds its token (fencing), so an owner that
+// lost its lease gets ErrLeaseLost, never success. Use this mode when two
+// duplicates must never both start, e.g. a message redelivered to a new
+// consumer while the old one still works on it. The adapters use it by
+// default.
 //
-// Use one mode per key: an optimistic commit never overwrites a live claim
-// (Run then returns ErrInProgress).
+// Modes may meet on one key: an optimistic Run that finds a live claim
+// treats the key as in progress before fn starts. It waits for the claim's
+// outcome like a claim-first duplicate (or returns ErrInProgress with
+// WithNoWait); with WithEagerStart, fn is cancelled with ErrInProgress. An
+// optimistic commit never overwrites a live claim (Run returns
+// ErrInProgress).
 //
 // # Guarantees
 //
@@ -56,45 +61,91 @@
 //   - Run returns fn's result only after the store confirmed that this run's
 //     commit won. An error fn returns after end does not undo the commit: Run
 //     returns fn's result and that error.
+//   - In claim mode, an owner is cancelled before another owner can claim the
+//     key. The guard keeps its own clock: fn's ctx is cancelled, with
+//     ErrLeaseLost as the cause, at the send time of the last claim or
+//     renewal that succeeded plus 2/3 of the lease, whatever Redis does. This
+//     holds with a default go-redis client, which ignores context deadlines
+//     on socket reads and so may hang for its read timeout on a dead link.
+//     (The cancellation is a request: fn must honour its ctx.)
+//   - Run returns ErrCommitUnknown at the commit timeout (WithCommitTimeout),
+//     even if the store call is still hanging on a dead connection; that
+//     call then ends in the background at the client's timeout.
+//   - A command resent by the client after a lost reply (go-redis retries up
+//     to MaxRetries times) finds its own earlier effect and gives the same
+//     answer: a retried claim holds, a retried commit wins. A commit stores
+//     the committing run's token with the value for that reason.
 //   - The commit decides, not the notification: pub/sub is at-most-once, so
-//     notifications only make losers stop early. After a pub/sub reconnect,
-//     every live guard re-reads its key.
-//   - Run returns only after fn has returned; it leaves no goroutine behind.
-//     A fn that ignores ctx only delays its own Run. A panic in fn is
-//     re-raised after cleanup (subscription released, claim released).
+//     notifications only make losers and waiters act early. After a pub/sub
+//     reconnect, or when a Cluster node drops a subscription because its slot
+//     moved, the store resubscribes and every live guard re-reads its key.
+//   - Run returns only after fn has returned, and every exit of fn (return,
+//     panic, runtime.Goexit as in t.Fatal) cleans up the same way: watcher and
+//     heartbeat stopped, subscription released, claim released unless end
+//     was called. A panic is then re-raised. An end called after fn returned
+//     does nothing.
 //
 // # What each outcome means to a message consumer
 //
-//	nil                          this run did the work and committed: ack
-//	*ConflictError[V]            a duplicate: ack, and use Value (the winner's)
-//	fn's own error, nothing ended  the work failed: do not ack; redeliver to retry
-//	ErrInProgress                another owner is working (WithNoWait): retry later, do not ack
-//	ErrLeaseLost                 this owner was fenced off: do not ack (the taker decides)
-//	ErrCommitUnknown             the commit's outcome is unknown: never ack
-//	ErrStoreClosed, Redis errors  nothing is known: do not ack
-//	ErrEndNotCalled, ErrEndCalledTwice, ErrInvalidKey, ErrInvalidOption, *DecodeError  a bug or bad data: do not ack
+// Check for a *ConflictError first: it also matches ErrLeaseLost when a
+// fenced-off owner's taker committed.
+//
+//	nil                                the run did the work and its commit won: ack
+//	*ConflictError[V], Err == nil      a duplicate: ack, and use Value (the winner's)
+//	*ConflictError[V], Err == ErrLeaseLost
+//	                                   this owner lost its lease and the taker committed:
+//	                                   the work is done (Value is the taker's): ack
+//	ErrLeaseLost (no *ConflictError)   this owner was fenced off and nothing is committed: do not ack
+//	fn's own error, end not called     the work failed: do not ack; redeliver to retry
+//	ErrInProgress                      another owner is working: retry later, do not ack
+//	ErrCommitUnknown                   the commit's outcome is unknown: never ack
+//	ErrStoreClosed, *StoreError        nothing is known (Redis down, timeout): do not ack
+//	ErrEndCalledTwice alone            a bug in fn, but the first value was committed
+//	                                   (Run also returns fn's result): ack
+//	ErrEndCalledTwice joined with another error (errors.Join)
+//	                                   a bug in fn; the other error is the commit's outcome
+//	ErrEndNotCalled, ErrInvalidKey, ErrInvalidOption, *DecodeError
+//	                                   a bug or bad data: do not ack
+//
+// Every error of the guard itself is one of these; anything else Run
+// returns is fn's own error, unchanged.
 //
 // # Keys, values and Redis layout
 //
 // Keys are binary-safe, 1 to MaxKeyLen bytes. A RedisStore keeps key K at
 // PREFIX{K} (default prefix "idemq:") and notifies on PREFIX{K}:events; the
 // hash tag keeps both in one Cluster slot, and on a Cluster notifications use
-// sharded pub/sub (SPUBLISH/SSUBSCRIBE). Committed values live for the TTL
-// (WithTTL, default 24h). Values are encoded with JSONCodec unless WithCodec
-// says otherwise (RawCodec stores []byte or string as they are); a stored
-// value that does not decode is a *DecodeError naming the key, and is left
-// untouched.
+// sharded pub/sub (SPUBLISH/SSUBSCRIBE). A key containing '{' or '}' (which
+// would end or empty that tag) is kept at PREFIX{#H}:K, H a hash of K; a
+// prefix with braces is refused. The record is "C"+token for a claim, or
+// "V"+token+":"+value for a committed value, which lives for the TTL
+// (WithTTL, default 24h, at least 1ms). Values are encoded with JSONCodec
+// unless WithCodec says otherwise (RawCodec stores []byte or string as they
+// are); a stored value that does not decode is a *DecodeError naming the key,
+// and is left untouched. RedisStore needs Redis 7.0 or newer (SET NX GET,
+// sharded pub/sub) and refuses a *redis.Ring.
 //
 // One RedisStore uses one pub/sub connection per Redis master (one on a single
 // node), shared by all its guards; guards on the same key share one
-// subscription. It reconnects with backoff and resubscribes.
+// subscription. (Un)subscribe commands are written by one goroutine per
+// connection, outside the store's lock, so a stalled socket never blocks
+// Watch, Interest.Close or notifications on other connections (on the stalled
+// one, go-redis's WriteTimeout bounds the stall, then the store reconnects).
+// It reconnects with backoff, resubscribes and has every guard re-read its
+// key. While the connection cannot be made, Watch fails at once with a
+// *StoreError; a subscription Redis does not confirm within the subscribe
+// timeout (WithSubscribeTimeout, default 5s) fails too.
 //
 // # Cost
 //
 // A fresh-key optimistic Run takes 3 round trips (SUBSCRIBE, GET, the commit
 // script) plus an UNSUBSCRIBE that is not waited for; a duplicate takes 2
-// (SUBSCRIBE, GET). Claim mode takes 3 (SUBSCRIBE, claim, commit) plus one
-// renewal per lease/3 of work. BenchmarkRun reports the figures.
+// (SUBSCRIBE, GET). Claim mode takes 2 on a fresh key (the claim, a plain
+// SET NX GET, and the commit script) and subscribes only when it has to wait,
+// plus one renewal per lease/3 of work. Group commit (on by default; see
+// WithoutGroupCommit) sends the calls concurrent guards make while a round
+// trip is in flight together in the next one. BenchmarkRun and BenchmarkBatch
+// report the figures.
 //
 // # Many keys at once: Batch
 //

@@ -11,7 +11,9 @@ var (
 	ErrConflict = errors.New("dedupe: key already committed by another run")
 	// ErrEndNotCalled: fn returned a nil error without calling end.
 	ErrEndNotCalled = errors.New("dedupe: end was not called before the function returned")
-	// ErrEndCalledTwice: end was called more than once; the first value stands.
+	// ErrEndCalledTwice: end was called more than once; the first value
+	// stands. Alone, it means that value was committed; joined (errors.Join)
+	// with another error, that error is the commit's outcome.
 	ErrEndCalledTwice = errors.New("dedupe: end was called more than once")
 	// ErrCommitUnknown: the commit was sent but its outcome is unknown (timeout,
 	// connection lost). The value may or may not be stored: never acknowledge
@@ -19,7 +21,8 @@ var (
 	ErrCommitUnknown = errors.New("dedupe: commit outcome unknown")
 	// ErrStoreClosed: the store was closed before or while the run used it.
 	ErrStoreClosed = errors.New("dedupe: store closed")
-	// ErrInProgress: claim mode with WithNoWait found a live claim of another owner.
+	// ErrInProgress: another owner holds a live claim on the key (found with
+	// WithNoWait, by an optimistic run, or by a Batch ticket).
 	ErrInProgress = errors.New("dedupe: key is being processed by another owner")
 	// ErrLeaseLost: claim mode; this owner's lease expired or was taken over
 	// before it committed, so its commit was refused (fencing).

@@ -38,7 +38,8 @@ func WithTTL(ttl time.Duration) RunOption {
 }
 
 // WithEagerStart starts fn at once, in parallel with the check for a stored
-// value, as the seed library does; fn is cancelled if a value turns up. By
+// value, as the seed library does; fn is cancelled if a value turns up (with
+// its *ConflictError) or a claim-first run holds the key (ErrInProgress). By
 // default fn starts only after the check found no value, so a redelivered
 // message never starts its side effects. Ignored in claim mode.
 func WithEagerStart() RunOption { return func(c *runConfig) { c.eager = true } }
@@ -56,8 +57,9 @@ func WithClaim(lease time.Duration) RunOption {
 	}
 }
 
-// WithNoWait makes claim mode return ErrInProgress at once when another
-// owner holds a live claim, instead of waiting for its outcome.
+// WithNoWait makes Run return ErrInProgress at once when another owner holds
+// a live claim on the key, instead of waiting for its outcome (in claim mode,
+// and in optimistic mode when a claim-first run holds the key).
 func WithNoWait() RunOption { return func(c *runConfig) { c.noWait = true } }
 
 // WithKeepClaimOnError keeps the claim when fn fails in claim mode, so no
