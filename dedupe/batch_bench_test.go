@@ -30,17 +30,9 @@ const benchCallers = 4
 //     commandstats: a script call counts once, its inner commands too);
 //   - trips/key: client round trips (pipelines and single commands) per key.
 func BenchmarkBatch(b *testing.B) {
-	srv := testenv.Redis(b)
-	hook := &countingHook{}
-	client := srv.NewClient(b)
-	client.AddHook(hook)
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(srv.Prefix))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	var seq atomic.Int64
-	fresh := func() string { return "bk-" + strconv.FormatInt(seq.Add(1), 36) }
+	srv, hook, client := benchClient(b)
+	store := benchStore(b, srv, client)
+	fresh := freshKeys("bk-")
 	for _, size := range []int{1, 16, 100, 500} {
 		b.Run("Batch"+strconv.Itoa(size), func(b *testing.B) {
 			batch, err := dedupe.NewBatch[int](store, dedupe.WithClaim(30*time.Second))
@@ -53,11 +45,7 @@ func BenchmarkBatch(b *testing.B) {
 			})
 		})
 	}
-	plain, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(srv.Prefix), dedupe.WithoutGroupCommit())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = plain.Close() })
+	plain := benchStore(b, srv, client, dedupe.WithoutGroupCommit())
 	for _, s := range []struct {
 		name  string
 		store dedupe.Store

@@ -25,17 +25,9 @@ import (
 //   - x-setnx: time per Run as a multiple of one SET NX PX round trip,
 //     measured in the same benchmark, so figures compare across noisy machines.
 func BenchmarkRun(b *testing.B) {
-	srv := testenv.Redis(b)
-	hook := &countingHook{}
-	client := srv.NewClient(b)
-	client.AddHook(hook)
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(srv.Prefix))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	var seq atomic.Int64
-	fresh := func() string { return "bench-" + strconv.FormatInt(seq.Add(1), 10) }
+	srv, hook, client := benchClient(b)
+	store := benchStore(b, srv, client)
+	fresh := freshKeys("bench-")
 	commit := func(ctx context.Context, end dedupe.End[int]) (int, error) {
 		end(1)
 		return 1, nil
@@ -77,6 +69,32 @@ func BenchmarkRun(b *testing.B) {
 		b.ReportMetric(float64(serverCommands(b, srv)-before)/float64(b.N), "cmds/op")
 		b.ReportMetric(float64(hook.n.Load()-sent)/float64(b.N), "client-cmds/op")
 	})
+}
+
+// benchClient returns the standalone Redis and a client whose commands and
+// round trips a hook counts.
+func benchClient(b *testing.B) (testenv.RedisServer, *countingHook, redis.UniversalClient) {
+	srv := testenv.Redis(b)
+	hook := &countingHook{}
+	client := srv.NewClient(b)
+	client.AddHook(hook)
+	return srv, hook, client
+}
+
+// benchStore returns a store on client, closed at the end of the benchmark.
+func benchStore(b *testing.B, srv testenv.RedisServer, client redis.UniversalClient, opts ...dedupe.StoreOption) *dedupe.RedisStore {
+	store, err := dedupe.NewRedisStore(client, append([]dedupe.StoreOption{dedupe.WithPrefix(srv.Prefix)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// freshKeys returns a function that makes keys never used before.
+func freshKeys(prefix string) func() string {
+	var seq atomic.Int64
+	return func() string { return prefix + strconv.FormatInt(seq.Add(1), 36) }
 }
 
 // measure times op b.N times, then as many SET NX PX round trips as a baseline.

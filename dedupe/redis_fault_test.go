@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/dedupetest"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -37,43 +38,8 @@ func proxiedStore(t *testing.T, opts ...dedupe.StoreOption) (*dedupe.RedisStore,
 func TestRedisStalledLinkCancelsOwnerBeforeTaker(t *testing.T) {
 	t.Parallel()
 	owner, proxy, srv := proxiedStore(t)
-	taker := newRedisStore(t, srv)
-	ctx, k, lease := context.Background(), "stalled", 600*time.Millisecond
-	holding := make(chan struct{})
-	type stop struct {
-		at    time.Time
-		cause error
-	}
-	stopped := make(chan stop, 1)
-	go func() {
-		_, _ = dedupe.Run(ctx, owner, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
-			close(holding)
-			<-ctx.Done()
-			stopped <- stop{time.Now(), context.Cause(ctx)}
-			return 0, ctx.Err()
-		}, dedupe.WithClaim(lease), dedupe.WithCommitTimeout(300*time.Millisecond))
-	}()
-	<-holding
-	proxy.Freeze() // the owner's renewals now hang until go-redis's 3s read timeout
-	var takerStarted time.Time
-	if _, err := dedupe.Run(ctx, taker, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
-		takerStarted = time.Now()
-		end(2)
-		return 2, nil
-	}, dedupe.WithClaim(lease)); err != nil {
-		t.Fatalf("taker = %v", err)
-	}
-	select {
-	case s := <-stopped:
-		if !s.at.Before(takerStarted) {
-			t.Fatalf("the stalled owner was cancelled %v after the taker started", s.at.Sub(takerStarted))
-		}
-		if !errors.Is(s.cause, dedupe.ErrLeaseLost) {
-			t.Fatalf("owner's cause = %v, want ErrLeaseLost", s.cause)
-		}
-	default:
-		t.Fatal("the taker started while the stalled owner still ran")
-	}
+	// Frozen, the owner's renewals hang until go-redis's 3s read timeout.
+	dedupetest.StalledOwnerStopsFirst(t, owner, newRedisStore(t, srv), proxy.Freeze)
 }
 
 func TestRedisCommitTimeoutWithFrozenLink(t *testing.T) {

@@ -13,44 +13,8 @@ import (
 // own clock, and every operation recognises its own earlier effect.
 var faultTests = map[string]func(*testing.T, Backend){
 	"HungRenewalCancelsOwnerBeforeTakerStarts": func(t *testing.T, b Backend) {
-		ctx, k := testContext(t), key(t)
 		stalled := &hangingStore{Store: openStore(t, b), renew: true, until: until(t)}
-		taker := openStore(t, b)
-		lease := 600 * time.Millisecond
-		holding := make(chan struct{})
-		type stop struct {
-			at    time.Time
-			cause error
-		}
-		stopped := make(chan stop, 1)
-		go func() {
-			_, _ = dedupe.Run(ctx, stalled, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
-				close(holding)
-				<-ctx.Done()
-				stopped <- stop{time.Now(), context.Cause(ctx)}
-				return 0, ctx.Err()
-			}, dedupe.WithClaim(lease), dedupe.WithCommitTimeout(100*time.Millisecond))
-		}()
-		<-holding
-		var takerStarted time.Time
-		if _, err := dedupe.Run(ctx, taker, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
-			takerStarted = time.Now()
-			end(2)
-			return 2, nil
-		}, dedupe.WithClaim(lease)); err != nil {
-			t.Fatalf("taker = %v, want to run after the stalled owner's lease", err)
-		}
-		select {
-		case s := <-stopped:
-			if !s.at.Before(takerStarted) {
-				t.Fatalf("the stalled owner was cancelled %v after the taker started", s.at.Sub(takerStarted))
-			}
-			if !errors.Is(s.cause, dedupe.ErrLeaseLost) {
-				t.Fatalf("stalled owner's cause = %v, want ErrLeaseLost", s.cause)
-			}
-		default:
-			t.Fatal("the taker ran while the stalled owner was still running: two owners at once")
-		}
+		StalledOwnerStopsFirst(t, stalled, openStore(t, b), func() {})
 	},
 	"HungCommitReturnsUnknownAtTimeout": func(t *testing.T, b Backend) {
 		s := &hangingStore{Store: openStore(t, b), commit: true, until: until(t)}
@@ -100,4 +64,50 @@ var faultTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("Run with a retried claim = %v, %v; want 1, nil (not in progress against itself)", got, err)
 		}
 	},
+}
+
+// StalledOwnerStopsFirst runs a claim-first owner on stalled (lease 600ms),
+// calls stall once the owner's fn runs (after which the owner's link to the
+// store hangs), and a taker on taker. It fails the test unless the owner's fn
+// was cancelled, with ErrLeaseLost, before the taker's fn started: two
+// owners must never run at once. Backends use it with their own way of
+// stalling a link (a frozen TCP proxy, a hung renewal).
+func StalledOwnerStopsFirst(t *testing.T, stalled, taker dedupe.Store, stall func()) {
+	t.Helper()
+	ctx, k, lease := testContext(t), key(t), 600*time.Millisecond
+	holding := make(chan struct{})
+	type stop struct {
+		at    time.Time
+		cause error
+	}
+	stopped := make(chan stop, 1)
+	go func() {
+		_, _ = dedupe.Run(ctx, stalled, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			close(holding)
+			<-ctx.Done()
+			stopped <- stop{time.Now(), context.Cause(ctx)}
+			return 0, ctx.Err()
+		}, dedupe.WithClaim(lease), dedupe.WithCommitTimeout(300*time.Millisecond))
+	}()
+	<-holding
+	stall()
+	var takerStarted time.Time
+	if _, err := dedupe.Run(ctx, taker, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+		takerStarted = time.Now()
+		end(2)
+		return 2, nil
+	}, dedupe.WithClaim(lease)); err != nil {
+		t.Fatalf("taker = %v, want to run after the stalled owner's lease", err)
+	}
+	select {
+	case s := <-stopped:
+		if !s.at.Before(takerStarted) {
+			t.Fatalf("the stalled owner was cancelled %v after the taker started", s.at.Sub(takerStarted))
+		}
+		if !errors.Is(s.cause, dedupe.ErrLeaseLost) {
+			t.Fatalf("stalled owner's cause = %v, want ErrLeaseLost", s.cause)
+		}
+	default:
+		t.Fatal("the taker ran while the stalled owner was still running: two owners at once")
+	}
 }
