@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -204,6 +205,10 @@ func (b *Batch[V]) Stats() BatchStats { return BatchStats{RoundTrips: b.roundTri
 // nor released lose their lease with ErrBatchClosed as the cause), waits for
 // queued commits and releases, and stops the Batch's goroutines. Later calls
 // return ErrBatchClosed. Close is idempotent.
+//
+// Close reports owned tickets that were neither ended nor released (work
+// abandoned, or a key forgotten) as an error matching ErrEndNotCalled that
+// names them; their claims are released all the same.
 func (b *Batch[V]) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -216,14 +221,29 @@ func (b *Batch[V]) Close() error {
 	b.mu.Unlock()
 	b.calls.Wait()
 	b.mu.Lock()
+	var forgotten []string
 	for t := range b.held {
+		forgotten = append(forgotten, t.g.key)
 		t.lose(ErrBatchClosed)
 		t.release()
 	}
 	close(b.stop)
 	b.mu.Unlock()
 	b.wg.Wait()
-	return nil
+	return forgottenErr(forgotten)
+}
+
+// forgottenErr names the keys a Batch held at Close, if any.
+func forgottenErr(keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	more := ""
+	if len(keys) > 5 {
+		keys, more = keys[:5], fmt.Sprintf(" and %d more", len(keys)-5)
+	}
+	return fmt.Errorf("%w: Close released %q%s, owned but neither ended nor released", ErrEndNotCalled, keys, more)
 }
 
 // bind returns ctx, also cancelled with ErrBatchClosed when the Batch closes.

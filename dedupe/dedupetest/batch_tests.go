@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -151,8 +152,9 @@ var batchTests = map[string]func(*testing.T, Backend){
 		held, cancel := tickets[0].Context(ctx)
 		defer cancel()
 		mustEnd(t, tickets[2], 3)
-		if err := batch.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
+		err = batch.Close()
+		if !errors.Is(err, dedupe.ErrEndNotCalled) || !strings.Contains(err.Error(), keys[0]) || !strings.Contains(err.Error(), keys[1]) {
+			t.Fatalf("Close with two owned tickets = %v, want ErrEndNotCalled naming both keys", err)
 		}
 		if cause := context.Cause(held); !errors.Is(cause, dedupe.ErrBatchClosed) {
 			t.Errorf("held ticket's ctx cause after Close = %v, want ErrBatchClosed", cause)
