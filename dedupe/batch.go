@@ -32,6 +32,7 @@ type Batch[V any] struct {
 	done       chan struct{} // closed by Close: ends waits
 	stop       chan struct{} // closed by Close once the last releases are queued
 	wake       chan struct{} // the flusher has work
+	rearmed    chan struct{} // a ticket's deadline may be earlier than the heartbeat's timer
 	wg         sync.WaitGroup
 	calls      sync.WaitGroup // Claim and Await calls in flight
 	roundTrips atomic.Int64
@@ -65,6 +66,7 @@ func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 	b := &Batch[V]{
 		store: store, cfg: cfg, tokens: newToken()[:16] + "-",
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
+		rearmed: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
 		held:    map[*Ticket[V]]struct{}{},
 		pending: map[*Ticket[V]]struct{}{},
@@ -225,6 +227,7 @@ func (b *Batch[V]) Close() error {
 	for t := range b.held {
 		forgotten = append(forgotten, t.g.key)
 		t.lose(ErrBatchClosed)
+		t.closing, t.err = true, ErrBatchClosed
 		t.release()
 	}
 	close(b.stop)
@@ -244,6 +247,14 @@ func forgottenErr(keys []string) error {
 		keys, more = keys[:5], fmt.Sprintf(" and %d more", len(keys)-5)
 	}
 	return fmt.Errorf("%w: Close released %q%s, owned but neither ended nor released", ErrEndNotCalled, keys, more)
+}
+
+// rearm tells the heartbeat to look at the tickets' deadlines again.
+func (b *Batch[V]) rearm() {
+	select {
+	case b.rearmed <- struct{}{}:
+	default:
+	}
 }
 
 // bind returns ctx, also cancelled with ErrBatchClosed when the Batch closes.

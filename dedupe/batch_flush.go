@@ -63,10 +63,13 @@ func (t *Ticket[V]) flushOp() Op {
 // key's followers the committed value when it is known. Caller holds b.mu.
 func (t *Ticket[V]) flushed(r OpResult) error {
 	if t.state == ticketReleasing {
-		if r.Err != nil {
-			return fmt.Errorf("dedupe: releasing key %q: %w", t.g.key, r.Err)
+		switch {
+		case t.closing:
+			return ErrBatchClosed
+		case r.Err != nil:
+			return fmt.Errorf("%w: key %q, but the release failed (the claim ends with its lease): %w", ErrReleased, t.g.key, r.Err)
 		}
-		return nil
+		return ErrReleased
 	}
 	switch {
 	case r.Err != nil:

@@ -42,6 +42,7 @@ func (b *Batch[V]) heartbeat() {
 			inFlight = false
 			b.renewed(r)
 		case <-deadline.C:
+		case <-b.rearmed:
 		}
 		deadline.Reset(b.expire())
 	}
@@ -84,7 +85,9 @@ func (b *Batch[V]) renewed(r batchRenewal[V]) {
 		}
 		switch res := r.results[i]; {
 		case res.Err == nil && res.OK:
-			t.deadline = r.sent.Add(leaseSafety(b.cfg.lease))
+			if d := r.sent.Add(leaseSafety(b.cfg.lease)); d.After(t.deadline) {
+				t.deadline = d
+			}
 		case res.Err == nil:
 			t.lose(ErrLeaseLost) // gone: expired, or taken over
 		}

@@ -83,7 +83,9 @@
 //     panic, runtime.Goexit as in t.Fatal) cleans up the same way: watcher and
 //     heartbeat stopped, subscription released, claim released unless end
 //     was called. A panic is then re-raised. An end called after fn returned
-//     does nothing.
+//     does nothing. Run leaves no goroutine behind, except a store call stuck
+//     on a dead connection (a renewal, the commit, a release), which Run stops
+//     waiting for by its own clock and which ends at the client's timeout.
 //
 // # What each outcome means to a message consumer
 //

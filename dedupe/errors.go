@@ -79,6 +79,9 @@ var (
 	// claim (a duplicate, a key in progress elsewhere, or one already ended
 	// or released).
 	ErrNotOwned = errors.New("dedupe: ticket does not own its key")
+	// ErrReleased: Ticket.Result after Release: the key was given up
+	// without a value; its work is not done.
+	ErrReleased = errors.New("dedupe: ticket released without a value")
 	// errUnknownOp: an Op of an unknown kind.
 	errUnknownOp = errors.New("dedupe: unknown op kind")
 )

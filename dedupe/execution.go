@@ -91,8 +91,17 @@ func (x *execution[V]) abandon(ctx context.Context) {
 	_ = x.awaitCommit()
 }
 
-// end is the End handed to fn: the first call while fn runs starts the commit.
+// end is the End handed to fn: the first call while fn runs starts the
+// commit. The value is encoded before the call counts, so a codec that
+// panics leaves the run as if end was never called.
 func (x *execution[V]) end(value V) {
+	x.mu.Lock()
+	returned := x.returned
+	x.mu.Unlock()
+	if returned {
+		return
+	}
+	data, encErr := x.g.cfg.codec.Encode(value)
 	x.mu.Lock()
 	if x.returned {
 		x.mu.Unlock()
@@ -104,15 +113,13 @@ func (x *execution[V]) end(value V) {
 		x.endedAt = time.Now()
 	}
 	x.mu.Unlock()
-	if !first {
-		return
+	switch {
+	case !first:
+	case encErr != nil:
+		x.setResult(commitResult{err: &encodeError{encErr}})
+	default:
+		go x.commit(data)
 	}
-	data, err := x.g.cfg.codec.Encode(value)
-	if err != nil {
-		x.setResult(commitResult{err: &encodeError{err}})
-		return
-	}
-	go x.commit(data)
 }
 
 // commit runs the store's atomic commit, detached from ctx cancellation (an

@@ -45,6 +45,12 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 		if err != nil {
 			return zero, err
 		}
+		if time.Since(claimed) >= leaseSafety(cfg.lease) {
+			// The claim's reply came so late that the lease may be over by
+			// the local clock: fn must not start.
+			g.bounded(ctx, func(ctx context.Context) { _, _ = store.Release(ctx, key, g.token) })
+			return zero, ErrLeaseLost
+		}
 		return execute(ctx, g, nil, claimed, fn)
 	}
 	interest, err := store.Watch(ctx, key)
@@ -75,7 +81,9 @@ func (g *guard[V]) fenced() bool { return g.cfg.lease > 0 }
 // check is the optimistic mode's look before fn starts: a committed value is
 // a *ConflictError; a live claim (a claim-first run of the same key) is
 // waited out like a claim-first duplicate does, or is ErrInProgress with
-// WithNoWait, so that mixing modes on one key never runs fn twice at once.
+// WithNoWait, so that an optimistic run never starts while a claim-first run
+// holds the key. (A claim-first run that starts after this check cannot see
+// the optimistic one: use one mode per key.)
 func (g *guard[V]) check(ctx context.Context, interest Interest) error {
 	for {
 		rec, err := g.store.Get(ctx, g.key)

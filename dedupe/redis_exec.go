@@ -143,30 +143,43 @@ func (p *execPlan) send(ctx context.Context) {
 		}
 		return nil
 	})
+	var retried []int
 	for j, i := range p.claims {
-		p.results[i] = readClaim(p.ops[i], gets[j])
+		var again bool
+		p.results[i], again = readClaim(p.ops[i], gets[j])
+		if again {
+			retried = append(retried, i)
+		}
 	}
-	p.claimTTLs(ctx)
+	p.claimFollowUp(ctx, retried)
 	p.readCalls(ctx)
 }
 
-// claimTTLs reads the remaining lease of every claim held by another owner,
-// in one more round trip: only a waiter needs it, and fresh keys are the
-// common case.
-func (p *execPlan) claimTTLs(ctx context.Context) {
+// claimFollowUp reads the remaining lease of every claim held by another
+// owner, and sets the lease of every retried claim again (SET NX GET left
+// the first attempt's expiry), in one more round trip: only a waiter needs
+// the first, and fresh keys, the common case, need neither.
+func (p *execPlan) claimFollowUp(ctx context.Context, retried []int) {
 	var busy []int
 	for _, i := range p.claims {
 		if r := p.results[i]; r.Err == nil && r.Current.State == Claimed && !r.OK {
 			busy = append(busy, i)
 		}
 	}
-	if len(busy) == 0 {
+	if len(busy) == 0 && len(retried) == 0 {
 		return
 	}
 	pttls := make([]*redis.DurationCmd, len(busy))
 	_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for j, i := range busy {
 			pttls[j] = pipe.PTTL(ctx, p.store.recordKey(p.ops[i].Key))
+		}
+		for _, i := range retried {
+			// Best effort: the claim holds either way, and the owner's
+			// local clock counts from its first attempt.
+			op := p.ops[i]
+			claimOpsScript.EvalSha(ctx, pipe, []string{p.store.recordKey(op.Key)},
+				p.store.publish, "r", op.Token, storedDuration(op.Lease).Milliseconds())
 		}
 		return nil
 	})
@@ -236,24 +249,31 @@ func readScriptReply(op Op, v any) OpResult {
 		}
 		return OpResult{OK: n == 1}
 	}
-	cur, _ := v.(string)
+	cur, ok := v.(string)
+	if !ok {
+		return OpResult{} // nil: the key is free
+	}
 	rec, err := parseRecord(op.Key, cur)
 	return OpResult{Current: rec, Err: err}
 }
 
-// readClaim reads the replies to a claim's SET NX GET and PTTL. The claim
-// succeeded if the key was free, or already held this token's claim (the same
-// claim, retried by the client after a lost reply).
-func readClaim(op Op, get *redis.StatusCmd) OpResult {
+// readClaim reads the reply to a claim's SET NX GET. The claim succeeded if
+// the key was free, or already held this token's claim: the same claim,
+// retried by the client after a lost reply (again reports it: its lease is
+// to be set again).
+func readClaim(op Op, get *redis.StatusCmd) (r OpResult, again bool) {
 	cur, err := get.Result()
+	claimed := OpResult{OK: true, Current: Record{State: Claimed, Token: op.Token, TTL: storedDuration(op.Lease)}}
 	switch {
-	case errors.Is(err, redis.Nil), err == nil && cur == "C"+op.Token:
-		return OpResult{OK: true, Current: Record{State: Claimed, Token: op.Token, TTL: storedDuration(op.Lease)}}
+	case errors.Is(err, redis.Nil):
+		return claimed, false
 	case err != nil:
-		return OpResult{Err: err}
+		return OpResult{Err: err}, false
+	case cur == "C"+op.Token:
+		return claimed, true
 	}
 	rec, err := parseRecord(op.Key, cur)
-	return OpResult{Current: rec, Err: err}
+	return OpResult{Current: rec, Err: err}, false
 }
 
 // ttlFromPTTL reads a PTTL reply of a live record: a PTTL of 0 (or -2,

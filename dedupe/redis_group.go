@@ -10,6 +10,10 @@ import (
 // goes out together in the next round trip. An idle store sends a call at
 // once: grouping adds no latency when there is nothing to group with.
 //
+// Calls of different callers are independent, so their ops may share one
+// Exec (and Exec's order within it) whatever keys they touch; one caller's
+// own calls are never grouped together, since it waits for each.
+//
 // The caller that finds the store idle leads: it sends its own ops; when
 // they return, it hands the calls queued meanwhile to one of their callers,
 // which sends them all in one Exec and hands on in turn. Every caller thus

@@ -206,8 +206,7 @@ func (s *RedisStore) Close() error {
 // parseRecord reads the stored string of key.
 func parseRecord(key, v string) (Record, error) {
 	switch {
-	case v == "":
-		return Record{}, nil
+	case v == "": // a nil reply is absent; an empty string is no record of ours
 	case v[0] == 'C':
 		return Record{State: Claimed, Token: v[1:]}, nil
 	case v[0] == 'V':

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -12,6 +13,7 @@ type Ticket[V any] struct {
 	b       *Batch[V]
 	g       guard[V]
 	settled chan struct{} // closed when the outcome of End or Release is known
+	waiting sync.Mutex    // one Await at a time
 
 	// Guarded by b.mu.
 	state    ticketState
@@ -23,8 +25,10 @@ type Ticket[V any] struct {
 	lost     error         // why the lease was lost, if it was
 	cancels  map[*context.CancelCauseFunc]struct{}
 	value    []byte    // the encoded value given to End
+	ended    bool      // End was called
 	endedAt  time.Time // when End or Release was called
 	outcome  error     // of End or Release, once settled
+	closing  bool      // released by Close
 }
 
 type ticketState int
@@ -65,6 +69,10 @@ func (t *Ticket[V]) Key() string { return t.g.key }
 //	*ConflictError[V]  the key is committed already: a duplicate; Value is the winner's value
 //	ErrInProgress      another owner holds the key (another process, or another ticket
 //	                   of this Batch): Await its outcome, or retry later
+//	ErrLeaseLost       this owner held the key but its lease is lost by the local
+//	                   clock (a claim that answered too late, renewals that failed):
+//	                   do not start the work; Release the ticket and retry later
+//	ErrBatchClosed     the Batch closed while the ticket held the key
 //	other errors       the claim failed (store down, decode error): retry later
 //
 // After Await, End or Release it reports the latest state; see Result for
@@ -72,7 +80,19 @@ func (t *Ticket[V]) Key() string { return t.g.key }
 func (t *Ticket[V]) Err() error {
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
+	t.expireIfLate()
+	if t.err == nil && t.state == ticketOwned && t.lost != nil {
+		return t.lost
+	}
 	return t.err
+}
+
+// expireIfLate loses the lease of a held ticket whose local deadline has
+// passed, without waiting for the heartbeat's next look. Caller holds b.mu.
+func (t *Ticket[V]) expireIfLate() {
+	if t.state == ticketOwned && t.lost == nil && !time.Now().Before(t.deadline) {
+		t.lose(ErrLeaseLost)
+	}
 }
 
 // Context returns a context derived from parent that is cancelled, with
@@ -84,6 +104,7 @@ func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.Ca
 	ctx, cancel := context.WithCancelCause(parent)
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
+	t.expireIfLate()
 	if t.lost != nil {
 		cancel(t.lost)
 		return ctx, func() {}
@@ -114,7 +135,7 @@ func (t *Ticket[V]) End(value V) error {
 	if encErr != nil {
 		return fmt.Errorf("dedupe: encoding the value of key %q: %w", t.g.key, encErr)
 	}
-	t.value = data
+	t.value, t.ended = data, true
 	t.state = ticketEnded
 	t.enqueue()
 	return nil
@@ -131,23 +152,25 @@ func (t *Ticket[V]) Release() error {
 	if err := t.ownedOr(ErrNotOwned, ticketReleasing); err != nil {
 		return err
 	}
+	t.err = ErrReleased
 	if t.b.cfg.keepClaimOnError {
 		delete(t.b.held, t)
 		t.endedAt = time.Now()
-		t.settle(nil)
+		t.settle(ErrReleased)
 		return nil
 	}
 	t.release()
 	return nil
 }
 
-// ownedOr returns nil if the ticket holds its key, again if it is already in
-// state s, and ErrBatchClosed or ErrNotOwned otherwise. Caller holds b.mu.
+// ownedOr returns nil if the ticket holds its key, again if End was called
+// before (or, for Release, the ticket is already in state s), and
+// ErrBatchClosed or ErrNotOwned otherwise. Caller holds b.mu.
 func (t *Ticket[V]) ownedOr(again error, s ticketState) error {
 	switch {
 	case t.state == ticketOwned && !t.b.closed:
 		return nil
-	case t.state == s:
+	case t.state == s, again == ErrEndCalledTwice && t.ended:
 		return again
 	case t.b.closed:
 		return ErrBatchClosed
@@ -185,8 +208,9 @@ func (t *Ticket[V]) enqueue() {
 //	ErrStoreClosed, other errors the outcome is unknown
 //
 // Only nil and a *ConflictError mean the key's work is done. After Release,
-// Result returns nil once the claim is released. For a ticket that never
-// held its key, it returns Err; for one that holds it, ErrEndNotCalled.
+// Result returns ErrReleased once the claim is released; after Close
+// released the ticket, ErrBatchClosed. For a ticket that never held its key,
+// it returns Err; for one that holds it, ErrEndNotCalled.
 func (t *Ticket[V]) Result(ctx context.Context) error {
 	t.b.mu.Lock()
 	state, endedAt := t.state, t.endedAt
@@ -199,6 +223,11 @@ func (t *Ticket[V]) Result(ctx context.Context) error {
 	default:
 		return err
 	}
+	select {
+	case <-t.settled: // known already: never lost to a done ctx
+		return t.settledOutcome()
+	default:
+	}
 	timer := time.NewTimer(time.Until(endedAt.Add(t.b.cfg.commitTimeout)))
 	defer timer.Stop()
 	select {
@@ -208,6 +237,10 @@ func (t *Ticket[V]) Result(ctx context.Context) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+	return t.settledOutcome()
+}
+
+func (t *Ticket[V]) settledOutcome() error {
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
 	return t.outcome
@@ -231,7 +264,9 @@ func (t *Ticket[V]) settle(outcome error) {
 }
 
 // lose marks the lease lost and cancels the ticket's contexts with cause.
-// The ticket may still End: the fenced commit decides. Caller holds b.mu.
+// The ticket may still End: the fenced commit decides. Its followers stop
+// waiting for it in memory: they wait through the store, where another
+// owner's commit reaches them. Caller holds b.mu.
 func (t *Ticket[V]) lose(cause error) {
 	if t.lost != nil {
 		return
@@ -241,6 +276,7 @@ func (t *Ticket[V]) lose(cause error) {
 		(*c)(cause)
 	}
 	clear(t.cancels)
+	t.unlead()
 }
 
 // takeLead makes the ticket the Batch's holder of its key. Caller holds b.mu.
@@ -295,6 +331,8 @@ func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
 		t.state, t.err = ticketOwned, nil
 		t.deadline = sent.Add(leaseSafety(t.b.cfg.lease))
 		t.b.held[t] = struct{}{}
+		t.expireIfLate() // a reply that came too late: lost at once
+		t.b.rearm()
 	case r.Current.State == Committed:
 		t.state, t.err = ticketDuplicate, t.g.conflict(r.Current.Value, nil)
 		t.lead.value, t.lead.known = r.Current.Value, true

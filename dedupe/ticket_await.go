@@ -17,6 +17,8 @@ import (
 // A caller that holds other tickets' claims while it waits can deadlock with
 // another owner that waits for those: end or release what you hold first.
 func (t *Ticket[V]) Await(ctx context.Context) error {
+	t.waiting.Lock() // a second Await of this ticket waits for the first's outcome
+	defer t.waiting.Unlock()
 	b := t.b
 	b.mu.Lock()
 	switch {

@@ -165,6 +165,8 @@ var batchTests = map[string]func(*testing.T, Backend){
 			}
 		}
 		assertErr(t, tickets[2].Result(ctx), nil) // the queued commit went out first
+		assertErr(t, tickets[0].Result(ctx), dedupe.ErrBatchClosed)
+		assertErr(t, tickets[0].Err(), dedupe.ErrBatchClosed)
 		assertErr(t, tickets[1].End(1), dedupe.ErrBatchClosed)
 		if _, err := batch.Claim(ctx, key(t)); !errors.Is(err, dedupe.ErrBatchClosed) {
 			t.Errorf("Claim after Close = %v, want ErrBatchClosed", err)
@@ -201,8 +203,91 @@ var batchTests = map[string]func(*testing.T, Backend){
 		mustEnd(t, tickets[0], "v")
 		mustRelease(t, tickets[1])
 		assertErr(t, tickets[0].Result(ctx), nil)
-		assertErr(t, tickets[1].Result(ctx), nil)
+		assertErr(t, tickets[1].Result(ctx), dedupe.ErrReleased)
 		assertConflict(t, claim(t, newBatch[string](t, s), k)[0].Err(), "v")
+	},
+	"LateClaimReplyIsLostAtOnce": func(t *testing.T, b Backend) {
+		ctx, lease := testContext(t), 300*time.Millisecond
+		late := &lateReplyStore{Store: openStore(t, b), delay: lease * 3 / 2}
+		ticket := claim(t, newBatch[int](t, late, dedupe.WithClaim(lease)), key(t))[0]
+		work, cancel := ticket.Context(ctx)
+		defer cancel()
+		assertErr(t, ticket.Err(), dedupe.ErrLeaseLost)
+		if cause := context.Cause(work); !errors.Is(cause, dedupe.ErrLeaseLost) {
+			t.Fatalf("ctx of a ticket whose claim answered after its lease = %v, want cancelled with ErrLeaseLost", cause)
+		}
+		mustRelease(t, ticket)
+	},
+	"ConcurrentAwaitsOfOneTicket": func(t *testing.T, b Backend) {
+		ctx := testContext(t)
+		k := key(t)
+		tickets := claim(t, newBatch[string](t, openStore(t, b)), k, k)
+		results := make(chan error, 2)
+		for range 2 {
+			go func() { results <- tickets[1].Await(ctx) }()
+		}
+		mustEnd(t, tickets[0], "v")
+		for range 2 {
+			assertConflict(t, <-results, "v")
+		}
+	},
+	"EndTwiceAfterCommit": func(t *testing.T, b Backend) {
+		ctx := testContext(t)
+		ticket := claim(t, newBatch[int](t, openStore(t, b)), key(t))[0]
+		mustEnd(t, ticket, 1)
+		assertErr(t, ticket.Result(ctx), nil)
+		assertErr(t, ticket.End(2), dedupe.ErrEndCalledTwice)
+	},
+	"RenewalSayingGoneLosesAtOnce": func(t *testing.T, b Backend) {
+		ctx, k, lease := testContext(t), key(t), 3*time.Second
+		batch := newBatch[int](t, &goneRenewals{Store: openStore(t, b), key: k}, dedupe.WithClaim(lease))
+		claimed := time.Now()
+		ticket := claim(t, batch, k)[0]
+		work, cancel := ticket.Context(ctx)
+		defer cancel()
+		<-work.Done()
+		// The first renewal (at lease/3) says the claim is gone: lost then,
+		// not at the local deadline (2/3 lease).
+		if took := time.Since(claimed); took >= lease*2/3 {
+			t.Fatalf("a ticket whose renewal said the claim is gone lost its lease after %v, want at the renewal (~%v)", took, lease/3)
+		}
+		assertErr(t, context.Cause(work), dedupe.ErrLeaseLost)
+		mustRelease(t, ticket)
+	},
+	"FlushWaitsForOutcomes": func(t *testing.T, b Backend) {
+		ctx := testContext(t)
+		batch := newBatch[int](t, openStore(t, b))
+		keys := make([]string, 50)
+		for i := range keys {
+			keys[i] = key(t)
+		}
+		tickets := claim(t, batch, keys...)
+		for _, ticket := range tickets {
+			mustEnd(t, ticket, 1)
+		}
+		if err := batch.Flush(ctx); err != nil {
+			t.Fatalf("Flush: %v", err)
+		}
+		done, cancel := context.WithCancel(ctx)
+		cancel() // Result may not wait: Flush said every outcome is known
+		for _, ticket := range tickets {
+			assertErr(t, ticket.Result(done), nil)
+		}
+	},
+	"StoreCloseLosesTickets": func(t *testing.T, b Backend) {
+		s := b.Store(t)
+		batch := newBatch[int](t, s)
+		ticket := claim(t, batch, key(t))[0]
+		work, cancel := ticket.Context(testContext(t))
+		defer cancel()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		<-work.Done()
+		if _, ok := s.(interface{ Done() <-chan struct{} }); ok {
+			assertErr(t, context.Cause(work), dedupe.ErrStoreClosed)
+		}
+		mustRelease(t, ticket)
 	},
 }
 
@@ -368,14 +453,8 @@ func (s *dropRenewals) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpRes
 		}
 		pass, idx = append(pass, op), append(idx, i)
 	}
-	if bs, ok := s.Store.(dedupe.BatchStore); ok && len(pass) > 0 {
-		for j, r := range bs.Exec(ctx, pass) {
-			results[idx[j]] = r
-		}
-		return results
-	}
-	for j, op := range pass {
-		results[idx[j]] = execSingle(ctx, s.Store, op)
+	for j, r := range execAll(ctx, s.Store, pass) {
+		results[idx[j]] = r
 	}
 	return results
 }

@@ -210,6 +210,26 @@ var claimTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("fn ran %v after the dead owner's claim, before its %v lease ended", ranAfter, lease)
 		}
 	},
+	"ReleaseBeforeSubscriptionIsNotMissed": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", time.Minute); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		// The owner releases between the waiter's first claim and its
+		// subscription: no notification can reach the waiter.
+		racy := &beforeWatchStore{Store: s, hook: func() { _, _ = s.Release(ctx, k, "owner") }}
+		done := make(chan error, 1)
+		go func() {
+			_, err := dedupe.Run(ctx, racy, k, noop, dedupe.WithClaim(time.Minute))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			assertErr(t, err, nil)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a waiter missed a release that came before its subscription (it waits for the 1m lease)")
+		}
+	},
 }
 
 // noRenewStore is a store whose renewals never reach the backend, as for an

@@ -64,6 +64,31 @@ var faultTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("Run with a retried claim = %v, %v; want 1, nil (not in progress against itself)", got, err)
 		}
 	},
+	"LateClaimReplyNeverStartsFn": func(t *testing.T, b Backend) {
+		lease := 300 * time.Millisecond
+		late := &lateReplyStore{Store: openStore(t, b), delay: lease * 3 / 2}
+		_, err := dedupe.Run(testContext(t), late, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			t.Error("fn started although its claim answered after the lease could have run out")
+			return 0, nil
+		}, dedupe.WithClaim(lease))
+		assertErr(t, err, dedupe.ErrLeaseLost)
+	},
+	"SlowRenewalRepliesStopOwner": func(t *testing.T, b Backend) {
+		// Each renewal succeeds on the store but answers half a lease late:
+		// the lease counts from the send, so the owner must give up.
+		lease := 600 * time.Millisecond
+		slow := &slowRenewStore{Store: openStore(t, b), delay: lease / 2}
+		_, err := dedupe.Run(testContext(t), slow, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(5 * lease):
+				t.Error("an owner whose renewals answer late still ran 5 leases later")
+				return 0, nil
+			}
+		}, dedupe.WithClaim(lease))
+		assertErr(t, err, dedupe.ErrLeaseLost)
+	},
 }
 
 // StalledOwnerStopsFirst runs a claim-first owner on stalled (lease 600ms),
@@ -90,6 +115,7 @@ func StalledOwnerStopsFirst(t *testing.T, stalled, taker dedupe.Store, stall fun
 		}, dedupe.WithClaim(lease), dedupe.WithCommitTimeout(300*time.Millisecond))
 	}()
 	<-holding
+	held := time.Now()
 	stall()
 	var takerStarted time.Time
 	if _, err := dedupe.Run(ctx, taker, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
@@ -103,6 +129,11 @@ func StalledOwnerStopsFirst(t *testing.T, stalled, taker dedupe.Store, stall fun
 	case s := <-stopped:
 		if !s.at.Before(takerStarted) {
 			t.Fatalf("the stalled owner was cancelled %v after the taker started", s.at.Sub(takerStarted))
+		}
+		// By its own clock: 2/3 of the lease after the claim was sent (fn
+		// started a little later), with room for a loaded machine.
+		if took := s.at.Sub(held); took > lease*5/6 {
+			t.Fatalf("the stalled owner was cancelled %v after it started, want by ~%v (2/3 of the lease)", took, lease*2/3)
 		}
 		if !errors.Is(s.cause, dedupe.ErrLeaseLost) {
 			t.Fatalf("stalled owner's cause = %v, want ErrLeaseLost", s.cause)

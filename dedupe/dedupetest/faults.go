@@ -2,6 +2,7 @@ package dedupetest
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
@@ -73,3 +74,83 @@ func until(t interface{ Cleanup(func()) }) <-chan struct{} {
 	t.Cleanup(func() { close(c) })
 	return c
 }
+
+// lateReplyStore answers its first claim late: the claim runs on the
+// backend at once, its reply comes back after delay (a stalled link).
+type lateReplyStore struct {
+	dedupe.Store
+	delay time.Duration
+	once  sync.Once
+}
+
+func (s *lateReplyStore) late() { s.once.Do(func() { time.Sleep(s.delay) }) }
+
+func (s *lateReplyStore) Claim(ctx context.Context, key, token string, lease time.Duration) (dedupe.Record, bool, error) {
+	rec, ok, err := s.Store.Claim(ctx, key, token, lease)
+	s.late()
+	return rec, ok, err
+}
+
+func (s *lateReplyStore) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
+	results := execAll(ctx, s.Store, ops)
+	if len(ops) > 0 && ops[0].Kind == dedupe.OpClaim {
+		s.late()
+	}
+	return results
+}
+
+// slowRenewStore renews at once but delivers the reply after delay.
+type slowRenewStore struct {
+	dedupe.Store
+	delay time.Duration
+}
+
+func (s *slowRenewStore) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
+	held, err := s.Store.Renew(ctx, key, token, lease)
+	time.Sleep(s.delay)
+	return held, err
+}
+
+// goneRenewals is a store whose renewals of one key say the claim is gone.
+type goneRenewals struct {
+	dedupe.Store
+	key string
+}
+
+func (s *goneRenewals) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
+	results := execAll(ctx, s.Store, ops)
+	for i, op := range ops {
+		if op.Kind == dedupe.OpRenew && op.Key == s.key {
+			results[i] = dedupe.OpResult{}
+		}
+	}
+	return results
+}
+
+// beforeWatchStore runs hook before each Watch reaches the backend.
+type beforeWatchStore struct {
+	dedupe.Store
+	hook func()
+}
+
+func (s *beforeWatchStore) Watch(ctx context.Context, key string) (dedupe.Interest, error) {
+	s.hook()
+	return s.Store.Watch(ctx, key)
+}
+
+// execAll runs ops on s: in one Exec when s is a BatchStore, else one by one.
+func execAll(ctx context.Context, s dedupe.Store, ops []dedupe.Op) []dedupe.OpResult {
+	if bs, ok := s.(dedupe.BatchStore); ok {
+		return bs.Exec(ctx, ops)
+	}
+	results := make([]dedupe.OpResult, len(ops))
+	for i, op := range ops {
+		results[i] = execSingle(ctx, s, op)
+	}
+	return results
+}
+
+// panicCodec panics when it encodes, like a MarshalJSON with a bug.
+type panicCodec struct{ dedupe.JSONCodec }
+
+func (panicCodec) Encode(v any) ([]byte, error) { panic("codec bug") }

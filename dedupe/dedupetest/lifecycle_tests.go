@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -65,6 +66,33 @@ var lifecycleTests = map[string]func(*testing.T, Backend){
 			if n := c.Subscribers(t, keys); n != 0 {
 				t.Fatalf("the server counts %d subscribers on the %d keys' channels, want 0", n, len(keys))
 			}
+		}
+	},
+	"CloseEndsLiveClaimRuns": func(t *testing.T, b Backend) {
+		s, ctx := b.Store(t), testContext(t)
+		started := make(chan struct{})
+		var cause error
+		done := make(chan error, 1)
+		go func() {
+			_, err := dedupe.Run(ctx, s, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
+				close(started)
+				<-ctx.Done()
+				cause = context.Cause(ctx)
+				return 0, ctx.Err()
+			}, dedupe.WithClaim(time.Minute))
+			done <- err
+		}()
+		<-started
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if !errors.Is(err, dedupe.ErrStoreClosed) || !errors.Is(cause, dedupe.ErrStoreClosed) {
+				t.Fatalf("live claim-first Run = %v (cause %v), want ErrStoreClosed", err, cause)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a claim-first Run still runs 10s after its store closed (lease 1m)")
 		}
 	},
 }

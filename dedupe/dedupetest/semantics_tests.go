@@ -138,6 +138,24 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			t.Fatal("an EventRelease did not make the optimistic run re-read its key")
 		}
 	},
+	"PanickingCodecLeavesNoClaim": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		began := time.Now()
+		func() {
+			defer func() {
+				if p := recover(); p != "codec bug" {
+					t.Fatalf("recovered %v, want the codec's panic", p)
+				}
+			}()
+			_, _ = dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(time.Minute), dedupe.WithCodec(panicCodec{}))
+		}()
+		if took := time.Since(began); took > dedupe.DefaultCommitTimeout/2 {
+			t.Errorf("the panic was re-raised after %v: Run waited for a commit that never started", took)
+		}
+		if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(time.Minute), dedupe.WithNoWait()); err != nil {
+			t.Fatalf("run after the panic = %v, want nil (claim released)", err)
+		}
+	},
 }
 
 // modes are Run's two modes, for tests that hold in both.

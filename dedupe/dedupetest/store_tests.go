@@ -133,4 +133,28 @@ var storeTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("Commit with a 500µs TTL = %v, %v; want no error (won, or lost to the expiry)", won, err)
 		}
 	},
+	"RetriedClaimSetsLeaseAgain": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", 300*time.Millisecond); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		if _, ok, err := s.Claim(ctx, k, "owner", time.Minute); err != nil || !ok {
+			t.Fatalf("the same claim again = %v, %v; want true, nil", ok, err)
+		}
+		cur, _, err := s.Claim(ctx, k, "other", time.Minute)
+		if err != nil || cur.TTL < 30*time.Second {
+			t.Fatalf("lease after the retried claim = %v, %v; want about 1m", cur.TTL, err)
+		}
+	},
+	"CommitOnExpiredClaimIsFenced": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", 30*time.Millisecond); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		waitFree(t, s, k, 5*time.Second)
+		c := dedupe.Commit{Token: "owner", Fenced: true, Value: []byte("late"), TTL: time.Minute}
+		if _, won, err := s.Commit(ctx, k, c); err != nil || won {
+			t.Fatalf("fenced Commit on a free key = %v, %v; want false: the claim expired", won, err)
+		}
+	},
 }
