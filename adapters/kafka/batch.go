@@ -3,8 +3,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -12,7 +10,8 @@ import (
 // runBatch takes jobs (one partition's messages, in offset order) to a final
 // outcome each, in waves: claim every key in one round trip, run what can
 // run without waiting for another owner, wait for the commits, then wait -
-// holding no claim - for the keys other owners hold, and go again.
+// holding no claim - for the keys other owners hold (and for the chains of
+// an earlier batch that gate this one's), and go again.
 //
 // Holding nothing while waiting is what prevents the cross-partition
 // deadlock (A holds k and waits for x, B holds x and waits for k): a chain
@@ -24,34 +23,53 @@ import (
 func (p *pipeline[V]) runBatch(sc *scope, jobs []*job[V]) error {
 	pending := jobs
 	for len(pending) > 0 && !sc.stopping() {
-		if !p.claim(sc, pending) {
+		ready, gated := split(p.chains(pending))
+		if !p.claim(sc, ready) {
 			break
 		}
-		heads, err := p.wave(sc, pending)
-		p.settle(sc, pending)
+		heads, err := p.wave(sc, ready) // each chain settles its commits
+		if err == nil {
+			err = p.await(sc, heads, gated)
+		}
 		if err != nil {
 			p.drop(pending)
 			return err
 		}
-		p.await(sc, heads)
 		pending = undone(pending)
 	}
 	p.drop(pending)
 	return nil
 }
 
+// split separates the chains that may run from those whose gate is shut.
+func split[V any](chains []chain[V]) (ready, gated []chain[V]) {
+	for _, c := range chains {
+		if c.open() {
+			ready = append(ready, c)
+		} else {
+			gated = append(gated, c)
+		}
+	}
+	return ready, gated
+}
+
 // claim gets a ticket for every job that needs one, retrying store failures
 // with backoff until the store answers; false when the scope stopped first.
-func (p *pipeline[V]) claim(sc *scope, jobs []*job[V]) bool {
+// A claim slower than half the lease counts as a store failure.
+func (p *pipeline[V]) claim(sc *scope, chains []chain[V]) bool {
 	var need []*job[V]
 	var keys []string
-	for _, j := range jobs {
-		if !j.done && j.t == nil && j.key != "" && j.keyErr == nil {
-			need, keys = append(need, j), append(keys, j.key)
+	for _, c := range chains {
+		for _, j := range c.jobs {
+			if !j.done && j.t == nil && j.key != "" && j.keyErr == nil {
+				need, keys = append(need, j), append(keys, j.key)
+			}
 		}
 	}
 	for len(keys) > 0 {
-		ts, err := p.guard.Claim(sc.stop, keys...)
+		ctx, cancel := context.WithTimeout(sc.stop, p.cfg.Lease/2)
+		ts, err := p.guard.Claim(ctx, keys...)
+		cancel()
 		p.m.roundTrips.add(1)
 		if err == nil {
 			for i, j := range need {
@@ -71,100 +89,6 @@ func (p *pipeline[V]) claim(sc *scope, jobs []*job[V]) bool {
 		sc.fails++
 	}
 	return true
-}
-
-// wave runs the jobs' chains (see chains) and returns the first blocked job
-// of each chain that stopped at one.
-func (p *pipeline[V]) wave(sc *scope, jobs []*job[V]) ([]*job[V], error) {
-	chains := p.chains(jobs)
-	if len(chains) == 1 {
-		var halt atomic.Bool
-		head, err := p.chain(sc, chains[0], &halt)
-		return appendHead(nil, head), err
-	}
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		heads []*job[V]
-		first error
-		halt  atomic.Bool
-	)
-	for _, c := range chains {
-		wg.Go(func() {
-			head, err := p.chain(sc, c, &halt)
-			mu.Lock()
-			defer mu.Unlock()
-			heads = appendHead(heads, head)
-			if err != nil && first == nil {
-				first = err
-			}
-		})
-	}
-	wg.Wait()
-	return heads, first
-}
-
-func appendHead[V any](heads []*job[V], head *job[V]) []*job[V] {
-	if head == nil {
-		return heads
-	}
-	return append(heads, head)
-}
-
-// chains splits jobs into the sequences that must run one after another:
-// all of them (ByPartition), those sharing a Kafka message key (ByKey), or
-// each alone (Unordered).
-func (p *pipeline[V]) chains(jobs []*job[V]) [][]*job[V] {
-	switch p.cfg.Ordering {
-	case ByKey:
-		var chains [][]*job[V]
-		index := map[string]int{}
-		for _, j := range jobs {
-			i, ok := index[string(j.msg.Key)]
-			if !ok || len(j.msg.Key) == 0 {
-				i = len(chains)
-				index[string(j.msg.Key)] = i
-				chains = append(chains, nil)
-			}
-			chains[i] = append(chains[i], j)
-		}
-		return chains
-	case Unordered:
-		chains := make([][]*job[V], len(jobs))
-		for i, j := range jobs {
-			chains[i] = []*job[V]{j}
-		}
-		return chains
-	}
-	return [][]*job[V]{jobs}
-}
-
-// chain runs jobs in order until one cannot run without waiting (it is
-// returned; the claims after it are released), the scope stops, or a job
-// fails for good (halt tells the other chains to stop too).
-func (p *pipeline[V]) chain(sc *scope, jobs []*job[V], halt *atomic.Bool) (*job[V], error) {
-	ran := map[string]*job[V]{} // keys this chain already ran in this wave
-	for i, j := range jobs {
-		if j.done {
-			continue
-		}
-		if sc.stopping() || halt.Load() {
-			p.drop(jobs[i:])
-			return nil, nil
-		}
-		ok, err := p.step(sc, j, ran[j.key])
-		if err != nil {
-			halt.Store(true)
-			p.drop(jobs[i+1:])
-			return nil, err
-		}
-		if !ok {
-			p.drop(jobs[i+1:])
-			return j, nil
-		}
-		ran[j.key] = j
-	}
-	return nil, nil
 }
 
 // settle waits for the outcome of every ended job's commit. A commit whose
@@ -196,40 +120,6 @@ func (p *pipeline[V]) settleOne(ctx context.Context, sc *scope, j *job[V]) {
 		p.finish(sc, j, Processed)
 	default:
 		p.storeFailed(j, "committing", err)
-	}
-}
-
-// await waits, holding no claim, for the keys that blocked the chains'
-// heads; a head whose claim failed waits out a backoff instead.
-func (p *pipeline[V]) await(sc *scope, heads []*job[V]) {
-	backoff := false
-	var wg sync.WaitGroup
-	for _, j := range heads {
-		if j.t == nil {
-			backoff = true
-			continue
-		}
-		p.m.conflicts.add(1)
-		wg.Go(func() { p.awaitOne(sc, j) })
-	}
-	wg.Wait()
-	if backoff {
-		sleep(sc.stop, p.cfg.Backoff.delay(sc.fails))
-		sc.fails++
-	}
-}
-
-func (p *pipeline[V]) awaitOne(sc *scope, j *job[V]) {
-	err := j.t.Await(sc.stop)
-	p.m.roundTrips.add(1)
-	var conflict *dedupe.ConflictError[V]
-	switch {
-	case err == nil || errors.As(err, &conflict):
-		j.claim = err // held, or committed: the next wave runs it
-	case sc.stopping():
-		j.t, j.claim = nil, nil
-	default:
-		p.storeFailed(j, "awaiting", err)
 	}
 }
 

@@ -82,7 +82,8 @@ type Config[V any] struct {
 
 	// Lease is the claim's lease in claim-first mode (default 30s, >= 30ms).
 	// It is renewed while the handler runs; a member that stops renewing
-	// loses the key after Lease.
+	// loses the key after Lease. A claim round trip slower than Lease/2
+	// counts as a store failure and is retried.
 	Lease time.Duration
 
 	// TTL is how long a committed key is remembered (default dedupe.DefaultTTL).

@@ -26,11 +26,13 @@ func (g *generation[V]) partition(topic string, a kafkago.PartitionAssignment, o
 	defer wg.Wait()
 	defer cancel()
 
-	sc := &scope{stop: g.stop, work: g.work, finish: func(offset int64) { g.commits.finished(o, offset) }}
+	w := newWaves(g, o)
+	defer w.wait()
 	buf := make([]kafkago.Message, 0, size)
-	for {
+	for w.slot() {
 		batch := nextBatch(g.stop, in, buf[:0])
 		if len(batch) == 0 {
+			w.free()
 			return
 		}
 		jobs := make([]*job[V], len(batch))
@@ -38,10 +40,7 @@ func (g *generation[V]) partition(topic string, a kafkago.PartitionAssignment, o
 			jobs[i] = g.p.newJob(m)
 			o.add(m.Offset)
 		}
-		if err := g.p.runBatch(sc, jobs); err != nil {
-			g.fail(err)
-			return
-		}
+		w.run(jobs)
 	}
 }
 

@@ -38,6 +38,7 @@ type job[V any] struct {
 	ended   bool      // t.End was called: t.Result decides the outcome
 	done    bool      // the outcome is final
 	outcome Outcome
+	gate    <-chan struct{} // ByKey: closed once the previous batch's chain of this Kafka key is done
 }
 
 func (p *pipeline[V]) newJob(m kafkago.Message) *job[V] {
