@@ -63,7 +63,7 @@ func (p *pipeline[V]) awaitRun(sc *scope, j *job[V]) error {
 
 func (p *pipeline[V]) awaitOne(sc *scope, j *job[V]) {
 	err := j.t.Await(sc.stop)
-	p.m.roundTrips.add(1)
+	p.countRoundTrips()
 	var conflict *dedupe.ConflictError[V]
 	switch {
 	case err == nil || errors.As(err, &conflict):

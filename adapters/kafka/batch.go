@@ -70,7 +70,7 @@ func (p *pipeline[V]) claim(sc *scope, chains []chain[V]) bool {
 		ctx, cancel := context.WithTimeout(sc.stop, p.cfg.Lease/2)
 		ts, err := p.guard.Claim(ctx, keys...)
 		cancel()
-		p.m.roundTrips.add(1)
+		p.countRoundTrips()
 		if err == nil {
 			for i, j := range need {
 				j.t, j.claim = ts[i], ts[i].Err()
@@ -105,7 +105,7 @@ func (p *pipeline[V]) settle(sc *scope, jobs []*job[V]) {
 		p.settleOne(ctx, sc, j)
 	}
 	if waited {
-		p.m.roundTrips.add(1)
+		p.countRoundTrips()
 	}
 }
 

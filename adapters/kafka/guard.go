@@ -8,11 +8,15 @@ import (
 
 // guard is the seam between the consumer and the dedupe core: it claims a
 // batch of keys in one round trip and hands out one ticket per key. Its
-// shape is the core's batch path (dedupe.NewBatch); runGuard provides it
-// with one dedupe.Run per key, for optimistic mode.
+// shape is the core's batch path: batchGuard is dedupe.Batch (claim-first
+// mode); runGuard provides the same with one dedupe.Run per key, for
+// optimistic mode, which has no batch path.
 type guard[V any] interface {
-	// Claim claims keys; err != nil means nothing usable was claimed.
+	// Claim claims keys; err != nil means nothing usable was claimed (a
+	// ticket may still carry its own claim's failure in Err).
 	Claim(ctx context.Context, keys ...string) ([]ticket[V], error)
+	// RoundTrips counts the store round trips so far.
+	RoundTrips() int64
 	// Close releases every claim still held and stops background work.
 	Close() error
 }
@@ -42,5 +46,5 @@ func newGuard[V any](cfg *Config[V]) (guard[V], error) {
 	if cfg.Optimistic {
 		return newRunGuard[V](cfg.Store, opts), nil
 	}
-	return newRunGuard[V](cfg.Store, append(opts, dedupe.WithClaim(cfg.Lease))), nil
+	return newBatchGuard[V](cfg.Store, append(opts, dedupe.WithClaim(cfg.Lease))...)
 }

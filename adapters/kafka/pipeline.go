@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
@@ -16,6 +17,7 @@ type pipeline[V any] struct {
 	slots chan struct{} // MaxInFlight handler slots
 	m     *metrics
 	log   *slog.Logger
+	trips atomic.Int64 // guard round trips already counted in m
 }
 
 func newPipeline[V any](cfg *Config[V], m *metrics) (*pipeline[V], error) {
@@ -26,7 +28,26 @@ func newPipeline[V any](cfg *Config[V], m *metrics) (*pipeline[V], error) {
 	return &pipeline[V]{cfg: cfg, guard: g, slots: make(chan struct{}, cfg.MaxInFlight), m: m, log: cfg.Logger}, nil
 }
 
-func (p *pipeline[V]) close() error { return p.guard.Close() }
+func (p *pipeline[V]) close() error {
+	err := p.guard.Close()
+	p.countRoundTrips()
+	return err
+}
+
+// countRoundTrips adds the guard's new round trips to the counters.
+func (p *pipeline[V]) countRoundTrips() {
+	now := p.guard.RoundTrips()
+	for {
+		last := p.trips.Load()
+		if now <= last {
+			return
+		}
+		if p.trips.CompareAndSwap(last, now) {
+			p.m.roundTrips.add(now - last)
+			return
+		}
+	}
+}
 
 // job is one message on its way to a final outcome.
 type job[V any] struct {

@@ -1,16 +1,19 @@
 package kafka_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
@@ -95,16 +98,21 @@ type scenario struct {
 	e       *env
 	srv     testenv.RedisServer
 	effects atomic.Int64 // INCRs done
+	drained atomic.Int64 // handlers cancelled by the drain timeout
 	gens    *generations
 	msgs    []kafkago.Message
 }
 
 func newScenario(t *testing.T, e *env, srv testenv.RedisServer) *scenario {
-	msgs := make([]kafkago.Message, 0, uniqueKeys+resent)
+	type slotted struct {
+		slot float64
+		m    kafkago.Message
+	}
+	all := make([]slotted, 0, uniqueKeys+resent)
 	for i := range uniqueKeys {
 		m := msg(key(i), "first")
 		m.Key = []byte("a-" + strconv.Itoa(i))
-		msgs = append(msgs, m)
+		all = append(all, slotted{float64(i), m})
 	}
 	// Each resend follows its original by a random distance, under
 	// another Kafka key: a new offset, most often on another partition.
@@ -113,8 +121,12 @@ func newScenario(t *testing.T, e *env, srv testenv.RedisServer) *scenario {
 		k := i * (uniqueKeys / resent)
 		m := msg(key(k), "again")
 		m.Key = []byte("b-" + strconv.Itoa(k))
-		at := min(len(msgs), k+1+r.IntN(3000))
-		msgs = append(msgs[:at], append([]kafkago.Message{m}, msgs[at:]...)...)
+		all = append(all, slotted{float64(k) + 0.5 + float64(r.IntN(3000)), m})
+	}
+	slices.SortStableFunc(all, func(a, b slotted) int { return cmp.Compare(a.slot, b.slot) })
+	msgs := make([]kafkago.Message, len(all))
+	for i, s := range all {
+		msgs[i] = s.m
 	}
 	return &scenario{e: e, srv: srv, gens: &generations{start: map[int32]time.Time{}}, msgs: msgs}
 }
@@ -137,7 +149,7 @@ func (s *scenario) consumer(t *testing.T, midHandler chan<- struct{}, drain time
 		if midHandler != nil {
 			select {
 			case midHandler <- struct{}{}:
-				work = 50 * time.Millisecond
+				work = 10 * time.Second // until Run is cancelled
 			default:
 			}
 		} else if m.Offset%50 == 0 {
@@ -147,6 +159,9 @@ func (s *scenario) consumer(t *testing.T, midHandler chan<- struct{}, drain time
 			select {
 			case <-time.After(work):
 			case <-ctx.Done(): // cancelled before the effect: nothing done
+				if errors.Is(context.Cause(ctx), idemqkafka.ErrDrainTimeout) {
+					s.drained.Add(1)
+				}
 				return context.Cause(ctx)
 			}
 		}
@@ -182,13 +197,23 @@ func (s *scenario) run(t *testing.T, abrupt bool) {
 	start(t, s.consumer(t, nil, 10*time.Second))
 	s.e.produce(t, s.msgs[third:2*third]...)
 	eventually(t, 2*time.Minute, "half of the effects", func() bool { return s.effects.Load() >= uniqueKeys/2 })
+	last := s.msgs[2*third:]
 	if abrupt {
-		<-c1mid // c1 is in a handler, before its effect
+		s.e.produce(t, last...) // c1 must have messages to be in a handler
+		last = nil
+		select {
+		case <-c1mid: // c1 is in a handler, before its effect
+		case <-time.After(time.Minute):
+			t.Fatal("the leaving consumer ran no handler")
+		}
 	}
 	if err := c1.stop(t); err != nil {
 		t.Errorf("leaving consumer's Run = %v, want nil", err)
 	}
-	s.e.produce(t, s.msgs[2*third:]...)
+	if abrupt && s.drained.Load() == 0 {
+		t.Error("no handler of the leaving consumer saw ErrDrainTimeout")
+	}
+	s.e.produce(t, last...)
 	eventually(t, 3*time.Minute, "lag 0", func() bool { return s.e.lag(t) == 0 })
 	s.checkEffects(t)
 	s.gens.check(t)
@@ -198,10 +223,18 @@ func (s *scenario) run(t *testing.T, abrupt bool) {
 func (s *scenario) checkEffects(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
+	cmds := make([]*redis.StringCmd, uniqueKeys)
+	if _, err := s.srv.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range cmds {
+			cmds[i] = p.Get(ctx, s.srv.Prefix+"effect:"+key(i))
+		}
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		t.Fatalf("reading the effects: %v", err)
+	}
 	wrong := 0
-	for i := range uniqueKeys {
-		n, err := s.srv.Client.Get(ctx, s.srv.Prefix+"effect:"+key(i)).Int()
-		if err != nil || n != 1 {
+	for i, cmd := range cmds {
+		if n, err := cmd.Int(); err != nil || n != 1 {
 			if wrong++; wrong <= 10 {
 				t.Errorf("effect of %s = %d (%v), want 1", key(i), n, err)
 			}

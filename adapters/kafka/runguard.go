@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -19,6 +20,8 @@ type runGuard[V any] struct {
 	ctx    context.Context // cancelled by Close: every Run ends
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	roundTrips atomic.Int64
 
 	mu     sync.Mutex
 	owners map[string]*runOwner[V] // the Run holding, or acquiring, each key
@@ -83,6 +86,10 @@ func (g *runGuard[V]) forget(o *runOwner[V]) {
 		delete(g.owners, o.key)
 	}
 }
+
+// RoundTrips implements guard. An optimistic Run takes 3 round trips when
+// its function runs (subscribe, read, commit) and 2 when it does not.
+func (g *runGuard[V]) RoundTrips() int64 { return g.roundTrips.Load() }
 
 // Close implements guard: every Run ends, releasing its claim.
 func (g *runGuard[V]) Close() error {

@@ -39,7 +39,11 @@ func (o *runOwner[V]) run(opts []dedupe.RunOption) {
 	if errors.Is(err, errReleased) {
 		err = nil
 	}
+	o.g.roundTrips.Add(2)
 	o.mu.Lock()
+	if o.runCtx != nil {
+		o.g.roundTrips.Add(1)
+	}
 	if !isClosed(o.decided) {
 		o.err = err
 		close(o.decided)

@@ -32,6 +32,8 @@ func (p *pipeline[V]) step(sc *scope, j *job[V], earlier *job[V]) (bool, error) 
 	case errors.As(j.claim, &conflict):
 		j.t, j.claim = nil, nil
 		return p.duplicate(sc, j, conflict.Value)
+	case !errors.Is(j.claim, dedupe.ErrInProgress): // this key's claim failed
+		p.storeFailed(j, "claiming", j.claim)
 	}
 	return false, nil
 }
