@@ -78,3 +78,37 @@ func TestOutcomesAreCommitted(t *testing.T) {
 		t.Errorf("Stats = %+v, want OffsetCommits and GuardRoundTrips > 0", s)
 	}
 }
+
+// TestOptimisticMode proves the optimistic mode is selectable and keeps
+// behaviour 1: fresh keys run once, duplicates (here in one process, which
+// single-flights a key) do not run, and every offset is committed.
+func TestOptimisticMode(t *testing.T) {
+	t.Parallel()
+	e := setup(t, 2)
+	var handled counts
+	cfg := e.config()
+	cfg.Optimistic = true
+	cfg.Ordering = idemqkafka.Unordered
+	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
+		handled.add(header(m, "Idempotency-Key"))
+		time.Sleep(time.Millisecond)
+		end("ok")
+		return nil
+	}
+	var msgs []kafkago.Message
+	for i := range 100 {
+		msgs = append(msgs, msg(key(i%60), "v"))
+	}
+	e.produce(t, msgs...)
+	c := mustConsumer(t, cfg)
+	start(t, c)
+	eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+	for i := range 60 {
+		if n := handled.get(key(i)); n != 1 {
+			t.Errorf("%s handled %d times, want 1", key(i), n)
+		}
+	}
+	if s := c.Stats(); s.Processed != 60 || s.Duplicates != 40 {
+		t.Errorf("Stats = %+v, want Processed 60, Duplicates 40", s)
+	}
+}
