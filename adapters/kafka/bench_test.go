@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,10 +43,13 @@ func BenchmarkThroughput(b *testing.B) {
 	dups := benchTopic(b, k, 0.2)
 	b.Run("Raw", func(b *testing.B) { benchRuns(b, func(b *testing.B) time.Duration { return rawRun(b, k, fresh) }) })
 	b.Run("Consumer", func(b *testing.B) {
-		benchRuns(b, func(b *testing.B) time.Duration { return consumerRun(b, k, srv, fresh) })
+		benchRuns(b, func(b *testing.B) time.Duration { return consumerRun(b, k, &srv, fresh) })
 	})
 	b.Run("ConsumerDuplicates", func(b *testing.B) {
-		benchRuns(b, func(b *testing.B) time.Duration { return consumerRun(b, k, srv, dups) })
+		benchRuns(b, func(b *testing.B) time.Duration { return consumerRun(b, k, &srv, dups) })
+	})
+	b.Run("ConsumerMemoryStore", func(b *testing.B) { // the adapter's own ceiling, without Redis
+		benchRuns(b, func(b *testing.B) time.Duration { return consumerRun(b, k, nil, fresh) })
 	})
 }
 
@@ -87,12 +91,20 @@ func benchTopic(b *testing.B, k testenv.KafkaBroker, dupShare float64) string {
 	return topic
 }
 
-// consumerRun consumes the topic with a Consumer and a no-op handler.
-func consumerRun(b *testing.B, k testenv.KafkaBroker, srv testenv.RedisServer, topic string) time.Duration {
+// consumerRun consumes the topic with a Consumer and a no-op handler, on
+// Redis, or on a MemoryStore when srv is nil. It reports the Redis server's
+// CPU time per 1,000 messages.
+func consumerRun(b *testing.B, k testenv.KafkaBroker, srv *testenv.RedisServer, topic string) time.Duration {
 	b.Helper()
-	store, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix+testenv.Name(b)+":"))
-	if err != nil {
-		b.Fatal(err)
+	var store dedupe.Store = dedupe.NewMemoryStore()
+	if srv != nil {
+		rs, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix+testenv.Name(b)+":"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		store = rs
+		cpu := redisCPU(b, srv)
+		defer func() { b.ReportMetric((redisCPU(b, srv)-cpu)*1e6/benchMessages, "redis-cpu-µs/msg") }()
 	}
 	defer store.Close()
 	var finished atomic.Int64
@@ -132,6 +144,23 @@ func consumerRun(b *testing.B, k testenv.KafkaBroker, srv testenv.RedisServer, t
 	s := c.Stats()
 	b.ReportMetric(float64(s.GuardRoundTrips)/benchMessages*1000, "trips/1k-msgs")
 	return elapsed
+}
+
+// redisCPU returns the Redis server's CPU time so far, in seconds.
+func redisCPU(b *testing.B, srv *testenv.RedisServer) float64 {
+	info, err := srv.Client.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		name, v, _ := strings.Cut(line, ":")
+		if name == "used_cpu_user" || name == "used_cpu_sys" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return total
 }
 
 // rawRun consumes the topic with kafka-go alone, committing every 1,000

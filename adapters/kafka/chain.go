@@ -1,8 +1,11 @@
 package kafka
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/idemq/idemq/dedupe"
 )
 
 // chain is a sequence of jobs that must run one after another: all of a
@@ -96,17 +99,15 @@ func appendHead[V any](heads []*job[V], head *job[V]) []*job[V] {
 // back the offsets of the others.
 func (p *pipeline[V]) chain(sc *scope, jobs []*job[V], halt *atomic.Bool) (*job[V], error) {
 	defer p.settle(sc, jobs)
-	ran := map[string]*job[V]{} // keys this chain already ran in this wave
 	for i, j := range jobs {
 		if j.done || j.ended {
-			ran[j.key] = j
 			continue
 		}
 		if sc.stopping() || halt.Load() {
 			p.drop(jobs[i:])
 			return nil, nil
 		}
-		ok, err := p.step(sc, j, ran[j.key])
+		ok, err := p.step(sc, j, earlier(jobs[:i], j))
 		if err != nil {
 			halt.Store(true)
 			p.drop(jobs[i+1:])
@@ -116,7 +117,20 @@ func (p *pipeline[V]) chain(sc *scope, jobs []*job[V], halt *atomic.Bool) (*job[
 			p.drop(jobs[i+1:])
 			return j, nil
 		}
-		ran[j.key] = j
 	}
 	return nil, nil
+}
+
+// earlier returns the last job of before with j's key when j's key is in
+// progress (a rare case: a linear scan is cheaper than indexing every key).
+func earlier[V any](before []*job[V], j *job[V]) *job[V] {
+	if j.key == "" || !errors.Is(j.claim, dedupe.ErrInProgress) {
+		return nil
+	}
+	for i := len(before) - 1; i >= 0; i-- {
+		if before[i].key == j.key {
+			return before[i]
+		}
+	}
+	return nil
 }

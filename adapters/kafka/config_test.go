@@ -53,7 +53,9 @@ func TestConfigErrors(t *testing.T) {
 		{"UnknownOrdering", func(c *idemqkafka.Config[string]) { c.Ordering = -1 }},
 		{"NegativeAttempts", func(c *idemqkafka.Config[string]) { c.Attempts = -1 }},
 		{"ShortLease", func(c *idemqkafka.Config[string]) { c.Lease = time.Millisecond }},
-		{"BackoffInverted", func(c *idemqkafka.Config[string]) { c.Backoff = idemqkafka.Backoff{Min: time.Second, Max: time.Millisecond} }},
+		{"BackoffInverted", func(c *idemqkafka.Config[string]) {
+			c.Backoff = idemqkafka.Backoff{Min: time.Second, Max: time.Millisecond}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

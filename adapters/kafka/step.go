@@ -38,16 +38,17 @@ func (p *pipeline[V]) step(sc *scope, j *job[V], earlier *job[V]) (bool, error) 
 	return false, nil
 }
 
-// awaitOwn resolves a key that an earlier job of the same chain held: once
-// that job's outcome is final it depends on no other owner, so waiting for
-// it while holding claims cannot deadlock.
+// awaitOwn resolves a key that an earlier job of the same chain held. Its
+// commit depends on no other owner, and once it committed the key's value is
+// known in memory, so waiting for it while holding claims cannot deadlock.
+// Any other outcome leaves j blocked, to be awaited holding nothing.
 func (p *pipeline[V]) awaitOwn(sc *scope, j, earlier *job[V]) {
 	if earlier.ended && !earlier.done {
 		ctx, cancel := context.WithTimeout(context.Background(), resultTimeout)
 		p.settleOne(ctx, sc, earlier)
 		cancel()
 	}
-	if earlier.done {
+	if earlier.done && (earlier.outcome == Processed || earlier.outcome == Duplicate) {
 		p.awaitOne(sc, j)
 	}
 }
