@@ -78,6 +78,7 @@ func TestRebalanceExactlyOnce(t *testing.T) {
 		{"Standalone/CleanStop", testenv.Redis, false},
 		{"Standalone/AbruptCancel", testenv.Redis, true},
 		{"Cluster/CleanStop", testenv.RedisCluster, false},
+		{"Cluster/AbruptCancel", testenv.RedisCluster, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
