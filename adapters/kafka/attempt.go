@@ -15,7 +15,7 @@ const resultTimeout = 2 * dedupe.DefaultCommitTimeout
 // attempts runs fn up to Config.Attempts times with backoff between them.
 // It returns nil on success, or fn's last error; interrupted is true when
 // ctx ended (the failure is not the handler's) or the scope stopped.
-func (p *pipeline[V]) attempts(sc *scope, ctx context.Context, j *job[V], what string, fn func() error) (err error, interrupted bool) {
+func (p *pipeline[V]) attempts(sc *scope[V], ctx context.Context, j *job[V], what string, fn func() error) (err error, interrupted bool) {
 	for n := 1; n <= p.cfg.Attempts; n++ {
 		if n > 1 {
 			p.m.retries.add(1)

@@ -13,7 +13,7 @@ import (
 // out a backoff instead. A head that gets its key runs at once: a claim
 // this process holds must not wait for the next wave while another head of
 // this process awaits the same key.
-func (p *pipeline[V]) await(sc *scope, heads []*job[V], gated []chain[V]) error {
+func (p *pipeline[V]) await(sc *scope[V], heads []*job[V], gated []chain[V]) error {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -51,7 +51,7 @@ func (p *pipeline[V]) await(sc *scope, heads []*job[V], gated []chain[V]) error 
 }
 
 // awaitRun awaits a head's key and runs the head if it got it.
-func (p *pipeline[V]) awaitRun(sc *scope, j *job[V]) error {
+func (p *pipeline[V]) awaitRun(sc *scope[V], j *job[V]) error {
 	p.awaitOne(sc, j)
 	if j.t == nil || j.claim != nil {
 		return nil
@@ -61,7 +61,7 @@ func (p *pipeline[V]) awaitRun(sc *scope, j *job[V]) error {
 	return err
 }
 
-func (p *pipeline[V]) awaitOne(sc *scope, j *job[V]) {
+func (p *pipeline[V]) awaitOne(sc *scope[V], j *job[V]) {
 	err := j.t.Await(sc.stop)
 	p.countRoundTrips()
 	var conflict *dedupe.ConflictError[V]

@@ -1,11 +1,6 @@
 package kafka
 
-import (
-	"context"
-	"errors"
-
-	"github.com/idemq/idemq/dedupe"
-)
+import "context"
 
 // runBatch takes jobs (one partition's messages, in offset order) to a final
 // outcome each, in waves: claim every key in one round trip, run what can
@@ -20,14 +15,14 @@ import (
 //
 // It returns a *MessageError for a job that can never finish (no dead
 // letter), or nil once every job is done or the scope stops.
-func (p *pipeline[V]) runBatch(sc *scope, jobs []*job[V]) error {
+func (p *pipeline[V]) runBatch(sc *scope[V], jobs []*job[V]) error {
 	pending := jobs
 	for len(pending) > 0 && !sc.stopping() {
 		ready, gated := split(p.chains(pending))
 		if !p.claim(sc, ready) {
 			break
 		}
-		heads, err := p.wave(sc, ready) // each chain settles its commits
+		heads, err := p.wave(sc, ready) // settles what the chains ended
 		if err == nil {
 			err = p.await(sc, heads, gated)
 		}
@@ -56,7 +51,7 @@ func split[V any](chains []chain[V]) (ready, gated []chain[V]) {
 // claim gets a ticket for every job that needs one, retrying store failures
 // with backoff until the store answers; false when the scope stopped first.
 // A claim slower than half the lease counts as a store failure.
-func (p *pipeline[V]) claim(sc *scope, chains []chain[V]) bool {
+func (p *pipeline[V]) claim(sc *scope[V], chains []chain[V]) bool {
 	var need []*job[V]
 	var keys []string
 	for _, c := range chains {
@@ -89,38 +84,6 @@ func (p *pipeline[V]) claim(sc *scope, chains []chain[V]) bool {
 		sc.fails++
 	}
 	return true
-}
-
-// settle waits for the outcome of every ended job's commit. A commit whose
-// outcome is unknown sends the job back to be claimed again.
-func (p *pipeline[V]) settle(sc *scope, jobs []*job[V]) {
-	ctx, cancel := context.WithTimeout(context.Background(), resultTimeout)
-	defer cancel()
-	waited := false
-	for _, j := range jobs {
-		if !j.ended || j.done {
-			continue
-		}
-		waited = true
-		p.settleOne(ctx, sc, j)
-	}
-	if waited {
-		p.countRoundTrips()
-	}
-}
-
-func (p *pipeline[V]) settleOne(ctx context.Context, sc *scope, j *job[V]) {
-	err := j.t.Result(ctx)
-	var conflict *dedupe.ConflictError[V]
-	switch {
-	case err == nil:
-		p.finish(sc, j, Processed)
-	case errors.As(err, &conflict): // a run that took over the lease committed: the work is done
-		p.m.conflicts.add(1)
-		p.finish(sc, j, Processed)
-	default:
-		p.storeFailed(j, "committing", err)
-	}
 }
 
 // drop gives up the tickets of jobs that will not run now: held claims that

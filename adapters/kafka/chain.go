@@ -57,8 +57,17 @@ func (p *pipeline[V]) chains(jobs []*job[V]) []chain[V] {
 }
 
 // wave runs chains at once and returns the first blocked job of each chain
-// that stopped at one.
-func (p *pipeline[V]) wave(sc *scope, chains []chain[V]) ([]*job[V], error) {
+// that stopped at one, once the commits of what they ended are settled.
+func (p *pipeline[V]) wave(sc *scope[V], chains []chain[V]) ([]*job[V], error) {
+	n := 0
+	for _, c := range chains {
+		n += len(c.jobs)
+	}
+	sc.settler = p.startSettler(sc, n)
+	defer func() {
+		sc.settler.wait()
+		sc.settler = nil
+	}()
 	var halt atomic.Bool
 	if len(chains) == 1 {
 		head, err := p.chain(sc, chains[0].jobs, &halt)
@@ -94,11 +103,8 @@ func appendHead[V any](heads []*job[V], head *job[V]) []*job[V] {
 
 // chain runs jobs in order until one cannot run without waiting (it is
 // returned; the claims after it are released), the scope stops, or a job
-// fails for good (halt tells the other chains to stop too). Before it
-// returns it settles the commits it started, so a slow chain does not hold
-// back the offsets of the others.
-func (p *pipeline[V]) chain(sc *scope, jobs []*job[V], halt *atomic.Bool) (*job[V], error) {
-	defer p.settle(sc, jobs)
+// fails for good (halt tells the other chains to stop too).
+func (p *pipeline[V]) chain(sc *scope[V], jobs []*job[V], halt *atomic.Bool) (*job[V], error) {
 	for i, j := range jobs {
 		if j.done || j.ended {
 			continue

@@ -17,7 +17,7 @@ const (
 
 // invalidKey applies Config.InvalidKey to a job without a valid key
 // (KeyProcess jobs never get here: they run without a key).
-func (p *pipeline[V]) invalidKey(sc *scope, j *job[V]) (bool, error) {
+func (p *pipeline[V]) invalidKey(sc *scope[V], j *job[V]) (bool, error) {
 	if p.cfg.InvalidKey == KeyDeadLetter {
 		return p.deadLetter(sc, j, j.keyErr, 0)
 	}
@@ -27,7 +27,7 @@ func (p *pipeline[V]) invalidKey(sc *scope, j *job[V]) (bool, error) {
 // deadLetter writes the job to the dead-letter topic, retrying until the
 // write is acknowledged or the scope stops, and finishes it. Without a
 // dead-letter topic it returns the *MessageError that stops the consumer.
-func (p *pipeline[V]) deadLetter(sc *scope, j *job[V], cause error, attempts int) (bool, error) {
+func (p *pipeline[V]) deadLetter(sc *scope[V], j *job[V], cause error, attempts int) (bool, error) {
 	if p.cfg.DeadLetter == nil {
 		return false, messageError(j, cause, attempts)
 	}

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -129,3 +130,52 @@ func mustConsumer[V any](t *testing.T, cfg idemqkafka.Config[V]) *idemqkafka.Con
 	}
 	return c
 }
+
+// TestDeadLetterWriteFails proves that a message is never skipped silently:
+// while its dead-letter write fails, its offset is not committed and the
+// write is retried.
+func TestDeadLetterWriteFails(t *testing.T) {
+	t.Parallel()
+	e := setup(t, 1)
+	w := e.k.Writer(t, "missing-"+e.topic) // a topic that does not exist
+	w.MaxAttempts = 1
+	logs := &logCounter{match: "kafka: dead-letter write failed; retrying"}
+	cfg := e.config()
+	cfg.DeadLetter = w
+	cfg.Attempts = 1
+	cfg.Logger = slog.New(logs)
+	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
+		if string(m.Value) == "bad" {
+			return errBoom
+		}
+		end("ok")
+		return nil
+	}
+	c := mustConsumer(t, cfg)
+	e.produce(t, msg("k0", "good"), msg("k1", "bad"), msg("k2", "good"))
+	start(t, c)
+	eventually(t, time.Minute, "two failed dead-letter writes", func() bool { return logs.n.Load() >= 2 })
+	eventually(t, time.Minute, "the first message committed", func() bool { return e.committed(t)[0] >= 1 })
+	if got := e.committed(t)[0]; got != 1 {
+		t.Errorf("committed offset = %d, want 1 (not past the message whose dead letter failed)", got)
+	}
+	if s := c.Stats(); s.DeadLettered != 0 {
+		t.Errorf("DeadLettered = %d, want 0", s.DeadLettered)
+	}
+}
+
+// logCounter is a slog.Handler counting the records with one message.
+type logCounter struct {
+	match string
+	n     atomic.Int32
+}
+
+func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == l.match {
+		l.n.Add(1)
+	}
+	return nil
+}
+func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCounter) WithGroup(string) slog.Handler      { return l }

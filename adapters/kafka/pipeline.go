@@ -60,6 +60,7 @@ type job[V any] struct {
 	done    bool      // the outcome is final
 	outcome Outcome
 	gate    <-chan struct{} // ByKey: closed once the previous batch's chain of this Kafka key is done
+	settled chan struct{}   // closed once a settler applied the outcome of End
 }
 
 func (p *pipeline[V]) newJob(m kafkago.Message) *job[V] {
@@ -73,17 +74,18 @@ func (p *pipeline[V]) newJob(m kafkago.Message) *job[V] {
 }
 
 // scope is what a batch of jobs runs under.
-type scope struct {
-	stop   context.Context    // done: start nothing new (rebalance, shutdown, a fatal error)
-	work   context.Context    // handlers' parent: cancelled with ErrRebalance or ErrDrainTimeout
-	finish func(offset int64) // a job's outcome is final: its offset may be committed
-	fails  int                // consecutive store failures, for the backoff
+type scope[V any] struct {
+	stop    context.Context    // done: start nothing new (rebalance, shutdown, a fatal error)
+	work    context.Context    // handlers' parent: cancelled with ErrRebalance or ErrDrainTimeout
+	finish  func(offset int64) // a job's outcome is final: its offset may be committed
+	fails   int                // consecutive store failures, for the backoff
+	settler *settler[V]        // during a wave: applies the commits' outcomes
 }
 
-func (s *scope) stopping() bool { return s.stop.Err() != nil }
+func (s *scope[V]) stopping() bool { return s.stop.Err() != nil }
 
 // finish records a job's final outcome.
-func (p *pipeline[V]) finish(sc *scope, j *job[V], o Outcome) {
+func (p *pipeline[V]) finish(sc *scope[V], j *job[V], o Outcome) {
 	j.done, j.outcome, j.t = true, o, nil
 	switch o {
 	case Processed, ProcessedWithoutKey:

@@ -53,7 +53,7 @@ func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
 // leaves m without an outcome.
 func (pr *Processor[V]) Process(ctx context.Context, m kafkago.Message) (Outcome, error) {
 	j := pr.p.newJob(m)
-	sc := &scope{stop: ctx, work: ctx}
+	sc := &scope[V]{stop: ctx, work: ctx}
 	if err := pr.p.runBatch(sc, []*job[V]{j}); err != nil {
 		return 0, err
 	}

@@ -11,7 +11,7 @@ import (
 // false means the job is blocked: its key is in progress elsewhere, its
 // claim failed, or the scope stopped. earlier is the job of this chain that
 // last ran the same key in this wave, if any.
-func (p *pipeline[V]) step(sc *scope, j *job[V], earlier *job[V]) (bool, error) {
+func (p *pipeline[V]) step(sc *scope[V], j *job[V], earlier *job[V]) (bool, error) {
 	switch {
 	case j.keyErr != nil:
 		return p.invalidKey(sc, j)
@@ -42,11 +42,9 @@ func (p *pipeline[V]) step(sc *scope, j *job[V], earlier *job[V]) (bool, error) 
 // commit depends on no other owner, and once it committed the key's value is
 // known in memory, so waiting for it while holding claims cannot deadlock.
 // Any other outcome leaves j blocked, to be awaited holding nothing.
-func (p *pipeline[V]) awaitOwn(sc *scope, j, earlier *job[V]) {
-	if earlier.ended && !earlier.done {
-		ctx, cancel := context.WithTimeout(context.Background(), resultTimeout)
-		p.settleOne(ctx, sc, earlier)
-		cancel()
+func (p *pipeline[V]) awaitOwn(sc *scope[V], j, earlier *job[V]) {
+	if earlier.settled != nil {
+		<-earlier.settled
 	}
 	if earlier.done && (earlier.outcome == Processed || earlier.outcome == Duplicate) {
 		p.awaitOne(sc, j)
@@ -56,7 +54,7 @@ func (p *pipeline[V]) awaitOwn(sc *scope, j, earlier *job[V]) {
 // execute runs the handler for a job whose key this process holds (or that
 // has no key under KeyProcess), retrying failures in place, and ends the
 // ticket on success. A handler that failed every attempt is dead-lettered.
-func (p *pipeline[V]) execute(sc *scope, j *job[V]) (bool, error) {
+func (p *pipeline[V]) execute(sc *scope[V], j *job[V]) (bool, error) {
 	if !p.takeSlot(sc) {
 		return false, nil
 	}
@@ -82,9 +80,9 @@ func (p *pipeline[V]) execute(sc *scope, j *job[V]) (bool, error) {
 	return p.deadLetter(sc, j, err, p.cfg.Attempts)
 }
 
-// ended hands a successful handler's value to the guard; the commit's
-// outcome is settled at the end of the wave.
-func (p *pipeline[V]) ended(sc *scope, j *job[V], v V) bool {
+// ended hands a successful handler's value to the guard; the wave's
+// settler applies the commit's outcome (outside a wave, the caller settles).
+func (p *pipeline[V]) ended(sc *scope[V], j *job[V], v V) bool {
 	if j.t == nil {
 		p.finish(sc, j, ProcessedWithoutKey)
 		return true
@@ -94,11 +92,14 @@ func (p *pipeline[V]) ended(sc *scope, j *job[V], v V) bool {
 		return false
 	}
 	j.ended = true
+	if sc.settler != nil {
+		sc.settler.add(j)
+	}
 	return true
 }
 
 // interrupted handles a handler stopped by its ctx rather than failing.
-func (p *pipeline[V]) interrupted(sc *scope, j *job[V], cause error) (bool, error) {
+func (p *pipeline[V]) interrupted(sc *scope[V], j *job[V], cause error) (bool, error) {
 	p.release(j)
 	var conflict *dedupe.ConflictError[V]
 	switch {
@@ -113,7 +114,7 @@ func (p *pipeline[V]) interrupted(sc *scope, j *job[V], cause error) (bool, erro
 
 // duplicate finishes a job whose key another run committed, after
 // OnDuplicate (retried like a handler) succeeded.
-func (p *pipeline[V]) duplicate(sc *scope, j *job[V], winner V) (bool, error) {
+func (p *pipeline[V]) duplicate(sc *scope[V], j *job[V], winner V) (bool, error) {
 	if p.cfg.OnDuplicate == nil {
 		p.finish(sc, j, Duplicate)
 		return true, nil
@@ -139,7 +140,7 @@ func (p *pipeline[V]) release(j *job[V]) {
 	j.t, j.claim = nil, nil
 }
 
-func (p *pipeline[V]) takeSlot(sc *scope) bool {
+func (p *pipeline[V]) takeSlot(sc *scope[V]) bool {
 	select {
 	case p.slots <- struct{}{}:
 		return true

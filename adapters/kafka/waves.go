@@ -45,7 +45,7 @@ func (w *waves[V]) free() { <-w.slots }
 // overlap, in a goroutine otherwise.
 func (w *waves[V]) run(jobs []*job[V]) {
 	dones := w.gate(jobs)
-	sc := &scope{stop: w.g.stop, work: w.g.work, finish: func(offset int64) { w.g.commits.finished(w.o, offset) }}
+	sc := &scope[V]{stop: w.g.stop, work: w.g.work, finish: func(offset int64) { w.g.commits.finished(w.o, offset) }}
 	batch := func() {
 		defer w.free()
 		if err := w.g.p.runBatch(sc, jobs); err != nil {
