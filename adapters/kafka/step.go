@@ -55,7 +55,8 @@ func (p *pipeline[V]) awaitOwn(sc *scope[V], j, earlier *job[V]) {
 // has no key under KeyProcess), retrying failures in place, and ends the
 // ticket on success. A handler that failed every attempt is dead-lettered.
 func (p *pipeline[V]) execute(sc *scope[V], j *job[V]) (bool, error) {
-	if !p.takeSlot(sc) {
+	if !p.takeSlot(sc) { // stopping: the job will not run now
+		p.release(j)
 		return false, nil
 	}
 	defer p.freeSlot()
