@@ -2,8 +2,10 @@ package kafka
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -59,6 +61,39 @@ func (p *pipeline[V]) awaitRun(sc *scope[V], j *job[V]) error {
 	_, err := p.execute(sc, j)
 	p.settle(sc, []*job[V]{j})
 	return err
+}
+
+// graceAwait is how long a chain waits for a key in progress while it
+// still holds the claims after it (see awaitBriefly).
+const graceAwait = 50 * time.Millisecond
+
+// awaitBriefly waits up to graceAwait for the owner of j's key, in
+// progress, while the chain keeps the claims it holds, and reports whether
+// the key was released (j now holds it) or committed. The owner is most
+// often a handler of this process that is about to end: waiting for it is
+// cheaper than releasing and claiming again the rest of the batch. If the
+// owner is itself waiting for a claim this chain holds, neither can go on
+// and both stop waiting after graceAwait, so a deadlock lasts at most that
+// long; then the chain releases what it holds before it awaits again.
+func (p *pipeline[V]) awaitBriefly(sc *scope[V], j *job[V]) bool {
+	if j.t == nil || !errors.Is(j.claim, dedupe.ErrInProgress) || sc.stopping() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(sc.stop, graceAwait)
+	defer cancel()
+	err := j.t.Await(ctx)
+	p.countRoundTrips()
+	var conflict *dedupe.ConflictError[V]
+	switch {
+	case err == nil || errors.As(err, &conflict):
+		p.m.conflicts.add(1)
+		j.claim = err
+		return true
+	case ctx.Err() != nil: // still in progress (or stopping): no claim taken
+		return false
+	}
+	p.storeFailed(j, "awaiting", err)
+	return false
 }
 
 func (p *pipeline[V]) awaitOne(sc *scope[V], j *job[V]) {

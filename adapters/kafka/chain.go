@@ -114,6 +114,9 @@ func (p *pipeline[V]) chain(sc *scope[V], jobs []*job[V], halt *atomic.Bool) (*j
 			return nil, nil
 		}
 		ok, err := p.step(sc, j, earlier(jobs[:i], j))
+		if !ok && err == nil && p.awaitBriefly(sc, j) {
+			ok, err = p.step(sc, j, nil)
+		}
 		if err != nil {
 			halt.Store(true)
 			p.drop(jobs[i+1:])

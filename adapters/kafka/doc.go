@@ -119,12 +119,16 @@
 // Config.CommitInterval, and always before a generation ends or Run
 // returns.
 //
-// A partition never waits for a key another owner holds while it holds
-// claims it has not started: a chain of messages that meets a key in
-// progress settles the commits it ended and releases the claims it has not
-// started before it awaits, and claims them again afterwards. Otherwise
-// partition A holding k and waiting for x, while partition B holds x and
-// waits for k, would deadlock.
+// A partition never waits long for a key another owner holds while it
+// holds claims it has not started; otherwise partition A holding k and
+// waiting for x, while partition B holds x and waits for k, would deadlock.
+// A chain that meets a key in progress first waits briefly (50ms) keeping
+// its claims - the owner is most often a handler of this process about to
+// end, and releasing and claiming again the rest of the batch costs two
+// store round trips and twice the Redis work - then, if the key is still
+// held, releases the claims it has not started, lets the commits it ended
+// settle, and awaits holding nothing; it claims the rest again afterwards.
+// A deadlock of two such chains thus lasts at most the brief wait.
 //
 // # Errors, logs and metrics
 //
