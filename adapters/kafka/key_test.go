@@ -14,6 +14,16 @@ import (
 	"github.com/idemq/idemq/dedupe"
 )
 
+func TestMessageKey(t *testing.T) {
+	t.Parallel()
+	if got, err := idemqkafka.MessageKey()(kafkago.Message{Key: []byte("order-1")}); got != "order-1" || err != nil {
+		t.Errorf("MessageKey = %q, %v; want \"order-1\", nil", got, err)
+	}
+	if _, err := idemqkafka.MessageKey()(kafkago.Message{}); !errors.Is(err, idemqkafka.ErrNoKey) {
+		t.Errorf("MessageKey of a message without key = %v, want ErrNoKey", err)
+	}
+}
+
 func TestHeaderKey(t *testing.T) {
 	t.Parallel()
 	h := func(kv ...string) []kafkago.Header {

@@ -15,7 +15,7 @@ type Stats struct {
 	Retries           int64 // handler or OnDuplicate attempts after the first
 	DeadLettered      int64 // messages written to the dead-letter topic
 	OffsetCommits     int64 // successful offset-commit requests to the group coordinator
-	GuardRoundTrips   int64 // guard calls that wait for the store: batched claims, awaits, commit results
+	GuardRoundTrips   int64 // store round trips of the guard: claims, renewals, commits and releases of whole batches, awaits
 	StoreErrors       int64 // store failures that made a message wait and retry
 }
 
@@ -54,7 +54,7 @@ func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 		{&m.retries, "idemq.kafka.retries", "Handler attempts after the first."},
 		{&m.deadLettered, "idemq.kafka.dead_lettered", "Messages written to the dead-letter topic."},
 		{&m.commits, "idemq.kafka.offset_commits", "Successful offset-commit requests."},
-		{&m.roundTrips, "idemq.kafka.guard_round_trips", "Guard calls that wait for the store."},
+		{&m.roundTrips, "idemq.kafka.guard_round_trips", "Store round trips of the guard."},
 		{&m.storeErrors, "idemq.kafka.store_errors", "Store failures that made a message wait and retry."},
 	} {
 		var err error
