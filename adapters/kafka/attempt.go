@@ -8,10 +8,6 @@ import (
 	"github.com/idemq/idemq/dedupe"
 )
 
-// resultTimeout bounds the wait for a commit's outcome; the core bounds the
-// commit itself (dedupe.DefaultCommitTimeout).
-const resultTimeout = 2 * dedupe.DefaultCommitTimeout
-
 // attempts runs fn up to Config.Attempts times with backoff between them.
 // It returns nil on success, or fn's last error; interrupted is true when
 // ctx ended (the failure is not the handler's) or the scope stopped.
