@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,5 +111,36 @@ func TestOptimisticMode(t *testing.T) {
 	}
 	if s := c.Stats(); s.Processed != 60 || s.Duplicates != 40 {
 		t.Errorf("Stats = %+v, want Processed 60, Duplicates 40", s)
+	}
+}
+
+// TestCommitBatching proves that offsets are committed in batches: every
+// CommitEvery finished messages (here the interval never fires), and once
+// more when Run returns.
+func TestCommitBatching(t *testing.T) {
+	t.Parallel()
+	e := setup(t, 1)
+	var handled atomic.Int32
+	cfg := e.config()
+	cfg.CommitEvery = 100
+	cfg.CommitInterval = time.Hour
+	cfg.Handle = countingHandler(&handled)
+	var msgs []kafkago.Message
+	for i := range 250 {
+		msgs = append(msgs, msg(key(i), "v"))
+	}
+	e.produce(t, msgs...)
+	c := mustConsumer(t, cfg)
+	r := start(t, c)
+	eventually(t, time.Minute, "a commit after 100 messages", func() bool { return e.committed(t)[0] >= 100 })
+	eventually(t, time.Minute, "every message handled", func() bool { return handled.Load() == 250 })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.committed(t)[0]; got != 250 {
+		t.Errorf("committed offset after Run returned = %d, want 250", got)
+	}
+	if n := c.Stats().OffsetCommits; n < 1 || n > 3 {
+		t.Errorf("OffsetCommits = %d, want 1..3 for 250 messages in batches of 100 plus the last", n)
 	}
 }
