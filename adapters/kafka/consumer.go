@@ -54,8 +54,10 @@ func (c *Consumer[V]) Stats() Stats { return c.m.stats() }
 // ErrDrainTimeout), commits the finished offsets, leaves the group and
 // returns nil. A message whose outcome can never become final makes it
 // return a *MessageError, after committing everything before it. Run
-// leaves no goroutine behind; it may be called again after it returned.
-func (c *Consumer[V]) Run(ctx context.Context) error {
+// leaves no goroutine behind and every claim released (it returns an error
+// matching dedupe.ErrEndNotCalled if it found one still held: a bug); it
+// may be called again after it returned.
+func (c *Consumer[V]) Run(ctx context.Context) (err error) {
 	if !c.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
@@ -64,7 +66,11 @@ func (c *Consumer[V]) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer p.close() // after cg.Close: the generation's work has ended
+	defer func() { // after cg.Close: the generation's work has ended
+		if cerr := p.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("kafka: claims left held at shutdown (a bug): %w", cerr)
+		}
+	}()
 	cg, err := kafkago.NewConsumerGroup(c.group)
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)

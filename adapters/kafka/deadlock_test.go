@@ -74,7 +74,11 @@ func TestNoHoldAndWaitDeadlock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = p.close() })
+		t.Cleanup(func() {
+			if err := p.close(); err != nil {
+				t.Errorf("close = %v", err)
+			}
+		})
 		p.guard = &stagedGuard{guard: p.guard, ready: &ready}
 		return p
 	}

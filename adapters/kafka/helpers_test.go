@@ -103,7 +103,11 @@ func start[V any](t *testing.T, c *idemqkafka.Consumer[V]) *running {
 		defer close(r.done)
 		r.err = c.Run(ctx)
 	}()
-	t.Cleanup(func() { r.stop(t) })
+	t.Cleanup(func() {
+		if err := r.stop(t); errors.Is(err, dedupe.ErrEndNotCalled) {
+			t.Errorf("Run = %v: a claim was neither ended nor released", err)
+		}
+	})
 	return r
 }
 

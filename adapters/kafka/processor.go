@@ -70,5 +70,7 @@ func (pr *Processor[V]) Process(ctx context.Context, m kafkago.Message) (Outcome
 func (pr *Processor[V]) Stats() Stats { return pr.m.stats() }
 
 // Close releases every claim still held and stops the guard's background
-// work. It does not close Config.Store or Config.DeadLetter.
+// work; a claim still held means a Process call was still running (the
+// error matches dedupe.ErrEndNotCalled). It does not close Config.Store or
+// Config.DeadLetter.
 func (pr *Processor[V]) Close() error { return pr.p.close() }

@@ -30,7 +30,11 @@ func newProcessor(t *testing.T, cfg idemqkafka.Config[string]) *idemqkafka.Proce
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Close() })
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Processor.Close = %v", err)
+		}
+	})
 	return p
 }
 
