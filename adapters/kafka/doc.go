@@ -1,6 +1,147 @@
-// Package kafka (imported as dedupekafka) will wrap a segmentio/kafka-go
-// consumer group: fetch, run the handler inside a dedupe guard, and commit
-// only a contiguous prefix of finished offsets per partition.
+// Package kafka (imported as idemqkafka) runs a segmentio/kafka-go
+// consumer group with every message's handler inside the dedupe guard: a
+// message whose idempotency key was already committed does not run again,
+// two holders of one key never both run it, and an offset is committed only
+// once its message's outcome is final.
 //
-// It is a stub until its issue lands.
+//	c, err := idemqkafka.NewConsumer(idemqkafka.Config[Receipt]{
+//		Reader: readerConfig,                              // the kafka.ReaderConfig you use today
+//		Store:  store,                                     // any dedupe.Store, e.g. dedupe.NewRedisStore(client)
+//		Key:    idemqkafka.HeaderKey("Idempotency-Key"),
+//		Handle: func(ctx context.Context, m kafka.Message, end dedupe.End[Receipt]) error {
+//			r, err := charge(ctx, m)
+//			if err != nil {
+//				return err                                 // retried, then dead-lettered
+//			}
+//			end(r)                                         // the commit point
+//			return nil
+//		},
+//		OnDuplicate: func(ctx context.Context, m kafka.Message, r Receipt) error { return reply(ctx, m, r) },
+//		DeadLetter:  dltWriter,                            // optional
+//	})
+//	err = c.Run(ctx) // blocks; nil after a graceful drain once ctx is cancelled
+//
+// Processor gives a FetchMessage loop of your own the same per-message
+// semantics, without the consumer loop.
+//
+// # What is committed when
+//
+// A message's offset is committed only when its outcome is final, and only
+// as part of its partition's contiguous prefix of final outcomes: never past
+// a message that is running, waiting or failed.
+//
+//	outcome                                        handler                       offset
+//	key fresh, handler ok, commit won              ran once                      committed
+//	lease lost, but the taker committed            ran                           committed (the work is done)
+//	key already committed (duplicate)              not run; OnDuplicate(winner)  committed once OnDuplicate returns nil
+//	key held by another owner                      waits, then runs or is a dup  as that outcome says
+//	handler error, attempts left                   retried in place, backoff     not yet
+//	handler failed every attempt, DeadLetter set   -                             committed once the write is acknowledged
+//	handler failed every attempt, no DeadLetter    -                             never: Run returns a *MessageError
+//	store error (Redis down, claim failed)         not run                       not committed; retried until Redis answers
+//	commit unknown, or lease lost before commit    ran (may run again)           not committed; the key is claimed again
+//	invalid key, KeyStop (default)                 not run                       never: Run returns a *MessageError
+//	invalid key, KeyProcess                        runs without dedupe           committed on success
+//	invalid key, KeyDeadLetter                     not run                       committed once the write is acknowledged
+//	rebalance: ctx cancelled (ErrRebalance)        stops                         not committed: the next owner runs it
+//	shutdown, handler ends within DrainTimeout     finishes                      committed before Run returns
+//	shutdown, past DrainTimeout (ErrDrainTimeout)  cancelled                     not committed
+//
+// Store errors are never handler failures: nothing is retried as a handler
+// attempt, dead-lettered or committed because Redis is unreachable, and the
+// consumer resumes by itself. A commit whose outcome is unknown
+// (dedupe.ErrCommitUnknown) leaves the message uncommitted; when it is
+// claimed again the guard finds the committed value (a duplicate) or, if
+// the commit never landed, runs the handler again once the old claim's
+// lease ends.
+//
+// # Rebalances: ConsumerGroup and Generation, not Reader
+//
+// kafka-go's Reader with a GroupID hides generations: it has no assigned or
+// revoked callbacks, shares its message and commit channels across
+// generations, and so delivers stale messages of a lost partition (#1398)
+// and sends late commits under the new generation, moving another member's
+// offset back (#1308). This package uses the lower-level ConsumerGroup
+// instead. Each generation's work runs inside Generation.Start, whose
+// context ends when the generation does, and the group cannot join the next
+// generation before that function returns. When a generation ends:
+//
+//   - every running handler's ctx is cancelled with cause ErrRebalance
+//     (rebalancing is eager: this member may lose any of its partitions);
+//   - the consumer waits for them, settles their commits in the store and
+//     commits the finished prefix with Generation.CommitOffsets, which
+//     carries the generation id: the broker accepts it until the next
+//     generation starts and refuses it after, so no offset of the old
+//     generation is committed once the new one has started;
+//   - each partition's Reader (one per assigned partition, without GroupID,
+//     positioned at the committed offset) is closed: nothing fetched for the
+//     old generation reaches a handler in the new one;
+//   - only then does the function return and the member rejoin.
+//
+// A message the new owner takes over is deduplicated by the guard: in claim
+// mode it waits for this member's claim to be committed (a duplicate) or
+// released (it runs). A handler that ignores its ctx delays the rebalance;
+// past the group's RebalanceTimeout the broker drops the member and refuses
+// its commits.
+//
+// # Claim-first and optimistic
+//
+// The default is the core's claim-first mode on its batch path
+// (dedupe.Batch): a key is claimed, with a lease renewed while the handler
+// runs, before the handler starts, so two members holding one key (a
+// rebalance, a duplicate sent to another partition) never both run the
+// side effect, and the fenced commit fails for a member whose lease was
+// lost. Config.Optimistic selects the core's optimistic mode (dedupe.Run
+// per message): handlers of one key may run at once in different processes
+// until one commits, and the others are cancelled with a
+// *dedupe.ConflictError cause. Use it only for handlers with no side effect
+// before end.
+//
+// # Batches, ordering and concurrency
+//
+// Each assigned partition has a Reader and a fetcher; the consumer takes
+// whatever has arrived, up to Config.BatchSize, as one batch and runs it in
+// waves: one round trip claims every key of the batch, the handlers run,
+// and the commits of what ended go out together (the core's group commit).
+// Config.Ordering says what may run at once, as in Confluent's parallel
+// consumer:
+//
+//	ByPartition (default)  one message of a partition at a time, in offset order
+//	ByKey                  in offset order per Kafka message key, keys at once
+//	Unordered              any messages at once
+//
+// Config.MaxInFlight bounds the handlers running at once in the consumer;
+// in ByKey and Unordered up to 4 batches of a partition are in flight, so a
+// slow message holds back only its own batch. In every mode two messages
+// with the same idempotency key never run at once in one process (the
+// batch single-flights a key). Offsets are committed per partition, as the
+// contiguous prefix of final outcomes, every Config.CommitEvery messages or
+// Config.CommitInterval, and always before a generation ends or Run
+// returns.
+//
+// A partition never waits long for a key another owner holds while it
+// holds claims it has not started; otherwise partition A holding k and
+// waiting for x, while partition B holds x and waits for k, would deadlock.
+// A chain that meets a key in progress first waits briefly (50ms) keeping
+// its claims - the owner is most often a handler of this process about to
+// end, and releasing and claiming again the rest of the batch costs two
+// store round trips and twice the Redis work - then, if the key is still
+// held, releases the claims it has not started, lets the commits it ended
+// settle, and awaits holding nothing; it claims the rest again afterwards.
+// A deadlock of two such chains thus lasts at most the brief wait.
+//
+// # Errors, logs and metrics
+//
+// A failing handler is retried in place (its claim held) with exponential
+// backoff, Config.Attempts times in all, then written to Config.DeadLetter
+// with the headers HeaderOriginalTopic, HeaderOriginalPartition,
+// HeaderOriginalOffset, HeaderIdempotencyKey and HeaderError. A panic in a
+// handler is an error. A handler that returns nil without calling end is
+// an error too (dedupe.ErrEndNotCalled): every success commits a value.
+//
+// Config.Logger (nil: silent) receives the consumer's logs.
+// Consumer.Stats returns its counters, which Config.MeterProvider (nil:
+// no-op) also exports through the OpenTelemetry metric API as
+// idemq.kafka.processed, .duplicates, .inflight_conflicts, .retries,
+// .dead_lettered, .offset_commits, .guard_round_trips and .store_errors.
 package kafka

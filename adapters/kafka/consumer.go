@@ -1,0 +1,106 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Consumer consumes a Kafka consumer group and runs each message's handler
+// inside the dedupe guard, committing an offset only once its message's
+// outcome is final. See the package documentation for the design.
+type Consumer[V any] struct {
+	cfg     Config[V]
+	group   kafkago.ConsumerGroupConfig
+	m       *metrics
+	log     *slog.Logger
+	running atomic.Bool
+	hooks   hooks
+}
+
+// hooks let the package's tests observe generations and offset commits.
+type hooks struct {
+	generation func(gen *kafkago.Generation)
+	committed  func(gen *kafkago.Generation, offsets map[string]map[int]int64)
+}
+
+// NewConsumer checks cfg and returns a Consumer; it connects to nothing
+// until Run.
+func NewConsumer[V any](cfg Config[V]) (*Consumer[V], error) {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	group, err := groupConfig(cfg.Reader)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &Consumer[V]{cfg: cfg, group: group, m: m, log: cfg.Logger}, nil
+}
+
+// Stats returns the consumer's counters.
+func (c *Consumer[V]) Stats() Stats { return c.m.stats() }
+
+// Run joins the group and consumes until ctx is cancelled or a message
+// stops it. When ctx is cancelled it starts no new handler, waits for the
+// running ones (up to Config.DrainTimeout, then cancels them with
+// ErrDrainTimeout), commits the finished offsets, leaves the group and
+// returns nil. A message whose outcome can never become final makes it
+// return a *MessageError, after committing everything before it. Run
+// leaves no goroutine behind and every claim released (it returns an error
+// matching dedupe.ErrEndNotCalled if it found one still held: a bug); it
+// may be called again after it returned.
+func (c *Consumer[V]) Run(ctx context.Context) (err error) {
+	if !c.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer c.running.Store(false)
+	p, err := newPipeline(&c.cfg, c.m)
+	if err != nil {
+		return err
+	}
+	defer func() { // after cg.Close: the generation's work has ended
+		if cerr := p.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("kafka: claims left held at shutdown (a bug): %w", cerr)
+		}
+	}()
+	cg, err := kafkago.NewConsumerGroup(c.group)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	defer cg.Close()
+	for {
+		gen, err := cg.Next(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			c.log.Warn("kafka: joining the consumer group failed; retrying", "group", c.group.ID, "err", err)
+			continue
+		}
+		if err := c.runGeneration(ctx, p, gen); err != nil {
+			return err
+		}
+	}
+}
+
+// runGeneration runs one generation's work inside gen.Start, so that the
+// group cannot move to the next generation before it has ended, and returns
+// once the work has drained. On a rebalance the started function returns;
+// on shutdown or a fatal error it stays until Run closes the group, so
+// that this member does not rejoin meanwhile.
+func (c *Consumer[V]) runGeneration(ctx context.Context, p *pipeline[V], gen *kafkago.Generation) error {
+	drained := make(chan error, 1)
+	gen.Start(func(genCtx context.Context) {
+		drained <- c.generation(ctx, genCtx, p, gen)
+		<-genCtx.Done()
+	})
+	return <-drained
+}

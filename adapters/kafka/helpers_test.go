@@ -1,0 +1,265 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	idemqkafka "github.com/idemq/idemq/adapters/kafka"
+	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/testenv"
+)
+
+// env is one test's Kafka topic, consumer group and Redis-backed store.
+type env struct {
+	k     testenv.KafkaBroker
+	redis testenv.RedisServer
+	store *dedupe.RedisStore
+	topic string
+	group string
+	parts int
+}
+
+func setup(t *testing.T, partitions int) *env {
+	t.Helper()
+	return setupOn(t, testenv.Redis(t), partitions)
+}
+
+func setupOn(t *testing.T, srv testenv.RedisServer, partitions int) *env {
+	t.Helper()
+	k := testenv.Kafka(t)
+	store, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix))
+	if err != nil {
+		t.Fatalf("NewRedisStore: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return &env{k: k, redis: srv, store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
+}
+
+// config returns a Config with fast test settings; the caller sets Handle.
+func (e *env) config() idemqkafka.Config[string] {
+	rc := e.k.ReaderConfig(e.topic, e.group)
+	return idemqkafka.Config[string]{
+		Reader:         rc,
+		Store:          e.store,
+		Key:            idemqkafka.HeaderKey("Idempotency-Key"),
+		Backoff:        idemqkafka.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Lease:          5 * time.Second,
+		CommitInterval: 100 * time.Millisecond,
+		DrainTimeout:   10 * time.Second,
+	}
+}
+
+// deadLetterTopic creates a topic for dead letters and a writer to it.
+func (e *env) deadLetterTopic(t *testing.T) (string, *kafkago.Writer) {
+	t.Helper()
+	topic := e.k.Topic(t, 1)
+	w := e.k.Writer(t, topic)
+	w.Balancer = &kafkago.LeastBytes{}
+	return topic, w
+}
+
+// msg returns a message with an idempotency key header (none if key is "").
+func msg(key, value string) kafkago.Message {
+	m := kafkago.Message{Key: []byte(value), Value: []byte(value)}
+	if key != "" {
+		m.Headers = []kafkago.Header{{Key: "Idempotency-Key", Value: []byte(key)}}
+	}
+	return m
+}
+
+// produce writes msgs to e's topic, spread over the partitions by the hash
+// of their Kafka key.
+func (e *env) produce(t *testing.T, msgs ...kafkago.Message) {
+	t.Helper()
+	if len(msgs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.k.Writer(t, e.topic).WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("WriteMessages: %v", err)
+	}
+}
+
+// running is a Consumer's Run in the background.
+type running struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+	err    error
+}
+
+// start runs c until the test ends (or stop is called).
+func start[V any](t *testing.T, c *idemqkafka.Consumer[V]) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := &running{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = c.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		if err := r.stop(t); errors.Is(err, dedupe.ErrEndNotCalled) {
+			t.Errorf("Run = %v: a claim was neither ended nor released", err)
+		}
+	})
+	return r
+}
+
+// stop cancels Run and returns its error, failing the test if Run does not
+// return within a minute.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel(errors.New("test: stop"))
+	return r.wait(t, time.Minute)
+}
+
+func (r *running) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case <-r.done:
+		return r.err
+	case <-time.After(d):
+		t.Fatalf("Run did not return within %v", d)
+		return nil
+	}
+}
+
+// client returns a kafka-go admin client for the broker.
+func (e *env) client(t *testing.T) *kafkago.Client {
+	transport := &kafkago.Transport{}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &kafkago.Client{Addr: kafkago.TCP(e.k.Brokers...), Transport: transport, Timeout: 10 * time.Second}
+}
+
+// committed returns the group's committed offset of each partition (-1: none).
+func (e *env) committed(t *testing.T) map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	parts := make([]int, e.parts)
+	for i := range parts {
+		parts[i] = i
+	}
+	res, err := e.client(t).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: e.group, Topics: map[string][]int{e.topic: parts}})
+	if err == nil {
+		err = res.Error
+	}
+	if err != nil {
+		t.Fatalf("OffsetFetch: %v", err)
+	}
+	out := map[int]int64{}
+	for _, p := range res.Topics[e.topic] {
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}
+
+// ends returns the end offset (the next offset to be written) of each partition.
+func (e *env) ends(t *testing.T) map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reqs := make([]kafkago.OffsetRequest, e.parts)
+	for i := range reqs {
+		reqs[i] = kafkago.LastOffsetOf(i)
+	}
+	res, err := e.client(t).ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{e.topic: reqs}})
+	if err != nil {
+		t.Fatalf("ListOffsets: %v", err)
+	}
+	out := map[int]int64{}
+	for _, p := range res.Topics[e.topic] {
+		out[p.Partition] = p.LastOffset
+	}
+	return out
+}
+
+// lag is the group's total lag: messages after the committed offsets.
+func (e *env) lag(t *testing.T) int64 {
+	t.Helper()
+	committed, ends := e.committed(t), e.ends(t)
+	var lag int64
+	for p, end := range ends {
+		c := committed[p]
+		if c < 0 {
+			c = 0
+		}
+		lag += end - c
+	}
+	return lag
+}
+
+// eventually polls cond every 20ms until it holds, or fails the test after d.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// counts is a concurrency-safe multiset of strings.
+type counts struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *counts) add(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]int{}
+	}
+	c.m[k]++
+	return c.m[k]
+}
+
+func (c *counts) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *counts) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+func key(i int) string { return "key-" + strconv.Itoa(i) }
+
+// readAll reads n messages from partition 0 of topic, failing after a minute.
+func (e *env) readAll(t *testing.T, topic string, n int) []kafkago.Message {
+	t.Helper()
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: e.k.Brokers, Topic: topic, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := make([]kafkago.Message, 0, n)
+	for len(out) < n {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("reading %s after %d of %d messages: %v", topic, len(out), n, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func header(m kafkago.Message, name string) string {
+	for _, h := range m.Headers {
+		if h.Key == name {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

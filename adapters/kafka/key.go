@@ -1,0 +1,55 @@
+package kafka
+
+import (
+	"fmt"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// DefaultKeyHeader is the header HeaderKey reads when Config.Key is nil.
+const DefaultKeyHeader = "Idempotency-Key"
+
+// KeyFunc returns a message's idempotency key. An error, an empty key or
+// one longer than dedupe.MaxKeyLen makes the key invalid, and
+// Config.InvalidKey decides what happens to the message.
+type KeyFunc func(m kafkago.Message) (string, error)
+
+// HeaderKey reads the idempotency key from the header with exactly this
+// name (Kafka header names are case-sensitive); when several headers share
+// the name, the last one counts. A missing header is ErrNoKey.
+func HeaderKey(name string) KeyFunc {
+	return func(m kafkago.Message) (string, error) {
+		for i := len(m.Headers) - 1; i >= 0; i-- {
+			if m.Headers[i].Key == name {
+				return string(m.Headers[i].Value), nil
+			}
+		}
+		return "", fmt.Errorf("%w: no %q header", ErrNoKey, name)
+	}
+}
+
+// MessageKey uses the Kafka message key as the idempotency key.
+func MessageKey() KeyFunc {
+	return func(m kafkago.Message) (string, error) {
+		if len(m.Key) == 0 {
+			return "", fmt.Errorf("%w: empty message key", ErrNoKey)
+		}
+		return string(m.Key), nil
+	}
+}
+
+// messageKey runs fn and applies the limits of dedupe keys.
+func messageKey(fn KeyFunc, m kafkago.Message) (string, error) {
+	key, err := fn(m)
+	switch {
+	case err != nil:
+		return "", err
+	case key == "":
+		return "", fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
+	case len(key) > dedupe.MaxKeyLen:
+		return "", fmt.Errorf("%w: key of %d bytes is longer than dedupe.MaxKeyLen", dedupe.ErrInvalidKey, len(key))
+	}
+	return key, nil
+}
