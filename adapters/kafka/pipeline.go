@@ -102,6 +102,9 @@ func (p *pipeline[V]) finish(sc *scope[V], j *job[V], o Outcome) {
 
 // storeFailed counts and logs a store failure that sends j back to be claimed.
 func (p *pipeline[V]) storeFailed(j *job[V], doing string, err error) {
+	if j.t != nil && !j.ended {
+		_ = j.t.Release() // a claim that answered too late may still be held
+	}
 	j.t, j.claim, j.ended = nil, nil, false
 	p.m.storeErrors.add(1)
 	p.log.Warn("kafka: store failed; the message will be retried", "doing", doing, msgAttrs(j.msg), "key", j.key, "err", err)
