@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// env is the Kafka and Redis a run talks to, in-process or real.
+type env struct {
+	brokers   []string
+	redisOpts *redis.UniversalOptions
+	redis     redis.UniversalClient // the run's own client: ledgers, cleanup
+	admin     *admin
+	kafkaDesc string
+	redisDesc string
+	log       *slog.Logger
+	closers   []func() // in reverse order by close
+}
+
+// openEnv connects to the services of cfg, starting in-process ones for
+// those not given.
+func openEnv(ctx context.Context, cfg config) (e *env, err error) {
+	e = &env{brokers: cfg.brokerList(), log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	if err := e.openKafka(ctx); err != nil {
+		return e, err
+	}
+	return e, e.openRedis(ctx, cfg.Redis)
+}
+
+func (e *env) openKafka(ctx context.Context) error {
+	e.kafkaDesc = strings.Join(e.brokers, ",")
+	if len(e.brokers) == 0 {
+		addrs, stop, err := startKafka()
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, stop)
+		e.brokers, e.kafkaDesc = addrs, "in-process (kfake) at "+addrs[0]
+	}
+	e.admin = newAdmin(e.brokers)
+	e.closers = append(e.closers, e.admin.close)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := e.admin.client.Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
+		return fmt.Errorf("demo: Kafka at %s does not answer: %w", e.kafkaDesc, err)
+	}
+	return nil
+}
+
+func (e *env) openRedis(ctx context.Context, addr string) error {
+	e.redisDesc = addr
+	if addr == "" {
+		a, stop, err := startRedis()
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, stop)
+		addr, e.redisDesc = a, "in-process (miniredis) at "+a
+	}
+	opts, err := redisOptions(addr)
+	if err != nil {
+		return err
+	}
+	e.redisOpts, e.redis = opts, redis.NewUniversalClient(opts)
+	e.closers = append(e.closers, func() { _ = e.redis.Close() })
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := e.redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("demo: Redis at %s does not answer: %w", e.redisDesc, err)
+	}
+	return nil
+}
+
+// redisOptions reads host:port, comma-separated cluster seeds or a
+// redis:// URL.
+func redisOptions(addr string) (*redis.UniversalOptions, error) {
+	if !strings.Contains(addr, "://") {
+		return &redis.UniversalOptions{Addrs: strings.Split(addr, ",")}, nil
+	}
+	o, err := redis.ParseURL(addr)
+	if err != nil {
+		return nil, fmt.Errorf("demo: -redis %q: %w", addr, err)
+	}
+	return &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig}, nil
+}
+
+// newRedis returns a client of its own (its own pool and pub/sub
+// connection), as a separate process would have.
+func (e *env) newRedis() redis.UniversalClient { return redis.NewUniversalClient(e.redisOpts) }
+
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
+}
+
+// deleteKeys removes every key under prefix (on every master of a
+// cluster), one pipeline of single-key UNLINKs per SCAN page.
+func (e *env) deleteKeys(ctx context.Context, prefix string) error {
+	del := func(ctx context.Context, c *redis.Client) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, prefix+"*", 1000).Result()
+			if err != nil {
+				return err
+			}
+			if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range keys {
+					p.Unlink(ctx, k)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	switch c := e.redis.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		return del(ctx, c)
+	}
+	return nil
+}
