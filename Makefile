@@ -38,5 +38,5 @@ bench: ## Start the services and run the benchmarks (no tests, no race detector)
 	IDEMQ_RACE= scripts/test.sh -run '^$$' -bench . -benchmem
 
 .PHONY: demo
-demo: ## Run the demo consumer (coming with the demo issue).
-	@echo "demo: coming soon (cmd/demo-consumer lands with the demo issue)"
+demo: ## Run the demo in-process (kfake, miniredis): duplicates and a crashed consumer, without and with idemq. Flags: ARGS='-h'.
+	go run ./cmd/demo-consumer $(ARGS)
