@@ -73,10 +73,11 @@ type Config struct {
 	NoWait bool
 
 	// StartTimeout bounds how long a message waits before its handler starts:
-	// subscribing to the key's notifications, claiming it, and waiting for
-	// another owner. Past it the message fails with a *GuardError wrapping
-	// ErrStartTimeout (a nack). It keeps a message from hanging while Redis
-	// is unreachable. Zero: DefaultStartTimeout (1 minute). Negative is invalid.
+	// claiming the key and, when another owner holds it, waiting for that
+	// owner's outcome. Past it the message fails with a *GuardError wrapping
+	// ErrStartTimeout (a nack), so a message never hangs behind a stuck owner
+	// (the core itself fails at once while Redis is unreachable). Zero:
+	// DefaultStartTimeout (1 minute). Negative is invalid.
 	StartTimeout time.Duration
 
 	// DropDuplicateOutputs makes a duplicate return no messages instead of

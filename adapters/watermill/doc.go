@@ -102,10 +102,10 @@
 // defaults to none), a hot loop for as long as the owner runs.
 //
 // Config.StartTimeout (1 minute) bounds the wait before the handler starts:
-// subscribing to the key's notifications, claiming, waiting for an owner.
-// The core waits for Redis to confirm a subscription for as long as the
-// context lives, so without this bound a message would hang, neither acked
-// nor nacked, while Redis is unreachable.
+// claiming the key and waiting for another owner's outcome, so a message
+// never hangs, neither acked nor nacked, behind an owner that does not
+// finish. While Redis is unreachable the claim fails at once (a
+// *GuardError: nack).
 //
 // # Middleware order
 //

@@ -37,7 +37,9 @@ func TestGuardFailures(t *testing.T) {
 			return &faultStore{Store: memoryStore(t), commitErr: errors.New("i/o timeout")}
 		}, idemqwatermill.Config{}, 1, dedupe.ErrCommitUnknown},
 		{"RedisNeverConfirmsSubscription", func(t *testing.T) dedupe.Store {
-			return &faultStore{Store: memoryStore(t), blockWatch: true}
+			// Another owner holds the key, so the delivery must subscribe to
+			// wait for it, and Redis never confirms.
+			return &faultStore{Store: memoryStore(t), busy: true, blockWatch: true}
 		}, idemqwatermill.Config{StartTimeout: 50 * time.Millisecond}, 0, idemqwatermill.ErrStartTimeout},
 	}
 	for _, tt := range tests {
@@ -63,9 +65,13 @@ func TestGuardFailures(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = store.Close() })
 		var runs atomic.Int32
-		d := newDedup(t, store, idemqwatermill.Config{StartTimeout: 100 * time.Millisecond})
+		d := newDedup(t, store, idemqwatermill.Config{StartTimeout: 10 * time.Second})
 		out, err := d.Middleware(countingHandler(&runs))(newMsg("k1", "a"))
-		assertGuardError(t, out, err, idemqwatermill.ErrStartTimeout)
+		assertGuardError(t, out, err, nil)
+		var storeErr *dedupe.StoreError
+		if !errors.As(err, &storeErr) {
+			t.Errorf("error = %v, want a *dedupe.StoreError at once (the claim failed)", err)
+		}
 		if runs.Load() != 0 {
 			t.Errorf("handler ran with Redis down")
 		}

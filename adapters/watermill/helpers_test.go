@@ -187,7 +187,8 @@ type faultStore struct {
 	dedupe.Store
 	claimErr   error
 	commitErr  error
-	blockWatch bool
+	blockWatch bool          // Watch hangs: Redis never confirms the subscription
+	busy       bool          // Claim reports another owner's claim
 	corrupt    bool          // Claim reports a committed value that does not decode
 	waiting    chan struct{} // closed when a Claim first finds another owner's claim
 	contended  *atomic.Int64 // counts Claims that found another owner's claim
@@ -212,6 +213,8 @@ func (s *faultStore) Claim(ctx context.Context, key, token string, lease time.Du
 		return dedupe.Record{}, false, s.claimErr
 	case s.corrupt:
 		return dedupe.Record{State: dedupe.Committed, Value: []byte("not json")}, false, nil
+	case s.busy:
+		return dedupe.Record{State: dedupe.Claimed, Token: "other", TTL: time.Minute}, false, nil
 	}
 	rec, claimed, err := s.Store.Claim(ctx, key, token, lease)
 	s.mu.Lock()
