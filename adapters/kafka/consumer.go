@@ -85,6 +85,7 @@ func (c *Consumer[V]) Run(ctx context.Context) (err error) {
 			c.log.Warn("kafka: joining the consumer group failed; retrying", "group", c.group.ID, "err", err)
 			continue
 		}
+		c.m.generations.add(1)
 		if err := c.runGeneration(ctx, p, gen); err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ type Stats struct {
 	OffsetCommits     int64 // successful offset-commit requests to the group coordinator
 	GuardRoundTrips   int64 // store round trips of the guard: claims, renewals, commits and releases of whole batches, awaits
 	StoreErrors       int64 // store failures that made a message wait and retry
+	Generations       int64 // consumer-group generations this member joined; each after the first is a rebalance
 }
 
 // meterName is the instrumentation scope of the OpenTelemetry counters.
@@ -38,7 +39,7 @@ func (c *counter) add(n int64) {
 
 // metrics holds the counters of one Consumer or Processor.
 type metrics struct {
-	processed, duplicates, conflicts, retries, deadLettered, commits, roundTrips, storeErrors counter
+	processed, duplicates, conflicts, retries, deadLettered, commits, roundTrips, storeErrors, generations counter
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
@@ -56,6 +57,7 @@ func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 		{&m.commits, "idemq.kafka.offset_commits", "Successful offset-commit requests."},
 		{&m.roundTrips, "idemq.kafka.guard_round_trips", "Store round trips of the guard."},
 		{&m.storeErrors, "idemq.kafka.store_errors", "Store failures that made a message wait and retry."},
+		{&m.generations, "idemq.kafka.generations", "Consumer-group generations this member joined; each after the first is a rebalance."},
 	} {
 		var err error
 		if c.c.otel, err = meter.Int64Counter(c.name, metric.WithDescription(c.desc)); err != nil {
@@ -75,5 +77,6 @@ func (m *metrics) stats() Stats {
 		OffsetCommits:     m.commits.n.Load(),
 		GuardRoundTrips:   m.roundTrips.n.Load(),
 		StoreErrors:       m.storeErrors.n.Load(),
+		Generations:       m.generations.n.Load(),
 	}
 }
