@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
@@ -18,8 +20,8 @@ import (
 
 // A consumer runs each message's handler inside the guard and commits the
 // offset once the outcome is final. The order was sent twice: it is charged
-// once, and the duplicate gets the receipt. (Run against the Kafka broker
-// and Redis that `make test` starts.)
+// once, and the duplicate gets the receipt. (It runs against the Kafka
+// broker and Redis that `make test` starts, or in-process stand-ins.)
 func ExampleNewConsumer() {
 	brokers, topic, redisClient, cleanup := exampleServices("order-1", "order-1")
 	defer cleanup()
@@ -95,9 +97,17 @@ func ExampleProcessor() {
 
 // exampleServices creates a topic holding one message per value (same
 // partition, each with its value as idempotency key) on the broker of
-// IDEMQ_KAFKA_BROKERS, and a client of the Redis of IDEMQ_REDIS_ADDR.
+// IDEMQ_KAFKA_BROKERS, and a client of the Redis of IDEMQ_REDIS_ADDR. When
+// those are unset (`go test` without `make services`), it starts an
+// in-process Kafka-protocol broker (franz-go's kfake) and Redis (miniredis)
+// instead, so the example runs anywhere.
 func exampleServices(values ...string) (brokers []string, topic string, client *redis.Client, cleanup func()) {
-	brokers = strings.Split(envOr("IDEMQ_KAFKA_BROKERS", "127.0.0.1:19092"), ",")
+	kafkaAddrs, redisAddr := os.Getenv("IDEMQ_KAFKA_BROKERS"), os.Getenv("IDEMQ_REDIS_ADDR")
+	stopEmbedded := func() {}
+	if kafkaAddrs == "" || redisAddr == "" {
+		kafkaAddrs, redisAddr, stopEmbedded = embeddedServices()
+	}
+	brokers = strings.Split(kafkaAddrs, ",")
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	topic = "example-" + hex.EncodeToString(b[:])
@@ -123,7 +133,7 @@ func exampleServices(values ...string) (brokers []string, topic string, client *
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = w.Close()
-	client = redis.NewClient(&redis.Options{Addr: envOr("IDEMQ_REDIS_ADDR", "127.0.0.1:16379")})
+	client = redis.NewClient(&redis.Options{Addr: redisAddr})
 	return brokers, topic, client, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -133,12 +143,22 @@ func exampleServices(values ...string) (brokers []string, topic string, client *
 		}
 		_ = client.Close()
 		transport.CloseIdleConnections()
+		stopEmbedded()
 	}
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// embeddedServices starts kfake and miniredis on loopback.
+func embeddedServices() (kafkaAddr, redisAddr string, stop func()) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		panic(err)
 	}
-	return def
+	mini := miniredis.NewMiniRedis()
+	if err := mini.Start(); err != nil {
+		panic(err)
+	}
+	return cluster.ListenAddrs()[0], mini.Addr(), func() {
+		cluster.Close()
+		mini.Close()
+	}
 }
