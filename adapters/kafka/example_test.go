@@ -35,7 +35,7 @@ func ExampleNewConsumer() {
 	ctx, stop := context.WithCancel(context.Background())
 	consumer, err := idemqkafka.NewConsumer(idemqkafka.Config[string]{
 		Reader: kafkago.ReaderConfig{Brokers: brokers, GroupID: "billing-" + topic, Topic: topic},
-		Store:  store,
+		Store:  store, // dedupe.NewRedisStore(redisClient)
 		Key:    idemqkafka.HeaderKey("Idempotency-Key"),
 		Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 			receipt := "receipt for " + string(m.Value) // charge the card...
