@@ -146,12 +146,24 @@ func (e *env) committed(t *testing.T) map[int]int64 {
 	for i := range parts {
 		parts[i] = i
 	}
-	res, err := e.client(t).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: e.group, Topics: map[string][]int{e.topic: parts}})
-	if err == nil {
-		err = res.Error
-	}
-	if err != nil {
-		t.Fatalf("OffsetFetch: %v", err)
+	client := e.client(t)
+	var res *kafkago.OffsetFetchResponse
+	for {
+		var err error
+		res, err = client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: e.group, Topics: map[string][]int{e.topic: parts}})
+		if err == nil {
+			err = res.Error
+		}
+		var kerr kafkago.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &kerr) && kerr.Temporary() && ctx.Err() == nil:
+			time.Sleep(50 * time.Millisecond) // a fresh broker's group coordinator is still loading
+			continue
+		default:
+			t.Fatalf("OffsetFetch: %v", err)
+		}
+		break
 	}
 	out := map[int]int64{}
 	for _, p := range res.Topics[e.topic] {
