@@ -13,33 +13,10 @@ import (
 
 // lifecycleTests cover closing a store and releasing every interest.
 var lifecycleTests = map[string]func(*testing.T, Backend){
-	"CloseEndsLiveRuns": func(t *testing.T, b Backend) {
-		s, ctx := b.Store(t), testContext(t)
-		started := make(chan struct{})
-		var cause error
-		done := make(chan error, 1)
-		go func() {
-			_, err := dedupe.Run(ctx, s, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
-				close(started)
-				<-ctx.Done()
-				cause = context.Cause(ctx)
-				return 0, ctx.Err()
-			})
-			done <- err
-		}()
-		<-started
-		for range 2 { // Close is idempotent
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-		}
-		if err := <-done; !errors.Is(err, dedupe.ErrStoreClosed) || !errors.Is(cause, dedupe.ErrStoreClosed) {
-			t.Fatalf("live Run = %v (cause %v), want ErrStoreClosed", err, cause)
-		}
-		if _, err := dedupe.Run(ctx, s, key(t), noop); !errors.Is(err, dedupe.ErrStoreClosed) {
-			t.Fatalf("Run after Close = %v, want ErrStoreClosed", err)
-		}
-	},
+	// One test per mode: closing ends the backend's store (the memory
+	// backend has one store per test).
+	"CloseEndsLiveRuns":      func(t *testing.T, b Backend) { closeEndsLiveRun(t, b) },
+	"CloseEndsLiveClaimRuns": func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, dedupe.WithClaim(time.Minute)) },
 	"NoInterestLeftAfterMixedOutcomes": func(t *testing.T, b Backend) {
 		s, ctx := openStore(t, b), testContext(t)
 		const runs, workers = 10_000, 16
@@ -66,33 +43,6 @@ var lifecycleTests = map[string]func(*testing.T, Backend){
 			if n := c.Subscribers(t, keys); n != 0 {
 				t.Fatalf("the server counts %d subscribers on the %d keys' channels, want 0", n, len(keys))
 			}
-		}
-	},
-	"CloseEndsLiveClaimRuns": func(t *testing.T, b Backend) {
-		s, ctx := b.Store(t), testContext(t)
-		started := make(chan struct{})
-		var cause error
-		done := make(chan error, 1)
-		go func() {
-			_, err := dedupe.Run(ctx, s, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
-				close(started)
-				<-ctx.Done()
-				cause = context.Cause(ctx)
-				return 0, ctx.Err()
-			}, dedupe.WithClaim(time.Minute))
-			done <- err
-		}()
-		<-started
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-done:
-			if !errors.Is(err, dedupe.ErrStoreClosed) || !errors.Is(cause, dedupe.ErrStoreClosed) {
-				t.Fatalf("live claim-first Run = %v (cause %v), want ErrStoreClosed", err, cause)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a claim-first Run still runs 10s after its store closed (lease 1m)")
 		}
 	},
 }
@@ -127,3 +77,43 @@ func mixedOutcome(ctx context.Context, t *testing.T, s dedupe.Store, i int) {
 
 // mixedKey pairs runs: runs 2n and 2n+1 share a key, so the second is a duplicate.
 func mixedKey(i int) string { return fmt.Sprintf("mixed-%d", i/2) }
+
+// closeEndsLiveRun closes a store while a Run on it waits in fn: fn's ctx
+// ends with ErrStoreClosed (in claim mode too, whose lease is a minute),
+// Run returns it, Close is idempotent and a later Run fails at once.
+func closeEndsLiveRun(t *testing.T, b Backend, opts ...dedupe.RunOption) {
+	s, ctx := b.Store(t), testContext(t)
+	started := make(chan struct{})
+	var cause error
+	done := make(chan error, 1)
+	go func() {
+		_, err := dedupe.Run(ctx, s, key(t), func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			close(started)
+			<-ctx.Done()
+			cause = context.Cause(ctx)
+			return 0, ctx.Err()
+		}, opts...)
+		done <- err
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("Run = %v before fn started", err)
+	}
+	for range 2 { // Close is idempotent
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, dedupe.ErrStoreClosed) || !errors.Is(cause, dedupe.ErrStoreClosed) {
+			t.Fatalf("live Run = %v (cause %v), want ErrStoreClosed", err, cause)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a Run still runs 10s after its store closed")
+	}
+	if _, err := dedupe.Run(ctx, s, key(t), noop, opts...); !errors.Is(err, dedupe.ErrStoreClosed) {
+		t.Fatalf("Run after Close = %v, want ErrStoreClosed", err)
+	}
+}

@@ -1,0 +1,73 @@
+package dedupe
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Result waits for the outcome of End and returns:
+//
+//	nil                          committed: this owner won
+//	*ConflictError[V] with Err   ErrLeaseLost: the lease was lost and the taker
+//	                             committed; the work is done (Value is the taker's)
+//	ErrLeaseLost                 fenced off, nothing committed by this owner
+//	ErrCommitUnknown             no answer within the commit timeout, or the
+//	                             connection failed: the outcome is unknown
+//	ErrStoreClosed, other errors the outcome is unknown
+//
+// Only nil and a *ConflictError mean the key's work is done. After Release,
+// Result returns ErrReleased once the claim is released; after Close
+// released the ticket, ErrBatchClosed. For a ticket that never held its key,
+// it returns Err; for one that holds it, ErrEndNotCalled.
+func (t *Ticket[V]) Result(ctx context.Context) error {
+	t.b.mu.Lock()
+	state, endedAt := t.state, t.endedAt
+	err := t.err
+	t.b.mu.Unlock()
+	switch state {
+	case ticketEnded, ticketReleasing, ticketSettled:
+	case ticketOwned:
+		return ErrEndNotCalled
+	default:
+		return err
+	}
+	select {
+	case <-t.settled: // known already: never lost to a done ctx
+		return t.settledOutcome()
+	default:
+	}
+	timer := time.NewTimer(time.Until(endedAt.Add(t.b.cfg.commitTimeout)))
+	defer timer.Stop()
+	select {
+	case <-t.settled:
+	case <-timer.C:
+		return t.timedOut(state)
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	return t.settledOutcome()
+}
+
+func (t *Ticket[V]) settledOutcome() error {
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	return t.outcome
+}
+
+func (t *Ticket[V]) timedOut(state ticketState) error {
+	if state == ticketReleasing {
+		return fmt.Errorf("dedupe: releasing key %q: no reply within %v; the claim ends with its lease", t.g.key, t.b.cfg.commitTimeout)
+	}
+	return fmt.Errorf("%w: key %q: no reply within the commit timeout (%v)", ErrCommitUnknown, t.g.key, t.b.cfg.commitTimeout)
+}
+
+// settle records the outcome of End or Release and gives the key up.
+// Caller holds b.mu.
+func (t *Ticket[V]) settle(outcome error) {
+	t.outcome = outcome
+	t.state = ticketSettled
+	delete(t.b.pending, t)
+	t.unlead()
+	close(t.settled)
+}
