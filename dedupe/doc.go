@@ -50,7 +50,9 @@
 // outcome like a claim-first duplicate (or returns ErrInProgress with
 // WithNoWait); with WithEagerStart, fn is cancelled with ErrInProgress. An
 // optimistic commit never overwrites a live claim (Run returns
-// ErrInProgress).
+// ErrInProgress). The other way round there is no such check: a claim-first
+// run that starts after an optimistic run's check cannot see it, and both
+// may run at once. Use one mode per key.
 //
 // # Guarantees
 //

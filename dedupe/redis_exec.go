@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -195,7 +194,7 @@ func (p *execPlan) claimFollowUp(ctx context.Context, retried []int) {
 func (p *execPlan) readCalls(ctx context.Context) {
 	var again []*scriptCall
 	for _, c := range p.calls {
-		if err := c.cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			again = append(again, c)
 			continue
 		}

@@ -147,21 +147,20 @@ func (s *RedisStore) Get(ctx context.Context, key string) (Record, error) {
 		return Record{}, ErrStoreClosed
 	}
 	rk := s.recordKey(key)
-	var get *redis.StringCmd
-	var pttl *redis.DurationCmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get, pttl = p.Get(ctx, rk), p.PTTL(ctx, rk)
-		return nil
-	})
+	v, err := s.client.Get(ctx, rk).Result()
 	if errors.Is(err, redis.Nil) {
 		return Record{}, nil
 	}
 	if err != nil {
 		return Record{}, err
 	}
-	rec, err := parseRecord(key, get.Val())
-	if rec.State != Absent {
-		rec.TTL = ttlFromPTTL(pttlMillis(pttl.Val()))
+	rec, err := parseRecord(key, v)
+	if rec.State == Claimed {
+		// Only a waiter needs a claim's remaining lease: read it only then,
+		// so that the common case (free or committed) is one command.
+		if pttl, perr := s.client.PTTL(ctx, rk).Result(); perr == nil {
+			rec.TTL = ttlFromPTTL(pttlMillis(pttl))
+		}
 	}
 	return rec, err
 }

@@ -74,9 +74,10 @@ type Record struct {
 	// Token is the owner token of a claim (State == Claimed), or the token of
 	// the run that committed the value (State == Committed).
 	Token string
-	// TTL is the time left to live: > 0 when known. Claim reports a claim
-	// that is about to expire (Redis's PTTL of 0) as a TTL of 1ns, so 0 means
-	// "unknown" only.
+	// TTL is the time left to live: > 0 when known. Claim and Get report a
+	// claim's remaining lease (one about to expire, Redis's PTTL of 0, as
+	// 1ns), so 0 means "unknown" only; a RedisStore's Get leaves it unknown
+	// for committed values.
 	TTL time.Duration
 }
 
