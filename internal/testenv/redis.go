@@ -27,6 +27,17 @@ func Redis(t testing.TB) RedisServer {
 	return newRedisServer(t, addrs[:1], false)
 }
 
+// Valkey returns the standalone Valkey 8.1+ from IDEMQ_VALKEY_ADDR, a server
+// with native compare-and-set (SET ... IFEQ). No container fallback.
+func Valkey(t testing.TB) RedisServer {
+	t.Helper()
+	addrs := addrsFromEnv("IDEMQ_VALKEY_ADDR")
+	if addrs == nil {
+		missing(t, "Valkey", "IDEMQ_VALKEY_ADDR", "variable unset; no container fallback")
+	}
+	return newRedisServer(t, addrs[:1], false)
+}
+
 // RedisCluster returns the Redis Cluster from IDEMQ_REDIS_CLUSTER_ADDRS.
 func RedisCluster(t testing.TB) RedisServer {
 	t.Helper()
