@@ -2,37 +2,31 @@ package dedupe
 
 import (
 	"context"
-	_ "embed"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
-)
-
-//go:embed scripts/commit.lua
-var commitLua string
-
-//go:embed scripts/claimops.lua
-var claimOpsLua string
-
-var (
-	commitScript   = redis.NewScript(commitLua)
-	claimOpsScript = redis.NewScript(claimOpsLua)
 )
 
 var _ BatchStore = (*RedisStore)(nil)
 
 // maxOpsPerCall bounds the ops of one script call, so that one call does
-// not hold a Redis node's event loop for long (about 1 ms here).
+// not hold a Redis node's event loop for long (well under 1 ms here).
 const maxOpsPerCall = 256
 
+// maxRounds bounds the pipelines of one Exec: the first, its follow-ups,
+// and a resend after NOSCRIPT.
+const maxRounds = 4
+
 // Exec implements BatchStore: all ops go out in one pipeline, so one round
-// trip (one per master on a Cluster), plus one to read the remaining lease
-// of claims held by other owners, if any. Claims are plain SET NX GET
-// commands; commits, renewals and releases are calls of a script with up
-// to maxOpsPerCall ops each, or one op each on a Cluster, where a script may
-// touch only one hash slot.
+// trip (one per master on a Cluster), plus a follow-up round trip for the
+// few ops whose first reply calls for one (see round).
+//
+// Claims are plain SET NX GET commands. On a server with native
+// compare-and-set (SET ... IFEQ: Valkey 8.1+, Redis 8.4+) fenced commits and
+// renewals are plain SET ... IFEQ commands too; otherwise, and for
+// releases, commits into a free key and keys that a waiter of this store
+// watches, they are calls of a script with up to maxOpsPerCall ops each (one
+// op each on a Cluster, where a script may touch only one hash slot).
 func (s *RedisStore) Exec(ctx context.Context, ops []Op) []OpResult {
 	if s.group != nil {
 		return s.group.exec(ctx, ops)
@@ -49,19 +43,96 @@ func (s *RedisStore) execNow(ctx context.Context, ops []Op) []OpResult {
 		}
 		return results
 	}
-	p := &execPlan{store: s, ops: ops, results: results}
-	p.group()
-	p.send(ctx)
+	p := &execPlan{store: s, ops: ops, results: results, watched: s.sub.watchedKeys(s, ops)}
+	r := p.newRound()
+	for i, op := range ops {
+		if err := checkToken(op.Token); err != nil {
+			results[i].Err = err
+			continue
+		}
+		r.add(i)
+	}
+	for n := 0; r != nil && n < maxRounds; n++ {
+		r = r.send(ctx)
+	}
 	return results
 }
 
-// execPlan is one Exec: the ops, grouped into pipelined commands.
+// execPlan is one Exec: the ops, their results, and what the store knew
+// when it started.
 type execPlan struct {
 	store   *RedisStore
 	ops     []Op
 	results []OpResult
-	claims  []int // ops sent as SET NX GET
-	calls   []*scriptCall
+	watched []bool // per op: a waiter of this store watches the key (nil: none)
+	native  bool   // SET ... IFEQ is known to work
+}
+
+func (p *execPlan) newRound() *round {
+	p.native = p.store.nativeCAS()
+	return &round{plan: p, open: map[*redis.Script]*scriptCall{}}
+}
+
+func (p *execPlan) isWatched(i int) bool { return p.watched != nil && p.watched[i] }
+
+func (p *execPlan) recordKey(i int) string { return p.store.recordKey(p.ops[i].Key) }
+
+// add queues op i's first command.
+func (r *round) add(i int) {
+	p := r.plan
+	op := p.ops[i]
+	switch {
+	case op.Kind == OpClaim && p.isWatched(i):
+		r.script(watchedScript, i, "c", claimRecord(op.Token), storedDuration(op.Lease).Milliseconds())
+	case op.Kind == OpClaim:
+		r.claims = append(r.claims, i)
+	case op.Kind == OpCommit && op.Fenced && p.native && !p.isWatched(i):
+		r.cas = append(r.cas, i)
+	case op.Kind == OpCommit:
+		r.commit(i)
+	case op.Kind == OpRenew && p.native:
+		r.cas = append(r.cas, i)
+	case op.Kind == OpRenew:
+		r.claimOp(i, "r")
+	case op.Kind == OpRelease:
+		r.claimOp(i, "x")
+	default:
+		p.results[i].Err = errUnknownOp
+	}
+}
+
+// commit queues op i as a call of the commit script.
+func (r *round) commit(i int) {
+	op := r.plan.ops[i]
+	claim := ""
+	if op.Fenced {
+		claim = claimRecord(op.Token)
+	}
+	r.script(commitScript, i, claim, valueRecord(op.Token, op.Value), storedDuration(op.TTL).Milliseconds())
+}
+
+// claimOp queues op i as a renewal ('r') or release ('x') script call.
+func (r *round) claimOp(i int, kind string) {
+	op := r.plan.ops[i]
+	r.script(claimOpsScript, i, kind, claimRecord(op.Token), storedDuration(op.Lease).Milliseconds())
+}
+
+// round is one pipeline of an Exec: plain commands and script calls. Its
+// replies may queue follow-ups into the next round: the remaining lease of
+// a claim another owner holds (only a waiter needs it), a retried claim's
+// lease set again, a compare-and-set that found the claim marked by a
+// waiter (or not held: the script tells which), and script calls refused
+// with NOSCRIPT (they did not run), sent again once the scripts are loaded.
+type round struct {
+	plan   *execPlan
+	claims []int // SET NX GET
+	cas    []int // SET ... IFEQ: fenced commits and renewals
+	pttls  []int // PTTL of a claim another owner holds
+	calls  []*scriptCall
+	open   map[*redis.Script]*scriptCall
+
+	next     *round
+	noScript bool // a call was refused with NOSCRIPT: load the scripts first
 }
 
 // scriptCall is one call of a script for the ops at idx.
@@ -73,229 +144,234 @@ type scriptCall struct {
 	cmd    *redis.Cmd
 }
 
-// group sorts the valid ops into claims and script calls; an invalid op
-// gets its error and is not sent.
-func (p *execPlan) group() {
+// script adds op i, with its arguments, to an open call of s.
+func (r *round) script(s *redis.Script, i int, args ...any) {
 	per := maxOpsPerCall
-	if p.store.sharded {
+	if r.plan.store.sharded {
 		per = 1
 	}
-	open := map[*redis.Script]*scriptCall{}
-	for i, op := range p.ops {
-		if err := checkToken(op.Token); err != nil {
-			p.results[i].Err = err
-			continue
+	c := r.open[s]
+	if c == nil || len(c.idx) == per {
+		c = &scriptCall{script: s}
+		if s != watchedScript {
+			c.args = []any{r.plan.store.publish}
 		}
-		if op.Kind == OpClaim {
-			p.claims = append(p.claims, i)
-			continue
-		}
-		script, args := opCall(op)
-		if script == nil {
-			p.results[i].Err = errUnknownOp
-			continue
-		}
-		c := open[script]
-		if c == nil || len(c.idx) == per {
-			c = &scriptCall{script: script, args: []any{p.store.publish}}
-			open[script] = c
-			p.calls = append(p.calls, c)
-		}
-		c.idx = append(c.idx, i)
-		c.keys = append(c.keys, p.store.recordKey(op.Key))
-		c.args = append(c.args, args...)
+		r.open[s] = c
+		r.calls = append(r.calls, c)
 	}
+	c.idx = append(c.idx, i)
+	c.keys = append(c.keys, r.plan.recordKey(i))
+	c.args = append(c.args, args...)
 }
 
-// opCall is the script and arguments of a non-claim op.
-func opCall(op Op) (*redis.Script, []any) {
-	switch op.Kind {
-	case OpCommit:
-		fenced := "0"
-		if op.Fenced {
-			fenced = "1"
-		}
-		return commitScript, []any{op.Token, fenced, storedDuration(op.TTL).Milliseconds(), op.Value}
-	case OpRenew:
-		return claimOpsScript, []any{"r", op.Token, storedDuration(op.Lease).Milliseconds()}
-	case OpRelease:
-		return claimOpsScript, []any{"x", op.Token, 0}
-	}
-	return nil, nil
+func (r *round) empty() bool {
+	return len(r.claims)+len(r.cas)+len(r.pttls)+len(r.calls) == 0
 }
 
-// send pipelines the claims and script calls, then reads the replies. Script
-// calls refused with NOSCRIPT did not run: the scripts are loaded and those
-// calls sent once more.
-func (p *execPlan) send(ctx context.Context) {
-	if len(p.claims) == 0 && len(p.calls) == 0 {
-		return
+// following returns the round that the replies of this one add to.
+func (r *round) following() *round {
+	if r.next == nil {
+		r.next = r.plan.newRound()
 	}
-	gets := make([]*redis.StatusCmd, len(p.claims))
+	return r.next
+}
+
+// send pipelines the round, reads the replies and returns the next round,
+// or nil.
+func (r *round) send(ctx context.Context) *round {
+	if r.empty() {
+		return nil
+	}
+	if r.noScript {
+		if err := loadScripts(ctx, r.plan.store.client); err != nil {
+			r.fail(err)
+			return nil
+		}
+	}
+	p := r.plan
+	claims := make([]*redis.StatusCmd, len(r.claims))
+	cas := make([]*redis.Cmd, len(r.cas))
+	pttls := make([]*redis.DurationCmd, len(r.pttls))
+	var probe *redis.Cmd
 	_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for j, i := range p.claims {
+		probe = p.store.probeCAS(ctx, pipe)
+		for j, i := range r.claims {
 			op := p.ops[i]
-			gets[j] = pipe.SetArgs(ctx, p.store.recordKey(op.Key), "C"+op.Token, redis.SetArgs{Mode: "NX", TTL: storedDuration(op.Lease), Get: true})
+			claims[j] = pipe.SetArgs(ctx, p.recordKey(i), claimRecord(op.Token), redis.SetArgs{Mode: "NX", TTL: storedDuration(op.Lease), Get: true})
 		}
-		for _, c := range p.calls {
+		for j, i := range r.cas {
+			cas[j] = r.sendCAS(ctx, pipe, i)
+		}
+		for j, i := range r.pttls {
+			pttls[j] = pipe.PTTL(ctx, p.recordKey(i))
+		}
+		for _, c := range r.calls {
 			c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 		}
 		return nil
 	})
-	var retried []int
-	for j, i := range p.claims {
-		var again bool
-		p.results[i], again = readClaim(p.ops[i], gets[j])
-		if again {
-			retried = append(retried, i)
-		}
+	p.store.probed(probe)
+	for j, i := range r.claims {
+		r.readClaim(i, claims[j])
 	}
-	p.claimFollowUp(ctx, retried)
-	p.readCalls(ctx)
-}
-
-// claimFollowUp reads the remaining lease of every claim held by another
-// owner, and sets the lease of every retried claim again (SET NX GET left
-// the first attempt's expiry), in one more round trip: only a waiter needs
-// the first, and fresh keys, the common case, need neither.
-func (p *execPlan) claimFollowUp(ctx context.Context, retried []int) {
-	var busy []int
-	for _, i := range p.claims {
-		if r := p.results[i]; r.Err == nil && r.Current.State == Claimed && !r.OK {
-			busy = append(busy, i)
-		}
+	for j, i := range r.cas {
+		r.readCAS(i, cas[j])
 	}
-	if len(busy) == 0 && len(retried) == 0 {
-		return
-	}
-	pttls := make([]*redis.DurationCmd, len(busy))
-	_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for j, i := range busy {
-			pttls[j] = pipe.PTTL(ctx, p.store.recordKey(p.ops[i].Key))
-		}
-		for _, i := range retried {
-			// Best effort: the claim holds either way, and the owner's
-			// local clock counts from its first attempt.
-			op := p.ops[i]
-			claimOpsScript.EvalSha(ctx, pipe, []string{p.store.recordKey(op.Key)},
-				p.store.publish, "r", op.Token, storedDuration(op.Lease).Milliseconds())
-		}
-		return nil
-	})
-	for j, i := range busy {
+	for j, i := range r.pttls {
 		if pttls[j].Err() == nil {
 			p.results[i].Current.TTL = ttlFromPTTL(pttlMillis(pttls[j].Val()))
 		}
 	}
+	for _, c := range r.calls {
+		r.readCall(c)
+	}
+	return r.next
 }
 
-// readCalls reads the script calls' replies, resending those refused with
-// NOSCRIPT once the scripts are loaded.
-func (p *execPlan) readCalls(ctx context.Context) {
-	var again []*scriptCall
-	for _, c := range p.calls {
-		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			again = append(again, c)
-			continue
+// fail gives every op of the round err.
+func (r *round) fail(err error) {
+	for _, i := range append(append(r.claims, r.cas...), r.pttls...) {
+		r.plan.results[i].Err = err
+	}
+	for _, c := range r.calls {
+		for _, i := range c.idx {
+			r.plan.results[i].Err = err
 		}
-		p.read(c)
 	}
-	if len(again) == 0 {
-		return
+}
+
+// sendCAS queues op i's SET ... IFEQ: a fenced commit, or a renewal.
+func (r *round) sendCAS(ctx context.Context, pipe redis.Pipeliner, i int) *redis.Cmd {
+	op := r.plan.ops[i]
+	claim := claimRecord(op.Token)
+	if op.Kind == OpCommit {
+		return pipe.Do(ctx, "SET", r.plan.recordKey(i), valueRecord(op.Token, op.Value), "IFEQ", claim, "PX", storedDuration(op.TTL).Milliseconds())
 	}
-	err := p.loadScripts(ctx)
-	if err == nil {
-		_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for _, c := range again {
-				c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
-			}
-			return nil
-		})
-	}
-	for _, c := range again {
-		if err != nil {
-			c.cmd.SetErr(err)
+	return pipe.Do(ctx, "SET", r.plan.recordKey(i), claim, "IFEQ", claim, "PX", storedDuration(op.Lease).Milliseconds())
+}
+
+// readCAS reads a SET ... IFEQ reply. OK: done. Refused (nil): the key does
+// not hold the plain claim: it may hold it marked by a waiter, or this
+// commit retried, or another record; the script decides in the next round.
+func (r *round) readCAS(i int, cmd *redis.Cmd) {
+	op := r.plan.ops[i]
+	switch err := cmd.Err(); {
+	case err == nil && op.Kind == OpCommit:
+		r.plan.results[i] = wonCommit(op)
+	case err == nil:
+		r.plan.results[i] = OpResult{OK: true}
+	case isNil(err), refusedCAS(err):
+		if refusedCAS(err) {
+			r.plan.store.cas.Store(casScript)
 		}
-		p.read(c)
+		if op.Kind == OpCommit {
+			r.following().commit(i)
+		} else {
+			r.following().claimOp(i, "r")
+		}
+	default:
+		r.plan.results[i].Err = err
 	}
 }
 
-func (p *execPlan) loadScripts(ctx context.Context) error {
-	return errors.Join(commitScript.Load(ctx, p.store.client).Err(), claimOpsScript.Load(ctx, p.store.client).Err())
+// readClaim reads the reply to a claim's SET NX GET. The claim succeeded if
+// the key was free, or already held this token's claim: the same claim,
+// retried by the client after a lost reply (its lease is set again in the
+// next round; SET NX GET left the first attempt's expiry).
+func (r *round) readClaim(i int, get *redis.StatusCmd) {
+	op := r.plan.ops[i]
+	cur, err := get.Result()
+	switch {
+	case isNil(err):
+		r.plan.results[i] = claimed(op)
+	case err != nil:
+		r.plan.results[i].Err = err
+	case ownClaim(cur, op.Token):
+		r.plan.results[i] = claimed(op)
+		r.following().claimOp(i, "r") // best effort: the claim holds either way
+	default:
+		rec, err := parseRecord(op.Key, cur)
+		r.plan.results[i] = OpResult{Current: rec, Err: err}
+		if err == nil && rec.State == Claimed {
+			r.following().pttls = append(r.following().pttls, i)
+		}
+	}
 }
 
-// read fills the results of one script call from its reply.
-func (p *execPlan) read(c *scriptCall) {
+// readCall fills the results of one script call from its reply.
+func (r *round) readCall(c *scriptCall) {
 	reply, err := c.cmd.Slice()
-	if err == nil && len(reply) != len(c.idx) {
+	switch {
+	case err != nil && redis.HasErrorPrefix(err, "NOSCRIPT"):
+		next := r.following()
+		next.noScript = true
+		next.calls = append(next.calls, c)
+		return
+	case err == nil && len(reply) != len(c.idx):
 		err = fmt.Errorf("dedupe: script replied %d results for %d ops", len(reply), len(c.idx))
 	}
 	for j, i := range c.idx {
-		if err != nil {
-			p.results[i].Err = err
-			continue
+		switch {
+		case err != nil:
+			r.plan.results[i].Err = err
+		case c.script == watchedScript:
+			r.plan.results[i] = readWatchedReply(r.plan.ops[i], reply[j])
+		default:
+			r.plan.results[i] = readScriptReply(r.plan.ops[i], reply[j])
 		}
-		p.results[i] = readScriptReply(p.ops[i], reply[j])
 	}
 }
 
-// readScriptReply reads one op's reply: 1 (succeeded), 0 (not held), or
-// the current record of a commit that lost (nil when the key is free).
+// readScriptReply reads one op's reply of the commit or claimops script: 1
+// (succeeded), 0 (not held), or the current record of a commit that did
+// not store (false, read as nil, when the key is free).
 func readScriptReply(op Op, v any) OpResult {
 	if n, ok := v.(int64); ok {
 		if n == 1 && op.Kind == OpCommit {
-			return OpResult{OK: true, Current: Record{State: Committed, Token: op.Token, Value: op.Value, TTL: storedDuration(op.TTL)}}
+			return wonCommit(op)
 		}
 		return OpResult{OK: n == 1}
 	}
 	cur, ok := v.(string)
-	if !ok {
-		return OpResult{} // nil: the key is free
+	switch {
+	case !ok:
+		return OpResult{} // the key is free
+	case ownValue(cur, op.Token):
+		return wonCommit(op) // this commit, retried after a lost reply
 	}
 	rec, err := parseRecord(op.Key, cur)
 	return OpResult{Current: rec, Err: err}
 }
 
-// readClaim reads the reply to a claim's SET NX GET. The claim succeeded if
-// the key was free, or already held this token's claim: the same claim,
-// retried by the client after a lost reply (again reports it: its lease is
-// to be set again).
-func readClaim(op Op, get *redis.StatusCmd) (r OpResult, again bool) {
-	cur, err := get.Result()
-	claimed := OpResult{OK: true, Current: Record{State: Claimed, Token: op.Token, TTL: storedDuration(op.Lease)}}
-	switch {
-	case errors.Is(err, redis.Nil):
-		return claimed, false
-	case err != nil:
-		return OpResult{Err: err}, false
-	case cur == "C"+op.Token:
-		return claimed, true
+// readWatchedReply reads one op's reply of the watched script: 1 (claimed),
+// nil (a read found the key free), or {current record, PTTL}.
+func readWatchedReply(op Op, v any) OpResult {
+	if n, ok := v.(int64); ok && n == 1 {
+		return claimed(op)
 	}
+	pair, ok := v.([]any)
+	if !ok {
+		return OpResult{}
+	}
+	cur, _ := pair[0].(string)
 	rec, err := parseRecord(op.Key, cur)
-	return OpResult{Current: rec, Err: err}, false
+	if pttl, ok := pair[1].(int64); ok && err == nil && rec.State == Claimed {
+		rec.TTL = ttlFromPTTL(pttl)
+	}
+	return OpResult{Current: rec, Err: err}
 }
 
-// ttlFromPTTL reads a PTTL reply of a live record: a PTTL of 0 (or -2,
-// gone meanwhile) means it expires now and is reported as 1ns, never as 0
-// ("unknown"); -1 (no expiry at all) is left unknown.
-func ttlFromPTTL(pttl int64) time.Duration {
-	switch {
-	case pttl > 0:
-		return time.Duration(pttl) * time.Millisecond
-	case pttl == -1:
-		return 0
-	}
-	return time.Nanosecond
+// claimed is the result of a claim that holds.
+func claimed(op Op) OpResult {
+	return OpResult{OK: true, Current: Record{State: Claimed, Token: op.Token, TTL: storedDuration(op.Lease)}}
 }
 
-// pttlMillis turns go-redis's PTTL duration back into Redis's reply: -1 and
-// -2 stay as they are, anything else is milliseconds.
-func pttlMillis(d time.Duration) int64 {
-	if d < 0 {
-		return int64(d)
-	}
-	return int64(d / time.Millisecond)
+// wonCommit is the result of a commit that stored its value.
+func wonCommit(op Op) OpResult {
+	return OpResult{OK: true, Current: Record{State: Committed, Token: op.Token, Value: op.Value, TTL: storedDuration(op.TTL)}}
 }
+
+func isNil(err error) bool { return err == redis.Nil }
 
 func (k OpKind) String() string {
 	switch k {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,7 +36,8 @@ type RedisStore struct {
 	sharded bool   // a Cluster: one hash slot per script call, sharded pub/sub
 	publish string // PUBLISH, or SPUBLISH on a Cluster
 	sub     *subscriber
-	group   *groupExec // nil without group commit
+	group   *groupExec   // nil without group commit
+	cas     atomic.Int32 // casUnknown, casNative or casScript
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -141,14 +142,19 @@ func (s *RedisStore) Watch(ctx context.Context, key string) (Interest, error) {
 // ActiveInterests reports how many keys have at least one live Interest.
 func (s *RedisStore) ActiveInterests() int { return s.sub.active() }
 
-// Get implements Store.
+// Get implements Store. A claim's remaining lease costs a second command;
+// a key this store watches is read, and another owner's claim marked as
+// watched, by one script call instead.
 func (s *RedisStore) Get(ctx context.Context, key string) (Record, error) {
 	if s.sub.isClosed() {
 		return Record{}, ErrStoreClosed
 	}
 	rk := s.recordKey(key)
+	if s.sub.watching(s.channel(key)) {
+		return s.getWatched(ctx, key, rk)
+	}
 	v, err := s.client.Get(ctx, rk).Result()
-	if errors.Is(err, redis.Nil) {
+	if isNil(err) {
 		return Record{}, nil
 	}
 	if err != nil {
@@ -163,6 +169,19 @@ func (s *RedisStore) Get(ctx context.Context, key string) (Record, error) {
 		}
 	}
 	return rec, err
+}
+
+// getWatched reads a watched key with the watched script.
+func (s *RedisStore) getWatched(ctx context.Context, key, rk string) (Record, error) {
+	reply, err := watchedScript.Run(ctx, s.client, []string{rk}, "g", "", 0).Slice()
+	if err != nil {
+		return Record{}, err
+	}
+	if len(reply) != 1 {
+		return Record{}, fmt.Errorf("dedupe: script replied %d results for 1 op", len(reply))
+	}
+	r := readWatchedReply(Op{Kind: OpClaim, Key: key}, reply[0])
+	return r.Current, r.Err
 }
 
 // Commit implements Store.
@@ -200,29 +219,4 @@ func (s *RedisStore) Done() <-chan struct{} { return s.sub.done }
 func (s *RedisStore) Close() error {
 	s.sub.close()
 	return nil
-}
-
-// parseRecord reads the stored string of key.
-func parseRecord(key, v string) (Record, error) {
-	switch {
-	case v == "": // a nil reply is absent; an empty string is no record of ours
-	case v[0] == 'C':
-		return Record{State: Claimed, Token: v[1:]}, nil
-	case v[0] == 'V':
-		if token, value, ok := strings.Cut(v[1:], ":"); ok {
-			return Record{State: Committed, Token: token, Value: []byte(value)}, nil
-		}
-	}
-	return Record{}, &DecodeError{Key: key, Err: fmt.Errorf("stored string %.16q is neither 'C'+token nor 'V'+token+':'+value", v)}
-}
-
-// parseEvent reads a notification payload.
-func parseEvent(payload string) (Event, bool) {
-	switch {
-	case payload == "R":
-		return Event{Kind: EventRelease}, true
-	case len(payload) > 0 && payload[0] == 'V':
-		return Event{Kind: EventCommit, Value: []byte(payload[1:])}, true
-	}
-	return Event{}, false
 }

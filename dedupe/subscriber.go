@@ -259,3 +259,25 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// watchedKeys reports, per op, whether a watcher of this store watches the
+// op's key; nil when none does (the common case: no lookup per op).
+func (s *subscriber) watchedKeys(st *RedisStore, ops []Op) []bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.interests) == 0 {
+		return nil
+	}
+	watched := make([]bool, len(ops))
+	for i, op := range ops {
+		watched[i] = s.interests[st.channel(op.Key)] != nil
+	}
+	return watched
+}
+
+// watching reports whether a watcher of this store watches channel.
+func (s *subscriber) watching(channel string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.interests[channel] != nil
+}

@@ -111,6 +111,21 @@ var batchTests = map[string]func(*testing.T, Backend){
 		mustEnd(t, owner, "owner")
 		assertConflict(t, <-got, "owner")
 	},
+	"AwaitInAnotherStoreHearsCommitPromptly": func(t *testing.T, b Backend) {
+		ctx, k, ws := testContext(t), key(t), openStore(t, b)
+		owner := claim(t, newBatch[string](t, openStore(t, b), dedupe.WithClaim(time.Minute)), k)[0]
+		waiter := claim(t, newBatch[string](t, ws, dedupe.WithClaim(time.Minute)), k)[0]
+		got := make(chan error, 1)
+		go func() { got <- waiter.Await(ctx) }()
+		awaitInterest(t, ws)
+		mustEnd(t, owner, "owner")
+		select {
+		case err := <-got:
+			assertConflict(t, err, "owner")
+		case <-time.After(promptBound):
+			t.Fatalf("Await did not hear the owner's commit within %v (the lease is a minute)", promptBound)
+		}
+	},
 	"LostKeyIsFencedOthersCommit": func(t *testing.T, b Backend) {
 		ctx, lost, kept := testContext(t), key(t), key(t)
 		lease := 300 * time.Millisecond

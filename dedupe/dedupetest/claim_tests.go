@@ -87,6 +87,60 @@ var claimTests = map[string]func(*testing.T, Backend){
 		close(finish)
 		assertConflict(t, <-waiter, "owner")
 	},
+	"WaiterInAnotherStoreHearsCommitPromptly": func(t *testing.T, b Backend) {
+		owner, waiter, ctx, k := openStore(t, b), openStore(t, b), testContext(t), key(t)
+		holding, finish := make(chan struct{}), make(chan struct{})
+		go func() {
+			_, _ = dedupe.Run(ctx, owner, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+				close(holding)
+				<-finish
+				end("owner")
+				return 1, nil
+			}, dedupe.WithClaim(time.Minute))
+		}()
+		<-holding
+		got := make(chan error, 1)
+		go func() {
+			_, err := dedupe.Run(ctx, waiter, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+				t.Error("the waiter ran fn while the owner held the claim")
+				return 0, nil
+			}, dedupe.WithClaim(time.Minute))
+			got <- err
+		}()
+		awaitInterest(t, waiter)
+		close(finish)
+		select {
+		case err := <-got:
+			assertConflict(t, err, "owner")
+		case <-time.After(promptBound):
+			t.Fatalf("the waiter did not hear the owner's commit within %v (the lease is a minute)", promptBound)
+		}
+	},
+	"WaiterInAnotherStoreHearsReleasePromptly": func(t *testing.T, b Backend) {
+		owner, waiter, ctx, k := openStore(t, b), openStore(t, b), testContext(t), key(t)
+		holding, fail := make(chan struct{}), make(chan struct{})
+		go func() {
+			_, _ = dedupe.Run(ctx, owner, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+				close(holding)
+				<-fail
+				return 0, errHandler
+			}, dedupe.WithClaim(time.Minute))
+		}()
+		<-holding
+		got := make(chan error, 1)
+		go func() {
+			_, err := dedupe.Run(ctx, waiter, k, noop, dedupe.WithClaim(time.Minute))
+			got <- err
+		}()
+		awaitInterest(t, waiter)
+		close(fail)
+		select {
+		case err := <-got:
+			assertErr(t, err, nil)
+		case <-time.After(promptBound):
+			t.Fatalf("the waiter did not hear the owner's release within %v (the lease is a minute)", promptBound)
+		}
+	},
 	"FailedOwnerReleasesToWaiter": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
 		holding, fail := make(chan struct{}), make(chan struct{})

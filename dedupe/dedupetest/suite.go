@@ -70,6 +70,27 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 // interestCounter is implemented by stores that report live interests.
 type interestCounter interface{ ActiveInterests() int }
 
+// promptBound is how soon a waiter must hear of an owner's commit or
+// release, with a lease far longer than that.
+const promptBound = 10 * time.Second
+
+// awaitInterest polls until s has a live interest (a waiter subscribed), for
+// stores that report them; for other stores it returns at once.
+func awaitInterest(t *testing.T, s dedupe.Store) {
+	t.Helper()
+	c, ok := s.(interestCounter)
+	if !ok {
+		return
+	}
+	deadline := time.Now().Add(promptBound)
+	for c.ActiveInterests() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no waiter subscribed within %v", promptBound)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func openStore(t *testing.T, b Backend) dedupe.Store {
 	t.Helper()
 	s := b.Store(t)

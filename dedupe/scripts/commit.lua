@@ -1,33 +1,35 @@
--- Commits values, each atomically and first-wins, with its notification.
--- Run for one key by Store.Commit, or for many keys of one round trip by Exec.
+-- Commits values, each atomically and first-wins. Run for one key by
+-- Store.Commit, or for many keys of one round trip by Exec; on a server with
+-- native compare-and-set only for the commits that SET ... IFEQ refused.
 --
 -- KEYS[i]: the record key of op i; its notification channel is KEYS[i] ..
--- ':events' (same hash slot). ARGV[1]: 'PUBLISH' or 'SPUBLISH'. Then four
--- arguments per op: token, fenced ('1': the key must hold this token's
--- claim; '0': the key must be free), TTL in ms, value.
+-- ':events' (same hash slot). ARGV[1]: 'PUBLISH' or 'SPUBLISH'. Then three
+-- arguments per op: the claim the key must hold ('C' .. token), or '' for a
+-- commit into a free key (optimistic mode); the record to store ('V' ..
+-- token .. ':' .. value); its TTL in ms.
 --
--- A committed record is 'V' .. token .. ':' .. value. A key that already
--- holds this token's value is this commit, retried by a client after a lost
--- reply: it wins again instead of reporting a conflict with itself.
+-- A claim that a waiter marked ('W' .. token) is committed too, and only
+-- then is the commit published (payload: the stored record), as is every
+-- commit into a free key: nobody can be waiting for an unmarked claim.
 --
--- Returns one reply per op: 1 when it won, or the current record (false
--- when the key is free).
+-- Returns one reply per op: 1 when stored, or the current record (false when
+-- the key is free). The caller recognises its own earlier commit, retried
+-- after a lost reply, in that record ('V' .. token .. ':' ...).
 local publish = ARGV[1]
 local replies = {}
 for i = 1, #KEYS do
-  local a = 2 + (i - 1) * 4
-  local token, fenced = ARGV[a], ARGV[a + 1]
-  local rec = KEYS[i]
+  local a = i * 3 - 1
+  local rec, claim = KEYS[i], ARGV[a]
   local cur = redis.call('GET', rec)
-  local mine = 'V' .. token .. ':'
-  if cur and string.sub(cur, 1, #mine) == mine then
+  if cur == claim and claim ~= '' then
+    redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
     replies[i] = 1
-  elseif fenced == '1' and cur ~= 'C' .. token or fenced ~= '1' and cur then
-    replies[i] = cur
+  elseif (not cur and claim == '') or (cur and claim ~= '' and cur == 'W' .. string.sub(claim, 2)) then
+    redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
+    redis.call(publish, rec .. ':events', ARGV[a + 1])
+    replies[i] = 1
   else
-    redis.call('SET', rec, mine .. ARGV[a + 3], 'PX', ARGV[a + 2])
-    redis.call(publish, rec .. ':events', 'V' .. ARGV[a + 3])
-    replies[i] = 1
+    replies[i] = cur
   end
 end
 return replies

@@ -1,0 +1,69 @@
+package dedupe
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The strings a RedisStore keeps under a key, and the payloads it publishes
+// on the key's channel:
+//
+//	C<token>                a claim
+//	W<token>                a claim that a waiter marked as watched: its
+//	                        commit or release is published
+//	V<token>:<value>        a committed value (token: the committing run's)
+//
+//	V<token>:<value>        published when a watched claim, or a free key, is committed
+//	R                       published when a watched claim is released
+//
+// An unmarked claim's commit and release publish nothing: nobody waits for
+// them, and a waiter marks the claim (see watched.lua) before it waits.
+
+// claimRecord is the stored string of token's claim.
+func claimRecord(token string) string { return "C" + token }
+
+// watchedRecord is the stored string of token's claim once a waiter marked it.
+func watchedRecord(token string) string { return "W" + token }
+
+// valueRecord is the stored string of a value committed by token's run.
+func valueRecord(token string, value []byte) string { return "V" + token + ":" + string(value) }
+
+// ownClaim reports whether v is token's claim, marked or not.
+func ownClaim(v, token string) bool {
+	return len(v) == len(token)+1 && (v[0] == 'C' || v[0] == 'W') && v[1:] == token
+}
+
+// ownValue reports whether v is a value committed by token's run: the same
+// commit, retried by the client after a lost reply.
+func ownValue(v, token string) bool {
+	return len(v) > len(token)+1 && v[0] == 'V' && v[len(token)+1] == ':' && v[1:len(token)+1] == token
+}
+
+// parseRecord reads the stored string of key.
+func parseRecord(key, v string) (Record, error) {
+	switch {
+	case v == "": // a nil reply is absent; an empty string is no record of ours
+	case v[0] == 'C', v[0] == 'W':
+		if len(v) > 1 {
+			return Record{State: Claimed, Token: v[1:]}, nil
+		}
+	case v[0] == 'V':
+		if token, value, ok := strings.Cut(v[1:], ":"); ok {
+			return Record{State: Committed, Token: token, Value: []byte(value)}, nil
+		}
+	}
+	return Record{}, &DecodeError{Key: key, Err: fmt.Errorf("stored string %.16q is neither 'C'+token, 'W'+token nor 'V'+token+':'+value", v)}
+}
+
+// parseEvent reads a notification payload.
+func parseEvent(payload string) (Event, bool) {
+	switch {
+	case payload == "R":
+		return Event{Kind: EventRelease}, true
+	case len(payload) > 0 && payload[0] == 'V':
+		if _, value, ok := strings.Cut(payload[1:], ":"); ok {
+			return Event{Kind: EventCommit, Value: []byte(value)}, true
+		}
+	}
+	return Event{}, false
+}
