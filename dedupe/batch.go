@@ -10,25 +10,37 @@ import (
 	"time"
 )
 
-// DefaultLease is the claim lease of a Batch when WithClaim is not given.
-const DefaultLease = 30 * time.Second
-
-// Batch is the batch path of claim-first mode, for a caller that holds many
-// keys at once: a fetched batch of messages, a router with many handlers in
-// flight. It gives each key the guarantees of Run with WithClaim, but claims
-// many keys in one round trip, renews every held claim in one round trip per
-// heartbeat, and commits or releases whatever has ended in one round trip
-// (group commit: what ends while a round trip is in flight goes out together
-// in the next one, and nothing waits when the store is idle).
+// Batch is the batch path of the guard, for a caller that holds many keys
+// at once: a fetched batch of messages, a router with many handlers in
+// flight. It gives each key the guarantees of Run in the same mode, with the
+// store's work batched across keys.
 //
-// A Batch is long-lived (one per consumer) and safe for concurrent use. Within
-// a Batch a key is single-flight: a ticket for a key that another ticket of
-// the Batch holds costs no Redis work; it waits in memory for that ticket's
-// outcome and gets the winner's value. Close releases every claim still held
-// and stops the Batch's goroutines.
+// In claim-first mode (the default) it claims many keys in one round trip,
+// renews every held claim in one round trip per heartbeat, and commits or
+// releases whatever has ended in one round trip (group commit: what ends
+// while a round trip is in flight goes out together in the next one, and
+// nothing waits when the store is idle). A claimed key whose work has not
+// started yet (see Ticket.Context) holds a short lease (WithQueuedLease),
+// so that a crashed owner strands only the keys it was working on for the
+// full lease.
+//
+// In optimistic mode (WithOptimistic) Claim reads the keys in one round
+// trip instead, and every free key may run at once; the commits go out
+// grouped and the first commit of a key wins. Only a key that another
+// owner's claim holds is watched (Await), so a run that loses to another
+// optimistic run learns it at its commit (Result returns the
+// *ConflictError with the winner's value), not by an early cancellation as
+// with Run.
+//
+// A Batch is long-lived (one per consumer) and safe for concurrent use.
+// Within a Batch a key is single-flight: a ticket for a key that another
+// ticket of the Batch holds costs no store work; it waits in memory for that
+// ticket's outcome and gets the winner's value. Close releases every claim
+// still held and stops the Batch's goroutines.
 type Batch[V any] struct {
 	store      Store
 	cfg        runConfig
+	queued     time.Duration // claim-first: the lease of a claim whose work has not started
 	done       chan struct{} // closed by Close: ends waits
 	stop       chan struct{} // closed by Close once the last releases are queued
 	wake       chan struct{} // the flusher has work
@@ -42,29 +54,30 @@ type Batch[V any] struct {
 	mu      sync.Mutex
 	closed  bool
 	leaders map[string]*Ticket[V]   // per key, the ticket that holds or claims it
-	held    map[*Ticket[V]]struct{} // tickets holding a claim, neither ended nor released
+	held    map[*Ticket[V]]struct{} // tickets holding the key, neither ended nor released
 	pending map[*Ticket[V]]struct{} // ended or released, outcome not known yet
 	queue   []*Ticket[V]            // of pending, those the flusher has not sent yet
 }
 
-// NewBatch returns a Batch on store. It accepts the options of Run:
-// WithClaim sets the lease (default DefaultLease), WithTTL, WithCodec,
-// WithCommitTimeout, WithNoWait (Await returns ErrInProgress at once) and
-// WithKeepClaimOnError (Release keeps the claim until its lease ends) work as
-// they do for Run; WithEagerStart does not apply. Close the Batch when done.
+// NewBatch returns a Batch on store. It accepts the options of Run, which
+// work as they do for Run: WithOptimistic (the mode), WithClaim (the lease,
+// default DefaultLease), WithTTL, WithCodec, WithCommitTimeout, WithNoWait
+// (Await returns ErrInProgress at once) and WithKeepClaimOnError (Release
+// keeps the claim until its lease ends); and WithQueuedLease, for the
+// Batch only. WithEagerStart is Run's only: ErrInvalidOption. Close the
+// Batch when done.
 func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 	cfg, err := newRunConfig(opts)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if store == nil {
+	case store == nil:
 		return nil, fmt.Errorf("%w: NewBatch needs a store", ErrInvalidOption)
-	}
-	if cfg.lease == 0 {
-		cfg.lease = DefaultLease
+	case cfg.eager:
+		return nil, fmt.Errorf("%w: WithEagerStart applies to Run only", ErrInvalidOption)
 	}
 	b := &Batch[V]{
-		store: store, cfg: cfg, tokens: newToken()[:16] + "-",
+		store: store, cfg: cfg, queued: cfg.queuedLeaseOr(), tokens: newToken()[:16] + "-",
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
 		rearmed: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
@@ -72,8 +85,24 @@ func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 		pending: map[*Ticket[V]]struct{}{},
 	}
 	b.wg.Go(b.flusher)
-	b.wg.Go(b.heartbeat)
+	if b.fenced() {
+		b.wg.Go(b.heartbeat)
+	}
 	return b, nil
+}
+
+// fenced reports claim-first mode.
+func (b *Batch[V]) fenced() bool { return !b.cfg.optimistic }
+
+// queuedLease is the lease of a claim whose work has not started.
+func (b *Batch[V]) queuedLease() time.Duration { return b.queued }
+
+// leaseOf is the lease a held ticket's renewal asks for. Caller holds b.mu.
+func (b *Batch[V]) leaseOf(t *Ticket[V]) time.Duration {
+	if t.started {
+		return b.cfg.lease
+	}
+	return b.queued
 }
 
 // Claim claims keys for this owner in one round trip (on a Cluster, one per
@@ -147,7 +176,7 @@ func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
 	}
 	ops := make([]Op, len(leads))
 	for i, t := range leads {
-		ops[i] = Op{Kind: OpClaim, Key: t.g.key, Token: t.g.token, Lease: b.cfg.lease}
+		ops[i] = b.claimOp(t)
 	}
 	sent := time.Now()
 	results := b.exec(ctx, ops)
@@ -158,10 +187,20 @@ func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
 	}
 }
 
+// claimOp is the op that takes t's key: a claim with the queued lease, or,
+// optimistic, a read.
+func (b *Batch[V]) claimOp(t *Ticket[V]) Op {
+	if !b.fenced() {
+		return Op{Kind: OpGet, Key: t.key}
+	}
+	return Op{Kind: OpClaim, Key: t.key, Token: t.token, Lease: b.queued}
+}
+
 // newToken returns a ticket's owner token: unique to the ticket (a random
 // prefix per Batch, then a counter), without a random read per ticket.
 func (b *Batch[V]) newToken() string {
-	return b.tokens + strconv.FormatUint(b.seq.Add(1), 36)
+	var buf [40]byte
+	return string(strconv.AppendUint(append(buf[:0], b.tokens...), b.seq.Add(1), 36))
 }
 
 // exec runs ops on the store, counting the round trip.
@@ -184,7 +223,7 @@ func (b *Batch[V]) Flush(ctx context.Context) error {
 	b.mu.Unlock()
 	for _, t := range waits {
 		select {
-		case <-t.settled:
+		case <-t.awaitSettled():
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
@@ -225,10 +264,15 @@ func (b *Batch[V]) Close() error {
 	b.mu.Lock()
 	var forgotten []string
 	for t := range b.held {
-		forgotten = append(forgotten, t.g.key)
+		forgotten = append(forgotten, t.key)
 		t.lose(ErrBatchClosed)
 		t.closing, t.err = true, ErrBatchClosed
-		t.release()
+		if b.fenced() {
+			t.release()
+		} else {
+			delete(b.held, t)
+			t.settle(ErrBatchClosed)
+		}
 	}
 	close(b.stop)
 	b.mu.Unlock()

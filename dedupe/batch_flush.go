@@ -54,9 +54,9 @@ func (b *Batch[V]) flushQueue() bool {
 // b.mu, or owns the ticket's queued state.
 func (t *Ticket[V]) flushOp() Op {
 	if t.state == ticketReleasing {
-		return Op{Kind: OpRelease, Key: t.g.key, Token: t.g.token}
+		return Op{Kind: OpRelease, Key: t.key, Token: t.token}
 	}
-	return Op{Kind: OpCommit, Key: t.g.key, Token: t.g.token, Fenced: true, Value: t.value, TTL: t.b.cfg.ttl}
+	return Op{Kind: OpCommit, Key: t.key, Token: t.token, Fenced: t.b.fenced(), Value: t.value, TTL: t.b.cfg.ttl}
 }
 
 // flushed reads the reply to flushOp as the ticket's outcome, and tells the
@@ -67,19 +67,24 @@ func (t *Ticket[V]) flushed(r OpResult) error {
 		case t.closing:
 			return ErrBatchClosed
 		case r.Err != nil:
-			return fmt.Errorf("%w: key %q, but the release failed (the claim ends with its lease): %w", ErrReleased, t.g.key, r.Err)
+			return fmt.Errorf("%w: key %q, but the release failed (the claim ends with its lease): %w", ErrReleased, t.key, r.Err)
 		}
 		return ErrReleased
 	}
 	switch {
 	case r.Err != nil:
-		return unknownCommit(t.g.key, r.Err)
+		return unknownCommit(t.key, r.Err)
 	case r.OK:
 		t.tellFollowers(t.value)
 		return nil
+	case r.Current.State == Committed && !t.b.fenced():
+		t.tellFollowers(r.Current.Value)
+		return t.guard().conflict(r.Current.Value, nil) // another run committed first
 	case r.Current.State == Committed:
 		t.tellFollowers(r.Current.Value)
-		return t.g.conflict(r.Current.Value, ErrLeaseLost)
+		return t.guard().conflict(r.Current.Value, ErrLeaseLost)
+	case !t.b.fenced():
+		return ErrInProgress // a claim-first owner holds the key
 	}
 	return ErrLeaseLost
 }

@@ -9,6 +9,7 @@ import (
 type batchRenewal[V any] struct {
 	sent    time.Time
 	tickets []*Ticket[V]
+	ops     []Op // their renewals: each with the lease it asked for
 	results []OpResult
 }
 
@@ -20,7 +21,7 @@ type batchRenewal[V any] struct {
 // can claim the key. A renewal that says the claim is gone loses it at once.
 func (b *Batch[V]) heartbeat() {
 	lease := b.cfg.lease
-	tick := time.NewTicker(lease / 3)
+	tick := time.NewTicker(b.queued / 3) // the shorter lease: a queued claim's
 	defer tick.Stop()
 	deadline := time.NewTimer(lease)
 	defer deadline.Stop()
@@ -53,24 +54,22 @@ func (b *Batch[V]) heartbeat() {
 func (b *Batch[V]) renew(replies chan<- batchRenewal[V]) bool {
 	b.mu.Lock()
 	var tickets []*Ticket[V]
+	var ops []Op
 	for t := range b.held {
 		if t.lost == nil {
 			tickets = append(tickets, t)
+			ops = append(ops, Op{Kind: OpRenew, Key: t.key, Token: t.token, Lease: b.leaseOf(t)})
 		}
 	}
 	b.mu.Unlock()
 	if len(tickets) == 0 {
 		return false
 	}
-	ops := make([]Op, len(tickets))
-	for i, t := range tickets {
-		ops[i] = Op{Kind: OpRenew, Key: t.g.key, Token: t.g.token, Lease: b.cfg.lease}
-	}
 	b.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.lease/3)
+		ctx, cancel := context.WithTimeout(context.Background(), b.queued/3)
 		defer cancel()
 		sent := time.Now()
-		replies <- batchRenewal[V]{sent: sent, tickets: tickets, results: b.exec(ctx, ops)}
+		replies <- batchRenewal[V]{sent: sent, tickets: tickets, ops: ops, results: b.exec(ctx, ops)}
 	})
 	return true
 }
@@ -85,7 +84,7 @@ func (b *Batch[V]) renewed(r batchRenewal[V]) {
 		}
 		switch res := r.results[i]; {
 		case res.Err == nil && res.OK:
-			if d := r.sent.Add(leaseSafety(b.cfg.lease)); d.After(t.deadline) {
+			if d := r.sent.Add(leaseSafety(r.ops[i].Lease)); d.After(t.deadline) {
 				t.deadline = d
 			}
 		case res.Err == nil:

@@ -26,13 +26,14 @@ const (
 	OpRenew                     // Store.Renew
 	OpCommit                    // Store.Commit
 	OpRelease                   // Store.Release
+	OpGet                       // Store.Get: Current is the record (a claim's with its TTL)
 )
 
 // Op is one operation of BatchStore.Exec.
 type Op struct {
 	Kind   OpKind
 	Key    string
-	Token  string        // the owner token; for OpCommit, Commit.Token
+	Token  string        // the owner token; for OpCommit, Commit.Token; unused for OpGet
 	Lease  time.Duration // OpClaim, OpRenew
 	Fenced bool          // OpCommit: Commit.Fenced
 	Value  []byte        // OpCommit: Commit.Value
@@ -45,7 +46,7 @@ type OpResult struct {
 	// (OpRelease).
 	OK bool
 	// Current is what the key holds when an OpClaim or OpCommit is not OK,
-	// as the Store methods return it.
+	// as the Store methods return it, and what an OpGet read.
 	Current Record
 	// Err means the op's outcome is unknown.
 	Err error
@@ -99,6 +100,8 @@ func execOne(ctx context.Context, s Store, op Op) OpResult {
 		r.Current, r.OK, r.Err = s.Commit(ctx, op.Key, op.commit())
 	case OpRelease:
 		r.OK, r.Err = s.Release(ctx, op.Key, op.Token)
+	case OpGet:
+		r.Current, r.Err = s.Get(ctx, op.Key)
 	default:
 		r.Err = errUnknownOp
 	}

@@ -35,15 +35,15 @@ func BenchmarkRun(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("FreshKey", func(b *testing.B) {
-		measure(b, srv, hook, func() error { _, err := dedupe.Run(ctx, store, fresh(), commit); return err })
+		measure(b, srv, hook, func() error { _, err := dedupe.Run(ctx, store, fresh(), commit, dedupe.WithOptimistic()); return err })
 	})
 	b.Run("Duplicate", func(b *testing.B) {
 		k := fresh()
-		if _, err := dedupe.Run(ctx, store, k, commit); err != nil {
+		if _, err := dedupe.Run(ctx, store, k, commit, dedupe.WithOptimistic()); err != nil {
 			b.Fatal(err)
 		}
 		measure(b, srv, hook, func() error {
-			_, err := dedupe.Run(ctx, store, k, commit)
+			_, err := dedupe.Run(ctx, store, k, commit, dedupe.WithOptimistic())
 			if _, ok := err.(*dedupe.ConflictError[int]); ok {
 				return nil
 			}
@@ -60,7 +60,7 @@ func BenchmarkRun(b *testing.B) {
 		before, sent := serverCommands(b, srv), hook.n.Load()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := dedupe.Run(ctx, store, fresh(), commit); err != nil {
+				if _, err := dedupe.Run(ctx, store, fresh(), commit, dedupe.WithOptimistic()); err != nil {
 					b.Error(err)
 					return
 				}

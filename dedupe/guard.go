@@ -36,6 +36,9 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if store == nil || fn == nil {
 		return zero, fmt.Errorf("%w: nil store or function", ErrInvalidOption)
 	}
+	if cfg.queuedLease > 0 {
+		return zero, fmt.Errorf("%w: WithQueuedLease applies to NewBatch only", ErrInvalidOption)
+	}
 	if ctx.Err() != nil {
 		return zero, context.Cause(ctx)
 	}

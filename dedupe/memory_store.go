@@ -16,11 +16,14 @@ type MemoryStore struct {
 	watchers map[string]map[*watcher]struct{}
 	now      func() time.Time
 	writes   int           // since the last sweep of expired records
+	kept     int           // records the last sweep left
 	done     chan struct{} // closed by Close
 }
 
-// sweepEvery is how many writes pass between sweeps of expired records, so
-// that keys nobody reads again do not pile up.
+// sweepEvery is the fewest writes between sweeps of expired records, so
+// that keys nobody reads again do not pile up. A sweep visits every record,
+// so sweeps are spaced by at least as many writes as there are records:
+// the sweeping costs O(1) per write, amortised.
 const sweepEvery = 1024
 
 type memoryRecord struct {
@@ -202,10 +205,11 @@ func (s *MemoryStore) withClaim(key, token string, f func(memoryRecord)) bool {
 	return true
 }
 
-// wrote counts a write and sweeps expired records every sweepEvery writes.
-// Caller holds mu.
+// wrote counts a write and sweeps expired records once as many writes as
+// the last sweep left records (at least sweepEvery) have passed. Caller
+// holds mu.
 func (s *MemoryStore) wrote() {
-	if s.writes++; s.writes < sweepEvery {
+	if s.writes++; s.writes < max(sweepEvery, s.kept) {
 		return
 	}
 	s.writes = 0
@@ -215,6 +219,7 @@ func (s *MemoryStore) wrote() {
 			delete(s.records, k)
 		}
 	}
+	s.kept = len(s.records)
 }
 
 // notify sends e to every watcher of key. Caller holds mu.
@@ -252,6 +257,14 @@ func (s *MemoryStore) Exec(ctx context.Context, ops []Op) []OpResult {
 	defer s.mu.Unlock()
 	results := make([]OpResult, len(ops))
 	for i, op := range ops {
+		if op.Kind == OpGet {
+			if s.closed {
+				results[i].Err = ErrStoreClosed
+			} else {
+				results[i].Current = s.get(op.Key).Record
+			}
+			continue
+		}
 		if err := s.usable(op.Token); err != nil {
 			results[i].Err = err
 			continue

@@ -9,15 +9,24 @@ import (
 const (
 	DefaultTTL           = 24 * time.Hour
 	DefaultCommitTimeout = 10 * time.Second
+	// DefaultLease is the claim's lease in claim-first mode (the default
+	// mode) when WithClaim is not given: how long a crashed owner's key
+	// stays blocked, at most. The owner renews it every lease/3.
+	DefaultLease = 30 * time.Second
+	// DefaultQueuedLease is a Batch's lease of a claimed key whose work has
+	// not started (WithQueuedLease), capped at the lease.
+	DefaultQueuedLease = 5 * time.Second
 )
 
-// RunOption configures one Run.
+// RunOption configures Run and NewBatch.
 type RunOption func(*runConfig)
 
 type runConfig struct {
 	ttl              time.Duration
 	eager            bool
-	lease            time.Duration // > 0: claim mode
+	optimistic       bool
+	lease            time.Duration // claim-first mode: the claim's lease (0 in optimistic mode)
+	queuedLease      time.Duration // Batch, claim-first: the lease until the work starts (0: the default)
 	noWait           bool
 	keepClaimOnError bool
 	codec            Codec
@@ -37,17 +46,26 @@ func WithTTL(ttl time.Duration) RunOption {
 	}
 }
 
+// WithOptimistic selects optimistic mode, the model of the seed library
+// (@sebspark/idempotency), instead of claim-first: no claim is taken, so
+// duplicates run at once, the first end(value) to reach the store wins, and
+// the others are cancelled with the winner's *ConflictError. Use it only
+// where fn has no side effect before end that must not happen twice.
+func WithOptimistic() RunOption { return func(c *runConfig) { c.optimistic = true } }
+
 // WithEagerStart starts fn at once, in parallel with the check for a stored
 // value, as the seed library does; fn is cancelled if a value turns up (with
 // its *ConflictError) or a claim-first run holds the key (ErrInProgress). By
 // default fn starts only after the check found no value, so a redelivered
-// message never starts its side effects. Ignored in claim mode.
+// message never starts its side effects. Optimistic mode only (with
+// WithOptimistic), and Run only: anything else is ErrInvalidOption.
 func WithEagerStart() RunOption { return func(c *runConfig) { c.eager = true } }
 
-// WithClaim switches Run to claim-first mode: before fn runs, the guard
-// claims the key with a random owner token and a lease, renews the lease
-// every lease/3 while fn runs, and commits only if it still holds the claim.
-// The lease must be >= 30ms.
+// WithClaim sets the claim's lease of claim-first mode (default
+// DefaultLease): before fn runs, the guard claims the key with a random
+// owner token and this lease, renews it every lease/3 while fn runs, and
+// commits only if it still holds the claim. The lease must be >= 30ms; it
+// excludes WithOptimistic.
 func WithClaim(lease time.Duration) RunOption {
 	return func(c *runConfig) {
 		if lease < 30*time.Millisecond {
@@ -57,14 +75,33 @@ func WithClaim(lease time.Duration) RunOption {
 	}
 }
 
+// WithQueuedLease sets a Batch's lease of a claimed key whose work has not
+// started yet (default DefaultQueuedLease, or the lease if that is
+// shorter). Claim takes every key of a batch at once, but works on them one
+// after another; each held claim is renewed every queued lease/3, with this
+// lease until Ticket.Context marks its work as started and with the full
+// lease (WithClaim) from then on. So when the owner dies, the keys it had
+// not started are free for another owner after at most this lease, and only
+// those it was working on stay blocked for the full lease. It must be at
+// least 30ms and at most the lease; NewBatch only (Run starts its work at
+// once: ErrInvalidOption), claim-first mode only.
+func WithQueuedLease(d time.Duration) RunOption {
+	return func(c *runConfig) {
+		if d < 30*time.Millisecond {
+			c.fail("WithQueuedLease(%v): the lease must be >= 30ms", d)
+		}
+		c.queuedLease = d
+	}
+}
+
 // WithNoWait makes Run return ErrInProgress at once when another owner holds
 // a live claim on the key, instead of waiting for its outcome (in claim mode,
 // and in optimistic mode when a claim-first run holds the key).
 func WithNoWait() RunOption { return func(c *runConfig) { c.noWait = true } }
 
-// WithKeepClaimOnError keeps the claim when fn fails in claim mode, so no
-// other owner runs the key until the lease expires. By default the claim is
-// released at once, so a retry can run.
+// WithKeepClaimOnError keeps the claim when fn fails in claim-first mode,
+// so no other owner runs the key until the lease expires. By default the
+// claim is released at once, so a retry can run. It excludes WithOptimistic.
 func WithKeepClaimOnError() RunOption { return func(c *runConfig) { c.keepClaimOnError = true } }
 
 // WithCodec sets the codec for committed values (default JSONCodec).
@@ -103,5 +140,29 @@ func newRunConfig(opts []RunOption) (runConfig, error) {
 			opt(&c)
 		}
 	}
+	switch {
+	case c.optimistic && c.lease > 0:
+		c.fail("WithClaim and WithOptimistic exclude each other")
+	case c.optimistic && c.keepClaimOnError:
+		c.fail("WithKeepClaimOnError applies to claim-first mode, not WithOptimistic")
+	case c.eager && !c.optimistic:
+		c.fail("WithEagerStart applies to optimistic mode only: add WithOptimistic")
+	case c.optimistic && c.queuedLease > 0:
+		c.fail("WithQueuedLease applies to claim-first mode, not WithOptimistic")
+	case !c.optimistic && c.lease == 0:
+		c.lease = DefaultLease
+	}
+	if c.queuedLease > c.lease && c.lease > 0 {
+		c.fail("WithQueuedLease(%v) is longer than the lease (%v)", c.queuedLease, c.lease)
+	}
 	return c, c.invalid
+}
+
+// queuedLeaseOr is the queued lease: the option's, or the default capped
+// at the lease.
+func (c runConfig) queuedLeaseOr() time.Duration {
+	if c.queuedLease > 0 {
+		return c.queuedLease
+	}
+	return min(DefaultQueuedLease, c.lease)
 }

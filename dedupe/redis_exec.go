@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -46,9 +47,11 @@ func (s *RedisStore) execNow(ctx context.Context, ops []Op) []OpResult {
 	p := &execPlan{store: s, ops: ops, results: results, watched: s.sub.watchedKeys(s, ops)}
 	r := p.newRound()
 	for i, op := range ops {
-		if err := checkToken(op.Token); err != nil {
-			results[i].Err = err
-			continue
+		if op.Kind != OpGet {
+			if err := checkToken(op.Token); err != nil {
+				results[i].Err = err
+				continue
+			}
 		}
 		r.add(i)
 	}
@@ -96,6 +99,10 @@ func (r *round) add(i int) {
 		r.claimOp(i, "r")
 	case op.Kind == OpRelease:
 		r.claimOp(i, "x")
+	case op.Kind == OpGet && p.isWatched(i):
+		r.script(watchedScript, i, "g", "", 0)
+	case op.Kind == OpGet:
+		r.gets = append(r.gets, i)
 	default:
 		p.results[i].Err = errUnknownOp
 	}
@@ -126,6 +133,7 @@ func (r *round) claimOp(i int, kind string) {
 type round struct {
 	plan   *execPlan
 	claims []int // SET NX GET
+	gets   []int // GET
 	cas    []int // SET ... IFEQ: fenced commits and renewals
 	pttls  []int // PTTL of a claim another owner holds
 	calls  []*scriptCall
@@ -165,7 +173,7 @@ func (r *round) script(s *redis.Script, i int, args ...any) {
 }
 
 func (r *round) empty() bool {
-	return len(r.claims)+len(r.cas)+len(r.pttls)+len(r.calls) == 0
+	return len(r.claims)+len(r.gets)+len(r.cas)+len(r.pttls)+len(r.calls) == 0
 }
 
 // following returns the round that the replies of this one add to.
@@ -190,6 +198,7 @@ func (r *round) send(ctx context.Context) *round {
 	}
 	p := r.plan
 	claims := make([]*redis.StatusCmd, len(r.claims))
+	gets := make([]*redis.StringCmd, len(r.gets))
 	cas := make([]*redis.Cmd, len(r.cas))
 	pttls := make([]*redis.DurationCmd, len(r.pttls))
 	var probe *redis.Cmd
@@ -198,6 +207,9 @@ func (r *round) send(ctx context.Context) *round {
 		for j, i := range r.claims {
 			op := p.ops[i]
 			claims[j] = pipe.SetArgs(ctx, p.recordKey(i), claimRecord(op.Token), redis.SetArgs{Mode: "NX", TTL: storedDuration(op.Lease), Get: true})
+		}
+		for j, i := range r.gets {
+			gets[j] = pipe.Get(ctx, p.recordKey(i))
 		}
 		for j, i := range r.cas {
 			cas[j] = r.sendCAS(ctx, pipe, i)
@@ -213,6 +225,9 @@ func (r *round) send(ctx context.Context) *round {
 	p.store.probed(probe)
 	for j, i := range r.claims {
 		r.readClaim(i, claims[j])
+	}
+	for j, i := range r.gets {
+		r.readGet(i, gets[j])
 	}
 	for j, i := range r.cas {
 		r.readCAS(i, cas[j])
@@ -230,7 +245,7 @@ func (r *round) send(ctx context.Context) *round {
 
 // fail gives every op of the round err.
 func (r *round) fail(err error) {
-	for _, i := range append(append(r.claims, r.cas...), r.pttls...) {
+	for _, i := range slices.Concat(r.claims, r.gets, r.cas, r.pttls) {
 		r.plan.results[i].Err = err
 	}
 	for _, c := range r.calls {
@@ -291,6 +306,23 @@ func (r *round) readClaim(i int, get *redis.StatusCmd) {
 		r.following().claimOp(i, "r") // best effort: the claim holds either way
 	default:
 		rec, err := parseRecord(op.Key, cur)
+		r.plan.results[i] = OpResult{Current: rec, Err: err}
+		if err == nil && rec.State == Claimed {
+			r.following().pttls = append(r.following().pttls, i)
+		}
+	}
+}
+
+// readGet reads the reply to an OpGet's GET; a claim's remaining lease is
+// read in the next round.
+func (r *round) readGet(i int, get *redis.StringCmd) {
+	cur, err := get.Result()
+	switch {
+	case isNil(err):
+	case err != nil:
+		r.plan.results[i].Err = err
+	default:
+		rec, err := parseRecord(r.plan.ops[i].Key, cur)
 		r.plan.results[i] = OpResult{Current: rec, Err: err}
 		if err == nil && rec.State == Claimed {
 			r.following().pttls = append(r.following().pttls, i)
@@ -383,6 +415,8 @@ func (k OpKind) String() string {
 		return "commit"
 	case OpRelease:
 		return "release"
+	case OpGet:
+		return "get"
 	}
 	return fmt.Sprintf("OpKind(%d)", int(k))
 }

@@ -76,7 +76,7 @@ func TestRedisLostCommitReplyIsRetriedAndWins(t *testing.T) {
 	for _, mode := range []struct {
 		name string
 		opts []dedupe.RunOption
-	}{{"Optimistic", nil}, {"Claim", []dedupe.RunOption{dedupe.WithClaim(time.Minute)}}} {
+	}{{"Optimistic", []dedupe.RunOption{dedupe.WithOptimistic()}}, {"Claim", []dedupe.RunOption{dedupe.WithClaim(time.Minute)}}} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			s, proxy, _ := proxiedStore(t)
@@ -157,7 +157,7 @@ func assertStoreErrorSoon(t *testing.T, s dedupe.Store, within time.Duration) {
 		_, err := dedupe.Run(context.Background(), s, "down", func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			t.Error("fn ran while Redis was unreachable")
 			return 0, nil
-		})
+		}, dedupe.WithOptimistic())
 		done <- err
 	}()
 	select {
@@ -321,7 +321,7 @@ func TestRedisStalledPubSubWriteBlocksNothing(t *testing.T) {
 			started <- struct{}{}
 			<-ctx.Done()
 			return 0, ctx.Err()
-		})
+		}, dedupe.WithOptimistic())
 		out <- err
 	}
 	go blocked(cancelCtx, "first", first)

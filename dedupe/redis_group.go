@@ -58,9 +58,12 @@ func (g *groupExec) exec(ctx context.Context, ops []Op) []OpResult {
 // the lead on with whatever was queued meanwhile. The calls share one round
 // trip, so none of them may cancel it: ctx's cancellation is dropped.
 func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
-	var ops []Op
-	for _, c := range calls {
-		ops = append(ops, c.ops...)
+	ops := calls[0].ops
+	if len(calls) > 1 {
+		ops = make([]Op, 0, len(ops)*len(calls))
+		for _, c := range calls {
+			ops = append(ops, c.ops...)
+		}
 	}
 	results := g.send(context.WithoutCancel(ctx), ops)
 	for _, c := range calls {

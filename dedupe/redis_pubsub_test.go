@@ -134,7 +134,7 @@ func blockedRuns(t *testing.T, s dedupe.Store, keys []string) <-chan error {
 				running.Done()
 				<-ctx.Done()
 				return 0, ctx.Err()
-			})
+			}, dedupe.WithOptimistic())
 			results <- err
 		}()
 	}
@@ -222,7 +222,7 @@ func commitValue[V any](t *testing.T, s dedupe.Store, k string, v V) {
 	_, err := dedupe.Run(context.Background(), s, k, func(ctx context.Context, end dedupe.End[V]) (int, error) {
 		end(v)
 		return 0, nil
-	})
+	}, dedupe.WithOptimistic())
 	if err != nil {
 		t.Fatalf("commit %q: %v", k, err)
 	}

@@ -24,7 +24,7 @@ func TestRedisEmptyStoredStringIsDecodeError(t *testing.T) {
 	for _, mode := range []struct {
 		name string
 		opts []dedupe.RunOption
-	}{{"Optimistic", nil}, {"Claim", []dedupe.RunOption{dedupe.WithClaim(time.Minute)}}} {
+	}{{"Optimistic", []dedupe.RunOption{dedupe.WithOptimistic()}}, {"Claim", []dedupe.RunOption{dedupe.WithClaim(time.Minute)}}} {
 		_, err := dedupe.Run(ctx, s, "empty", func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			t.Errorf("%s: fn ran on a corrupt record", mode.name)
 			return 0, nil

@@ -11,31 +11,33 @@ import (
 // handle to end or release the key. Its methods are safe for concurrent use.
 type Ticket[V any] struct {
 	b       *Batch[V]
-	g       guard[V]
-	settled chan struct{} // closed when the outcome of End or Release is known
-	waiting sync.Mutex    // one Await at a time
+	key     string
+	token   string
+	waiting sync.Mutex // one Await at a time
 
 	// Guarded by b.mu.
 	state    ticketState
 	err      error         // what Err returns
 	lead     *lead         // while this ticket holds or claims the key for the Batch
 	follows  *lead         // the holder this ticket waits for, in memory
-	deadline time.Time     // the lease by the local clock: when to give up
+	deadline time.Time     // claim-first: the lease by the local clock, when to give up
+	started  bool          // Context was called: the work runs, the claim has the full lease
 	ttl      time.Duration // the other owner's remaining lease, when busy
-	lost     error         // why the lease was lost, if it was
-	cancels  map[*context.CancelCauseFunc]struct{}
-	value    []byte    // the encoded value given to End
-	ended    bool      // End was called
-	endedAt  time.Time // when End or Release was called
-	outcome  error     // of End or Release, once settled
-	closing  bool      // released by Close
+	lost     error         // why the lease was lost (or the Batch or store closed), if so
+	cancels  []*context.CancelCauseFunc
+	value    []byte        // the encoded value given to End
+	ended    bool          // End was called
+	endedAt  time.Time     // when End or Release was called
+	outcome  error         // of End or Release, once settled
+	settled  chan struct{} // closed when the outcome is known; made when someone waits
+	closing  bool          // released by Close
 }
 
 type ticketState int
 
 const (
-	ticketClaiming  ticketState = iota // a claim is in flight
-	ticketOwned                        // holds the claim: run the work, then End or Release
+	ticketClaiming  ticketState = iota // a claim (or, optimistic, a read) is in flight
+	ticketOwned                        // holds the key: run the work, then End or Release
 	ticketBusy                         // ErrInProgress: another owner holds the key
 	ticketDuplicate                    // committed already: Err is a *ConflictError
 	ticketFailed                       // the claim's outcome is unknown: Err says why
@@ -47,25 +49,51 @@ const (
 // lead is one ticket's tenure as the Batch's holder of a key; followers of
 // the key wait for it to end.
 type lead struct {
-	done  chan struct{} // closed when the holder gave the key up
+	done  chan struct{} // made when a follower first waits; closed when the tenure ends
+	ended bool          // the holder gave the key up
 	value []byte        // the key's committed value, if the holder learned it
 	known bool          // value is set
 }
 
-func (b *Batch[V]) newTicket(key string) *Ticket[V] {
-	return &Ticket[V]{
-		b:       b,
-		g:       guard[V]{store: b.store, key: key, cfg: b.cfg, token: b.newToken()},
-		settled: make(chan struct{}),
+// closedChan is the done channel of a lead that ended before anyone waited.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// wait returns a channel closed once the tenure has ended. Caller holds b.mu.
+func (l *lead) wait() <-chan struct{} {
+	switch {
+	case l.ended:
+		return closedChan
+	case l.done == nil:
+		l.done = make(chan struct{})
+	}
+	return l.done
+}
+
+// end ends the tenure. Caller holds b.mu.
+func (l *lead) end() {
+	l.ended = true
+	if l.done != nil {
+		close(l.done)
 	}
 }
 
+func (b *Batch[V]) newTicket(key string) *Ticket[V] {
+	return &Ticket[V]{b: b, key: key, token: b.newToken()}
+}
+
+// guard is the ticket's key under the Batch's options, for the guard's
+// helpers (decoding a winner's value, waiting for another owner).
+func (t *Ticket[V]) guard() *guard[V] {
+	return &guard[V]{store: t.b.store, key: t.key, cfg: t.b.cfg, token: t.token}
+}
+
 // Key returns the ticket's key.
-func (t *Ticket[V]) Key() string { return t.g.key }
+func (t *Ticket[V]) Key() string { return t.key }
 
 // Err says what the ticket holds:
 //
-//	nil                this owner holds the key's claim: do the work, then End or Release
+//	nil                this owner holds the key: do the work, then End or Release
+//	                   (claim-first: its claim; optimistic: the key was free)
 //	*ConflictError[V]  the key is committed already: a duplicate; Value is the winner's value
 //	ErrInProgress      another owner holds the key (another process, or another ticket
 //	                   of this Batch): Await its outcome, or retry later
@@ -90,16 +118,18 @@ func (t *Ticket[V]) Err() error {
 // expireIfLate loses the lease of a held ticket whose local deadline has
 // passed, without waiting for the heartbeat's next look. Caller holds b.mu.
 func (t *Ticket[V]) expireIfLate() {
-	if t.state == ticketOwned && t.lost == nil && !time.Now().Before(t.deadline) {
+	if t.state == ticketOwned && t.lost == nil && t.b.fenced() && !time.Now().Before(t.deadline) {
 		t.lose(ErrLeaseLost)
 	}
 }
 
-// Context returns a context derived from parent that is cancelled, with
-// ErrLeaseLost as its cause, when this owner's lease is lost (by the local
-// clock, before another owner can claim the key), or with ErrBatchClosed
-// when the Batch closes first. Pass it to the work on the key; call cancel
-// when the work is done.
+// Context returns a context derived from parent for the work on the key,
+// and marks the work as started. It is cancelled, with ErrLeaseLost as its
+// cause, when this owner's lease is lost (by the local clock, before another
+// owner can claim the key), or with ErrBatchClosed or ErrStoreClosed when
+// the Batch or the store closes first. In claim-first mode a started ticket's
+// claim is renewed with the full lease (WithClaim) instead of the queued one
+// (WithQueuedLease). Call cancel when the work is done.
 func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(parent)
 	t.b.mu.Lock()
@@ -109,22 +139,34 @@ func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.Ca
 		cancel(t.lost)
 		return ctx, func() {}
 	}
-	if t.cancels == nil {
-		t.cancels = map[*context.CancelCauseFunc]struct{}{}
-	}
-	t.cancels[&cancel] = struct{}{}
+	t.started = t.started || t.state == ticketOwned
+	entry := &cancel
+	t.cancels = append(t.cancels, entry)
 	return ctx, func() {
 		t.b.mu.Lock()
-		delete(t.cancels, &cancel)
+		t.dropCancel(entry)
 		t.b.mu.Unlock()
 		cancel(context.Canceled)
 	}
 }
 
-// End records value as the key's outcome and queues the fenced commit; it
-// does not wait (see Result). It returns ErrNotOwned when the ticket does not
-// hold the key, ErrEndCalledTwice after an earlier End, ErrBatchClosed after
-// Close, or the codec's error (the ticket then still holds the key).
+// dropCancel forgets one of the ticket's cancel functions. Caller holds b.mu.
+func (t *Ticket[V]) dropCancel(entry *context.CancelCauseFunc) {
+	for i, c := range t.cancels {
+		if c == entry {
+			last := len(t.cancels) - 1
+			t.cancels[i], t.cancels[last] = t.cancels[last], nil
+			t.cancels = t.cancels[:last]
+			return
+		}
+	}
+}
+
+// End records value as the key's outcome and queues the commit (fenced by
+// the claim in claim-first mode); it does not wait (see Result). It returns
+// ErrNotOwned when the ticket does not hold the key, ErrEndCalledTwice after
+// an earlier End, ErrBatchClosed after Close, or the codec's error (the
+// ticket then still holds the key).
 func (t *Ticket[V]) End(value V) error {
 	data, encErr := t.b.cfg.codec.Encode(value)
 	t.b.mu.Lock()
@@ -133,7 +175,7 @@ func (t *Ticket[V]) End(value V) error {
 		return err
 	}
 	if encErr != nil {
-		return fmt.Errorf("dedupe: encoding the value of key %q: %w", t.g.key, encErr)
+		return fmt.Errorf("dedupe: encoding the value of key %q: %w", t.key, encErr)
 	}
 	t.value, t.ended = data, true
 	t.state = ticketEnded
@@ -142,10 +184,11 @@ func (t *Ticket[V]) End(value V) error {
 }
 
 // Release gives the key up without a value: the work failed, or will not
-// run. The claim is deleted (queued, like End's commit), so that a retry or
-// a waiter can claim the key at once, unless WithKeepClaimOnError keeps it
-// until its lease ends. It returns ErrNotOwned when the ticket does not hold
-// the key.
+// run. In claim-first mode the claim is deleted (queued, like End's commit),
+// so that a retry or a waiter can claim the key at once, unless
+// WithKeepClaimOnError keeps it until its lease ends; an optimistic ticket
+// holds nothing in the store. It returns ErrNotOwned when the ticket does
+// not hold the key.
 func (t *Ticket[V]) Release() error {
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
@@ -153,7 +196,7 @@ func (t *Ticket[V]) Release() error {
 		return err
 	}
 	t.err = ErrReleased
-	if t.b.cfg.keepClaimOnError {
+	if t.b.cfg.keepClaimOnError || !t.b.fenced() {
 		delete(t.b.held, t)
 		t.endedAt = time.Now()
 		t.settle(ErrReleased)
@@ -206,17 +249,18 @@ func (t *Ticket[V]) lose(cause error) {
 		return
 	}
 	t.lost = cause
-	for c := range t.cancels {
+	for _, c := range t.cancels {
 		(*c)(cause)
 	}
 	clear(t.cancels)
+	t.cancels = t.cancels[:0]
 	t.unlead()
 }
 
 // takeLead makes the ticket the Batch's holder of its key. Caller holds b.mu.
 func (t *Ticket[V]) takeLead() {
-	t.lead = &lead{done: make(chan struct{})}
-	t.b.leaders[t.g.key] = t
+	t.lead = &lead{}
+	t.b.leaders[t.key] = t
 	t.state = ticketClaiming
 }
 
@@ -226,10 +270,10 @@ func (t *Ticket[V]) unlead() {
 	if t.lead == nil {
 		return
 	}
-	if t.b.leaders[t.g.key] == t {
-		delete(t.b.leaders, t.g.key)
+	if t.b.leaders[t.key] == t {
+		delete(t.b.leaders, t.key)
 	}
-	close(t.lead.done)
+	t.lead.end()
 	t.lead = nil
 }
 
@@ -243,32 +287,32 @@ func (t *Ticket[V]) follow(l *lead) {
 // checkLead turns a follower whose holder learned the committed value into
 // a duplicate. Caller holds b.mu.
 func (t *Ticket[V]) checkLead() {
-	select {
-	case <-t.follows.done:
-	default:
+	if !t.follows.ended {
 		return
 	}
 	if t.follows.known {
 		t.state = ticketDuplicate
-		t.err = t.g.conflict(t.follows.value, nil)
+		t.err = t.guard().conflict(t.follows.value, nil)
 	}
 }
 
-// applyClaim records the reply to this ticket's claim, sent at sent.
-// Caller holds b.mu.
+// applyClaim records the reply to this ticket's claim (or, optimistic, its
+// read), sent at sent. Caller holds b.mu.
 func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
 	switch {
 	case r.Err != nil:
-		t.state, t.err = ticketFailed, t.g.storeErr("claiming", r.Err)
+		t.state, t.err = ticketFailed, t.guard().storeErr("claiming", r.Err)
 		t.unlead()
-	case r.OK:
+	case r.OK || !t.b.fenced() && r.Current.State == Absent:
 		t.state, t.err = ticketOwned, nil
-		t.deadline = sent.Add(leaseSafety(t.b.cfg.lease))
 		t.b.held[t] = struct{}{}
-		t.expireIfLate() // a reply that came too late: lost at once
-		t.b.rearm()
+		if t.b.fenced() {
+			t.deadline = sent.Add(leaseSafety(t.b.queuedLease()))
+			t.expireIfLate() // a reply that came too late: lost at once
+			t.b.rearm()
+		}
 	case r.Current.State == Committed:
-		t.state, t.err = ticketDuplicate, t.g.conflict(r.Current.Value, nil)
+		t.state, t.err = ticketDuplicate, t.guard().conflict(r.Current.Value, nil)
 		t.lead.value, t.lead.known = r.Current.Value, true
 		t.unlead()
 	default:

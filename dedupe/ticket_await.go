@@ -55,14 +55,14 @@ func (t *Ticket[V]) Await(ctx context.Context) error {
 		}
 		var err error
 		if interest == nil {
-			if interest, err = b.store.Watch(ctx, t.g.key); err != nil {
-				return t.fail(t.g.storeErr("watching", err))
+			if interest, err = b.store.Watch(ctx, t.key); err != nil {
+				return t.fail(t.guard().storeErr("watching", err))
 			}
 		}
 		if done, err := t.claimOnce(ctx); done {
 			return err
 		}
-		if err := t.g.awaitClaim(ctx, interest, t.waitTTL()); err != nil {
+		if err := t.guard().awaitClaim(ctx, interest, t.waitTTL()); err != nil {
 			return t.giveUp(err)
 		}
 	}
@@ -76,17 +76,21 @@ func (t *Ticket[V]) awaitHolder(ctx context.Context) error {
 	for {
 		b.mu.Lock()
 		if t.follows == nil {
-			if l := b.leaders[t.g.key]; l != nil && l != t {
+			if l := b.leaders[t.key]; l != nil && l != t {
 				t.follows = l.lead
 			}
 		}
 		l := t.follows
+		var done <-chan struct{}
+		if l != nil {
+			done = l.wait()
+		}
 		b.mu.Unlock()
 		if l == nil {
 			return nil
 		}
 		select {
-		case <-l.done:
+		case <-done:
 		case <-ctx.Done():
 			return t.giveUp(context.Cause(ctx))
 		}
@@ -105,19 +109,20 @@ func (t *Ticket[V]) awaitHolder(ctx context.Context) error {
 func (t *Ticket[V]) leadIfFree() bool {
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
-	if l := t.b.leaders[t.g.key]; l != nil && l != t {
+	if l := t.b.leaders[t.key]; l != nil && l != t {
 		return false
 	}
 	t.takeLead()
 	return true
 }
 
-// claimOnce claims the key in the store. It reports done with the error
-// Await returns when the claim decided (held: nil; committed: a conflict;
-// failed), or not done when another owner still holds the key.
+// claimOnce claims the key in the store (optimistic: reads it). It reports
+// done with the error Await returns when the claim decided (held: nil;
+// committed: a conflict; failed), or not done when another owner still
+// holds the key.
 func (t *Ticket[V]) claimOnce(ctx context.Context) (done bool, err error) {
 	sent := time.Now()
-	res := t.b.exec(ctx, []Op{{Kind: OpClaim, Key: t.g.key, Token: t.g.token, Lease: t.b.cfg.lease}})
+	res := t.b.exec(ctx, []Op{t.b.claimOp(t)})
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
 	t.applyClaim(res[0], sent)

@@ -32,15 +32,16 @@ func (t *Ticket[V]) Result(ctx context.Context) error {
 	default:
 		return err
 	}
+	settled := t.awaitSettled()
 	select {
-	case <-t.settled: // known already: never lost to a done ctx
+	case <-settled: // known already: never lost to a done ctx
 		return t.settledOutcome()
 	default:
 	}
 	timer := time.NewTimer(time.Until(endedAt.Add(t.b.cfg.commitTimeout)))
 	defer timer.Stop()
 	select {
-	case <-t.settled:
+	case <-settled:
 	case <-timer.C:
 		return t.timedOut(state)
 	case <-ctx.Done():
@@ -57,9 +58,23 @@ func (t *Ticket[V]) settledOutcome() error {
 
 func (t *Ticket[V]) timedOut(state ticketState) error {
 	if state == ticketReleasing {
-		return fmt.Errorf("dedupe: releasing key %q: no reply within %v; the claim ends with its lease", t.g.key, t.b.cfg.commitTimeout)
+		return fmt.Errorf("dedupe: releasing key %q: no reply within %v; the claim ends with its lease", t.key, t.b.cfg.commitTimeout)
 	}
-	return fmt.Errorf("%w: key %q: no reply within the commit timeout (%v)", ErrCommitUnknown, t.g.key, t.b.cfg.commitTimeout)
+	return fmt.Errorf("%w: key %q: no reply within the commit timeout (%v)", ErrCommitUnknown, t.key, t.b.cfg.commitTimeout)
+}
+
+// awaitSettled returns a channel closed once the outcome of End or Release
+// is known (at once, if it is).
+func (t *Ticket[V]) awaitSettled() <-chan struct{} {
+	t.b.mu.Lock()
+	defer t.b.mu.Unlock()
+	switch {
+	case t.state == ticketSettled:
+		return closedChan
+	case t.settled == nil:
+		t.settled = make(chan struct{})
+	}
+	return t.settled
 }
 
 // settle records the outcome of End or Release and gives the key up.
@@ -69,5 +84,7 @@ func (t *Ticket[V]) settle(outcome error) {
 	t.state = ticketSettled
 	delete(t.b.pending, t)
 	t.unlead()
-	close(t.settled)
+	if t.settled != nil {
+		close(t.settled)
+	}
 }

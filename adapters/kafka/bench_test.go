@@ -52,6 +52,9 @@ func BenchmarkThroughput(b *testing.B) {
 	b.Run("ConsumerNullStore", func(b *testing.B) { // the adapter's own ceiling: a store that does nothing
 		benchRuns(b, func(b *testing.B) time.Duration { return consumerRun(b, k, nil, fresh) })
 	})
+	b.Run("ConsumerMemoryStore", func(b *testing.B) {
+		benchRuns(b, func(b *testing.B) time.Duration { return consumerRunOn(b, k, dedupe.NewMemoryStore(), fresh) })
+	})
 }
 
 // nullStore claims and commits every key at once, keeping nothing: the
@@ -140,6 +143,12 @@ func consumerRun(b *testing.B, k testenv.KafkaBroker, srv *testenv.RedisServer, 
 		defer func() { b.ReportMetric((redisCPU(b, srv)-cpu)*1e6/benchMessages, "redis-cpu-µs/msg") }()
 	}
 	defer store.Close()
+	return consumerRunOn(b, k, store, topic)
+}
+
+// consumerRunOn consumes the topic with a Consumer on store.
+func consumerRunOn(b *testing.B, k testenv.KafkaBroker, store dedupe.Store, topic string) time.Duration {
+	b.Helper()
 	var finished atomic.Int64
 	done := make(chan struct{})
 	count := func() {

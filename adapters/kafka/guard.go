@@ -44,7 +44,7 @@ type ticket[V any] interface {
 func newGuard[V any](cfg *Config[V]) (guard[V], error) {
 	opts := []dedupe.RunOption{dedupe.WithTTL(cfg.TTL), dedupe.WithCodec(cfg.Codec)}
 	if cfg.Optimistic {
-		return newRunGuard[V](cfg.Store, opts), nil
+		return newRunGuard[V](cfg.Store, append(opts, dedupe.WithOptimistic())), nil
 	}
 	return newBatchGuard[V](cfg.Store, append(opts, dedupe.WithClaim(cfg.Lease))...)
 }

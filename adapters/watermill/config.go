@@ -163,7 +163,7 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) runOptions() []dedupe.RunOption {
 	opts := []dedupe.RunOption{dedupe.WithTTL(c.TTL)}
 	if c.Optimistic {
-		return opts
+		return append(opts, dedupe.WithOptimistic())
 	}
 	opts = append(opts, dedupe.WithClaim(c.Lease))
 	if c.NoWait {

@@ -489,6 +489,8 @@ func execSingle(ctx context.Context, s dedupe.Store, op dedupe.Op) dedupe.OpResu
 		r.Current, r.OK, r.Err = s.Commit(ctx, op.Key, dedupe.Commit{Token: op.Token, Fenced: op.Fenced, Value: op.Value, TTL: op.TTL})
 	case dedupe.OpRelease:
 		r.OK, r.Err = s.Release(ctx, op.Key, op.Token)
+	case dedupe.OpGet:
+		r.Current, r.Err = s.Get(ctx, op.Key)
 	}
 	return r
 }

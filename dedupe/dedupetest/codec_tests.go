@@ -16,7 +16,7 @@ var codecTests = map[string]func(*testing.T, Backend){
 		if _, won, err := s.Commit(ctx, k, dedupe.Commit{Token: "t", Value: []byte("{not json"), TTL: time.Minute}); err != nil || !won {
 			t.Fatalf("Commit = %v, %v", won, err)
 		}
-		for _, opts := range [][]dedupe.RunOption{nil, {dedupe.WithEagerStart()}, {dedupe.WithClaim(time.Second)}} {
+		for _, opts := range [][]dedupe.RunOption{{dedupe.WithOptimistic()}, {dedupe.WithOptimistic(), dedupe.WithEagerStart()}, {dedupe.WithClaim(time.Second)}} {
 			_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 				<-ctx.Done() // eager start: fn runs until the check cancels it
 				return 0, ctx.Err()
@@ -39,7 +39,7 @@ var codecTests = map[string]func(*testing.T, Backend){
 		}
 		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[[]byte]) (int, error) {
 			return 0, nil
-		}, dedupe.WithCodec(dedupe.RawCodec{}))
+		}, dedupe.WithCodec(dedupe.RawCodec{}), dedupe.WithOptimistic())
 		conflict, ok := asConflict[[]byte](err)
 		if !ok || string(conflict.Value) != string(raw) {
 			t.Fatalf("duplicate = %v, want a conflict carrying %q", err, raw)
@@ -50,7 +50,7 @@ var codecTests = map[string]func(*testing.T, Backend){
 		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[func()]) (int, error) {
 			end(func() {})
 			return 0, nil
-		})
+		}, dedupe.WithOptimistic())
 		if err == nil || errors.Is(err, dedupe.ErrCommitUnknown) {
 			t.Fatalf("Run = %v, want an encoding error", err)
 		}

@@ -22,7 +22,7 @@ var commitTests = map[string]func(*testing.T, Backend){
 		got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (order, error) {
 			end("order-1")
 			return order{ID: "order-1", Total: 42}, nil
-		})
+		}, dedupe.WithOptimistic())
 		if err != nil || got != (order{ID: "order-1", Total: 42}) {
 			t.Fatalf("Run = %+v, %v; want order-1, nil", got, err)
 		}
@@ -39,7 +39,7 @@ var commitTests = map[string]func(*testing.T, Backend){
 			calls++
 			end("second")
 			return 0, nil
-		})
+		}, dedupe.WithOptimistic())
 		assertConflict(t, err, "winner")
 		if !errors.Is(err, dedupe.ErrConflict) {
 			t.Errorf("errors.Is(err, ErrConflict) = false for %v", err)
@@ -52,14 +52,14 @@ var commitTests = map[string]func(*testing.T, Backend){
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
 		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			return 0, errHandler
-		})
+		}, dedupe.WithOptimistic())
 		if !errors.Is(err, errHandler) {
 			t.Fatalf("Run = %v, want the handler's error", err)
 		}
 		got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			end(7)
 			return 7, nil
-		})
+		}, dedupe.WithOptimistic())
 		if err != nil || got != 7 {
 			t.Fatalf("retry = %v, %v; want 7, nil (a failed run must not mark the key)", got, err)
 		}
@@ -69,16 +69,16 @@ var commitTests = map[string]func(*testing.T, Backend){
 		got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			end(1)
 			return 5, errHandler
-		})
+		}, dedupe.WithOptimistic())
 		if !errors.Is(err, errHandler) || got != 5 {
 			t.Fatalf("Run = %v, %v; want 5 and the handler's error", got, err)
 		}
-		_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil })
+		_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil }, dedupe.WithOptimistic())
 		assertConflict(t, err, 1)
 	},
 	"EndNotCalled": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 1, nil })
+		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 1, nil }, dedupe.WithOptimistic())
 		if !errors.Is(err, dedupe.ErrEndNotCalled) {
 			t.Fatalf("Run = %v, want ErrEndNotCalled", err)
 		}
@@ -92,11 +92,11 @@ var commitTests = map[string]func(*testing.T, Backend){
 			end(1)
 			end(2)
 			return 0, nil
-		})
+		}, dedupe.WithOptimistic())
 		if !errors.Is(err, dedupe.ErrEndCalledTwice) {
 			t.Fatalf("Run = %v, want ErrEndCalledTwice", err)
 		}
-		_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil })
+		_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil }, dedupe.WithOptimistic())
 		assertConflict(t, err, 1)
 	},
 	"PanicReleasesAndRepanics": func(t *testing.T, b Backend) {
@@ -107,12 +107,12 @@ var commitTests = map[string]func(*testing.T, Backend){
 					t.Fatalf("recovered %v, want the handler's panic \"boom\"", p)
 				}
 			}()
-			_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { panic("boom") })
+			_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { panic("boom") }, dedupe.WithOptimistic())
 		}()
 		got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			end(3)
 			return 3, nil
-		})
+		}, dedupe.WithOptimistic())
 		if err != nil || got != 3 {
 			t.Fatalf("run after panic = %v, %v; want 3, nil", got, err)
 		}
@@ -125,7 +125,7 @@ var commitTests = map[string]func(*testing.T, Backend){
 		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			t.Error("fn called with a cancelled context")
 			return 0, nil
-		})
+		}, dedupe.WithOptimistic())
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run = %v, want context.Canceled", err)
 		}

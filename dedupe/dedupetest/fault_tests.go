@@ -52,7 +52,7 @@ var faultTests = map[string]func(*testing.T, Backend){
 				_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
 					t.Error("a duplicate ran")
 					return 0, nil
-				})
+				}, dedupe.WithOptimistic())
 				assertConflict(t, err, "mine")
 			})
 		}

@@ -15,7 +15,7 @@ import (
 var lifecycleTests = map[string]func(*testing.T, Backend){
 	// One test per mode: closing ends the backend's store (the memory
 	// backend has one store per test).
-	"CloseEndsLiveRuns":      func(t *testing.T, b Backend) { closeEndsLiveRun(t, b) },
+	"CloseEndsLiveRuns":      func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, dedupe.WithOptimistic()) },
 	"CloseEndsLiveClaimRuns": func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, dedupe.WithClaim(time.Minute)) },
 	"NoInterestLeftAfterMixedOutcomes": func(t *testing.T, b Backend) {
 		s, ctx := openStore(t, b), testContext(t)
@@ -53,25 +53,25 @@ func mixedOutcome(ctx context.Context, t *testing.T, s dedupe.Store, i int) {
 	k := mixedKey(i)
 	switch i % 10 {
 	case 0, 1, 2, 3:
-		_, err := dedupe.Run(ctx, s, k, noop)
+		_, err := dedupe.Run(ctx, s, k, noop, dedupe.WithOptimistic())
 		if err != nil && !errors.Is(err, dedupe.ErrConflict) {
 			t.Errorf("run %d: %v", i, err)
 		}
 	case 4, 5:
-		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, errHandler })
+		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, errHandler }, dedupe.WithOptimistic())
 	case 6:
 		func() {
 			defer func() { _ = recover() }()
-			_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { panic("boom") })
+			_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { panic("boom") }, dedupe.WithOptimistic())
 		}()
 	case 7:
 		cctx, cancel := context.WithCancel(ctx)
 		_, _ = dedupe.Run(cctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			cancel()
 			return 0, ctx.Err()
-		})
+		}, dedupe.WithOptimistic())
 	default:
-		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil })
+		_, _ = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) { return 0, nil }, dedupe.WithOptimistic())
 	}
 }
 

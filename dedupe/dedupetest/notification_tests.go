@@ -40,7 +40,7 @@ var notificationTests = map[string]func(*testing.T, Backend){
 			<-ctx.Done()
 			cause = context.Cause(ctx)
 			return 0, ctx.Err()
-		}, dedupe.WithEagerStart())
+		}, dedupe.WithEagerStart(), dedupe.WithOptimistic())
 		assertConflict(t, err, "stored")
 		assertConflict(t, cause, "stored")
 	},
@@ -71,7 +71,7 @@ func abortLatency(t *testing.T, winner, loser dedupe.Store, k string) time.Durat
 			close(started)
 			<-ctx.Done()
 			return 0, ctx.Err()
-		})
+		}, dedupe.WithOptimistic())
 		done <- result{err, time.Now()}
 	}()
 	<-started
@@ -95,7 +95,7 @@ func race(ctx context.Context, stores []dedupe.Store, k string) error {
 				time.Sleep(time.Duration(rand.IntN(5000)) * time.Microsecond) // the work
 				end(i)
 				return i, nil
-			})
+			}, dedupe.WithOptimistic())
 		})
 	}
 	close(start)

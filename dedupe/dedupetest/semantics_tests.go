@@ -32,19 +32,19 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			t.Error("an optimistic run started fn while a claim-first owner held the key")
 			return 0, nil
 		}
-		_, err := dedupe.Run(ctx, s, k, ranWhileClaimed, dedupe.WithNoWait())
+		_, err := dedupe.Run(ctx, s, k, ranWhileClaimed, dedupe.WithNoWait(), dedupe.WithOptimistic())
 		assertErr(t, err, dedupe.ErrInProgress)
 		var cause error
 		_, err = dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
 			<-ctx.Done() // eager: started at once, cancelled by the check
 			cause = context.Cause(ctx)
 			return 0, ctx.Err()
-		}, dedupe.WithEagerStart())
+		}, dedupe.WithEagerStart(), dedupe.WithOptimistic())
 		assertErr(t, err, dedupe.ErrInProgress)
 		assertErr(t, cause, dedupe.ErrInProgress)
 		waiter := make(chan error, 1)
 		go func() {
-			_, err := dedupe.Run(ctx, s, k, ranWhileClaimed)
+			_, err := dedupe.Run(ctx, s, k, ranWhileClaimed, dedupe.WithOptimistic())
 			waiter <- err
 		}()
 		close(finish)
@@ -78,7 +78,7 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			end(1)
 			end(2)
 			return 5, nil
-		})
+		}, dedupe.WithOptimistic())
 		if got != 5 || !errors.Is(err, dedupe.ErrEndCalledTwice) || errors.Is(err, dedupe.ErrConflict) {
 			t.Fatalf("won, end twice: Run = %v, %v; want fn's result and ErrEndCalledTwice alone", got, err)
 		}
@@ -88,7 +88,7 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			end(1)
 			end(2)
 			return 5, nil
-		}, dedupe.WithEagerStart())
+		}, dedupe.WithEagerStart(), dedupe.WithOptimistic())
 		if !errors.Is(err, dedupe.ErrEndCalledTwice) {
 			t.Fatalf("lost, end twice: Run = %v, want ErrEndCalledTwice", err)
 		}
@@ -125,7 +125,7 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 				close(running)
 				<-ctx.Done()
 				return 0, ctx.Err()
-			})
+			}, dedupe.WithOptimistic())
 			done <- err
 		}()
 		<-running
@@ -163,6 +163,6 @@ var modes = []struct {
 	name string
 	opts []dedupe.RunOption
 }{
-	{"Optimistic", nil},
+	{"Optimistic", []dedupe.RunOption{dedupe.WithOptimistic()}},
 	{"Claim", []dedupe.RunOption{dedupe.WithClaim(time.Minute)}},
 }

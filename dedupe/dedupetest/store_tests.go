@@ -119,7 +119,7 @@ var storeTests = map[string]func(*testing.T, Backend){
 			if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(time.Minute), dedupe.WithNoWait()); err != nil {
 				t.Fatalf("key %q: run after a released claim = %v, want nil", k, err)
 			}
-			_, err = dedupe.Run(ctx, s, k, noop)
+			_, err = dedupe.Run(ctx, s, k, noop, dedupe.WithOptimistic())
 			assertConflict(t, err, 1)
 		}
 	},

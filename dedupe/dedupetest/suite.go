@@ -51,6 +51,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"Lifecycle", lifecycleTests},
 		{"Claim", claimTests},
 		{"Batch", batchTests},
+		{"BatchModes", batchModeTests},
 		{"Faults", faultTests},
 		{"Semantics", semanticsTests},
 	}
@@ -131,7 +132,7 @@ func commitValue[V any](t *testing.T, s dedupe.Store, k string, v V, opts ...ded
 	_, err := dedupe.Run(testContext(t), s, k, func(ctx context.Context, end dedupe.End[V]) (struct{}, error) {
 		end(v)
 		return struct{}{}, nil
-	}, opts...)
+	}, append([]dedupe.RunOption{dedupe.WithOptimistic()}, opts...)...)
 	if err != nil {
 		t.Fatalf("committing %q: %v", k, err)
 	}

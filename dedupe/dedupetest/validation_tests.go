@@ -33,6 +33,13 @@ var validationTests = map[string]func(*testing.T, Backend){
 			{"TinyLease", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Millisecond)}, dedupe.ErrInvalidOption},
 			{"NilCodec", key(t), []dedupe.RunOption{dedupe.WithCodec(nil)}, dedupe.ErrInvalidOption},
 			{"ZeroCommitTimeout", key(t), []dedupe.RunOption{dedupe.WithCommitTimeout(0)}, dedupe.ErrInvalidOption},
+			{"EmptyKeyOptimistic", "", []dedupe.RunOption{dedupe.WithOptimistic()}, dedupe.ErrInvalidKey},
+			{"ClaimAndOptimistic", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Minute), dedupe.WithOptimistic()}, dedupe.ErrInvalidOption},
+			{"EagerStartWithoutOptimistic", key(t), []dedupe.RunOption{dedupe.WithEagerStart()}, dedupe.ErrInvalidOption},
+			{"KeepClaimOnErrorOptimistic", key(t), []dedupe.RunOption{dedupe.WithOptimistic(), dedupe.WithKeepClaimOnError()}, dedupe.ErrInvalidOption},
+			{"QueuedLeaseInRun", key(t), []dedupe.RunOption{dedupe.WithQueuedLease(time.Second)}, dedupe.ErrInvalidOption},
+			{"TinyQueuedLease", key(t), []dedupe.RunOption{dedupe.WithQueuedLease(time.Millisecond)}, dedupe.ErrInvalidOption},
+			{"QueuedLeaseOverLease", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Second), dedupe.WithQueuedLease(time.Minute)}, dedupe.ErrInvalidOption},
 		}
 		for _, c := range cases {
 			called := false
@@ -52,10 +59,10 @@ var validationTests = map[string]func(*testing.T, Backend){
 		s, ctx := openStore(t, b), testContext(t)
 		keys := []string{"\x00\xff" + key(t), "{" + key(t), key(t) + "}{", strings.Repeat("é", dedupe.MaxKeyLen/2)}
 		for _, k := range keys {
-			if _, err := dedupe.Run(ctx, s, k, noop); err != nil {
+			if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithOptimistic()); err != nil {
 				t.Fatalf("Run(%q) = %v", k, err)
 			}
-			if _, err := dedupe.Run(ctx, s, k, noop); !errors.Is(err, dedupe.ErrConflict) {
+			if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithOptimistic()); !errors.Is(err, dedupe.ErrConflict) {
 				t.Fatalf("second Run(%q) = %v, want a conflict", k, err)
 			}
 		}
@@ -63,11 +70,11 @@ var validationTests = map[string]func(*testing.T, Backend){
 	"TTLExpiresCommittedValue": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
 		commitValue(t, s, k, 1, dedupe.WithTTL(200*time.Millisecond))
-		if _, err := dedupe.Run(ctx, s, k, noop); !errors.Is(err, dedupe.ErrConflict) {
+		if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithOptimistic()); !errors.Is(err, dedupe.ErrConflict) {
 			t.Fatalf("Run before expiry = %v, want a conflict", err)
 		}
 		waitFree(t, s, k, 5*time.Second)
-		if _, err := dedupe.Run(ctx, s, k, noop); err != nil {
+		if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithOptimistic()); err != nil {
 			t.Fatalf("Run after expiry = %v, want nil", err)
 		}
 	},

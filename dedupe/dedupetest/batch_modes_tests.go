@@ -1,0 +1,209 @@
+package dedupetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// batchModeTests cover the optimistic Batch and the queued lease of a
+// claim-first Batch.
+var batchModeTests = map[string]func(*testing.T, Backend){
+	"OptimisticFreeKeysRunAndFirstCommitWins": func(t *testing.T, b Backend) {
+		ctx, k, fresh := testContext(t), key(t), key(t)
+		first := claim(t, newOptimisticBatch[string](t, openStore(t, b)), k, fresh)
+		second := claim(t, newOptimisticBatch[string](t, openStore(t, b)), k)[0]
+		for _, ticket := range []*dedupe.Ticket[string]{first[0], first[1], second} {
+			assertErr(t, ticket.Err(), nil) // free: both may run
+		}
+		mustEnd(t, second, "second")
+		assertErr(t, second.Result(ctx), nil)
+		mustEnd(t, first[0], "first")
+		assertConflict(t, first[0].Result(ctx), "second") // lost at its commit, with the winner's value
+		if _, ok := asConflict[string](first[0].Result(ctx)); !ok || errors.Is(first[0].Result(ctx), dedupe.ErrLeaseLost) {
+			t.Fatalf("an optimistic loser's Result = %v, want a plain *ConflictError", first[0].Result(ctx))
+		}
+		mustRelease(t, first[1])
+		assertErr(t, first[1].Result(ctx), dedupe.ErrReleased)
+		rec, err := openStore(t, b).Get(ctx, fresh)
+		if err != nil || rec.State != dedupe.Absent {
+			t.Fatalf("a released optimistic key = %+v, %v; want absent (it held nothing)", rec, err)
+		}
+	},
+	"OptimisticCommittedKeyIsDuplicate": func(t *testing.T, b Backend) {
+		s, k := openStore(t, b), key(t)
+		commitValue(t, s, k, "stored")
+		assertConflict(t, claim(t, newOptimisticBatch[string](t, s), k)[0].Err(), "stored")
+	},
+	"OptimisticAwaitsClaimThenRuns": func(t *testing.T, b Backend) {
+		ctx, k, ws := testContext(t), key(t), openStore(t, b)
+		owner := claim(t, newBatch[string](t, openStore(t, b)), k)[0]
+		waiter := claim(t, newOptimisticBatch[string](t, ws), k)[0]
+		assertErr(t, waiter.Err(), dedupe.ErrInProgress)
+		got := make(chan error, 1)
+		go func() { got <- waiter.Await(ctx) }()
+		awaitInterest(t, ws)
+		mustRelease(t, owner)
+		select {
+		case err := <-got:
+			assertErr(t, err, nil)
+		case <-time.After(promptBound):
+			t.Fatalf("an optimistic Await did not hear the claim's release within %v", promptBound)
+		}
+		mustEnd(t, waiter, "waiter")
+		assertErr(t, waiter.Result(ctx), nil)
+	},
+	"OptimisticAwaitGetsClaimOwnersValue": func(t *testing.T, b Backend) {
+		ctx, k, ws := testContext(t), key(t), openStore(t, b)
+		owner := claim(t, newBatch[string](t, openStore(t, b)), k)[0]
+		waiter := claim(t, newOptimisticBatch[string](t, ws), k)[0]
+		got := make(chan error, 1)
+		go func() { got <- waiter.Await(ctx) }()
+		awaitInterest(t, ws)
+		mustEnd(t, owner, "owner")
+		select {
+		case err := <-got:
+			assertConflict(t, err, "owner")
+		case <-time.After(promptBound):
+			t.Fatalf("an optimistic Await did not hear the claim's commit within %v", promptBound)
+		}
+	},
+	"OptimisticDuplicatesInOneBatchWaitInMemory": func(t *testing.T, b Backend) {
+		ctx, k := testContext(t), key(t)
+		tickets := claim(t, newOptimisticBatch[string](t, openStore(t, b)), k, k)
+		assertErr(t, tickets[0].Err(), nil)
+		assertErr(t, tickets[1].Err(), dedupe.ErrInProgress)
+		got := make(chan error, 1)
+		go func() { got <- tickets[1].Await(ctx) }()
+		mustEnd(t, tickets[0], "v")
+		assertConflict(t, <-got, "v")
+	},
+	"OptimisticCloseReportsOwnedTickets": func(t *testing.T, b Backend) {
+		batch, err := dedupe.NewBatch[int](openStore(t, b), dedupe.WithOptimistic())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ticket := claim(t, batch, key(t))[0]
+		work, cancel := ticket.Context(testContext(t))
+		defer cancel()
+		if err := batch.Close(); !errors.Is(err, dedupe.ErrEndNotCalled) {
+			t.Fatalf("Close with an owned ticket = %v, want ErrEndNotCalled", err)
+		}
+		assertErr(t, context.Cause(work), dedupe.ErrBatchClosed)
+	},
+	"QueuedClaimsOfDeadOwnerFreeAfterQueuedLease": func(t *testing.T, b Backend) {
+		dead := &mutedRenewals{Store: openStore(t, b)}
+		dead.mute() // the owner dies right after its claim: nothing is ever renewed
+		owner := newBatch[int](t, dead, dedupe.WithClaim(time.Minute), dedupe.WithQueuedLease(300*time.Millisecond))
+		began, k := time.Now(), key(t)
+		ticket := claim(t, owner, k)[0]
+		waitFree(t, openStore(t, b), k, 5*time.Second)
+		if took := time.Since(began); took > 2*time.Second {
+			t.Fatalf("the dead owner's queued key was free after %v, want within the 300ms queued lease", took)
+		}
+		mustRelease(t, ticket)
+	},
+	"StartedClaimKeepsFullLeaseQueuedOneDoesNot": func(t *testing.T, b Backend) {
+		ctx, running, queued := testContext(t), key(t), key(t)
+		dead := &mutedRenewals{Store: openStore(t, b)}
+		owner := newBatch[int](t, dead, dedupe.WithClaim(time.Minute), dedupe.WithQueuedLease(300*time.Millisecond))
+		tickets := claim(t, owner, running, queued)
+		work, cancel := tickets[0].Context(ctx) // started: renewed with the full lease
+		defer cancel()
+		waitRenewed(t, dead, running, time.Minute)
+		dead.mute() // the owner dies: nothing is renewed any more
+		began := time.Now()
+		other := openStore(t, b)
+		waitFree(t, other, queued, 5*time.Second)
+		if took := time.Since(began); took > 2*time.Second {
+			t.Fatalf("the dead owner's queued key was free after %v, want within the 300ms queued lease", took)
+		}
+		if rec, err := other.Get(ctx, running); err != nil || rec.State != dedupe.Claimed || rec.TTL < 30*time.Second {
+			t.Fatalf("the dead owner's started key = %+v, %v; want claimed with most of the 1m lease left", rec, err)
+		}
+		assertErr(t, context.Cause(work), nil) // its local clock still holds: 2/3 of a minute
+		mustRelease(t, tickets[0])
+		mustRelease(t, tickets[1])
+	},
+	"QueuedLeaseCannotOutliveLease": func(t *testing.T, b Backend) {
+		_, err := dedupe.NewBatch[int](openStore(t, b), dedupe.WithClaim(time.Second), dedupe.WithQueuedLease(time.Minute))
+		assertErr(t, err, dedupe.ErrInvalidOption)
+		_, err = dedupe.NewBatch[int](openStore(t, b), dedupe.WithOptimistic(), dedupe.WithQueuedLease(time.Second))
+		assertErr(t, err, dedupe.ErrInvalidOption)
+		_, err = dedupe.NewBatch[int](openStore(t, b), dedupe.WithOptimistic(), dedupe.WithEagerStart())
+		assertErr(t, err, dedupe.ErrInvalidOption)
+	},
+}
+
+func newOptimisticBatch[V any](t *testing.T, s dedupe.Store, opts ...dedupe.RunOption) *dedupe.Batch[V] {
+	t.Helper()
+	batch, err := dedupe.NewBatch[V](s, append([]dedupe.RunOption{dedupe.WithOptimistic()}, opts...)...)
+	if err != nil {
+		t.Fatalf("NewBatch: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := batch.Close(); err != nil {
+			t.Errorf("Batch.Close: %v", err)
+		}
+	})
+	return batch
+}
+
+// mutedRenewals is a store whose renewals, once muted, never reach the
+// backend, as for an owner that died; it remembers the lease of each key's
+// last renewal that did.
+type mutedRenewals struct {
+	dedupe.Store
+	mu     sync.Mutex
+	muted  bool
+	leases map[string]time.Duration
+}
+
+func (s *mutedRenewals) mute() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.muted = true
+}
+
+func (s *mutedRenewals) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
+	s.mu.Lock()
+	muted := s.muted
+	s.mu.Unlock()
+	if muted {
+		return false, errors.New("dedupetest: the owner is dead")
+	}
+	held, err := s.Store.Renew(ctx, key, token, lease)
+	if held && err == nil {
+		s.mu.Lock()
+		if s.leases == nil {
+			s.leases = map[string]time.Duration{}
+		}
+		s.leases[key] = lease
+		s.mu.Unlock()
+	}
+	return held, err
+}
+
+// renewedWith returns the lease of key's last successful renewal (0: none).
+func (s *mutedRenewals) renewedWith(key string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leases[key]
+}
+
+// waitRenewed polls until key was renewed with lease (the heartbeat runs
+// every queued lease/3).
+func waitRenewed(t *testing.T, s *mutedRenewals, key string, lease time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(promptBound)
+	for s.renewedWith(key) != lease {
+		if time.Now().After(deadline) {
+			t.Fatalf("key %q was not renewed with %v within %v", key, lease, promptBound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
