@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/consume"
 )
 
 // HandleFunc processes one message inside the guard. It calls end(value)
@@ -155,11 +156,15 @@ const (
 	Unordered
 )
 
-// Backoff is an exponential backoff: Min, doubling up to Max.
+// Backoff is an exponential backoff: Min, doubling up to Max, with up to
+// 20% jitter so that members do not retry in step.
 type Backoff struct {
 	Min time.Duration // default 100ms
 	Max time.Duration // default 5s
 }
+
+// delay is the wait before retry number n (0-based).
+func (b Backoff) delay(n int) time.Duration { return consume.Backoff(b).Delay(n) }
 
 // Defaults applied by NewConsumer and NewProcessor.
 const (

@@ -62,12 +62,12 @@ func (c *Consumer[V]) Run(ctx context.Context) (err error) {
 		return ErrRunning
 	}
 	defer c.running.Store(false)
-	p, err := newPipeline(&c.cfg, c.m)
+	e, err := newEngine(&c.cfg, c.m)
 	if err != nil {
 		return err
 	}
 	defer func() { // after cg.Close: the generation's work has ended
-		if cerr := p.close(); cerr != nil && err == nil {
+		if cerr := e.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("kafka: claims left held at shutdown (a bug): %w", cerr)
 		}
 	}()
@@ -86,22 +86,8 @@ func (c *Consumer[V]) Run(ctx context.Context) (err error) {
 			continue
 		}
 		c.m.generations.add(1)
-		if err := c.runGeneration(ctx, p, gen); err != nil {
+		if err := c.runGeneration(ctx, e, gen); err != nil {
 			return err
 		}
 	}
-}
-
-// runGeneration runs one generation's work inside gen.Start, so that the
-// group cannot move to the next generation before it has ended, and returns
-// once the work has drained. On a rebalance the started function returns;
-// on shutdown or a fatal error it stays until Run closes the group, so
-// that this member does not rejoin meanwhile.
-func (c *Consumer[V]) runGeneration(ctx context.Context, p *pipeline[V], gen *kafkago.Generation) error {
-	drained := make(chan error, 1)
-	gen.Start(func(genCtx context.Context) {
-		drained <- c.generation(ctx, genCtx, p, gen)
-		<-genCtx.Done()
-	})
-	return <-drained
 }

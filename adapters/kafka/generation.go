@@ -6,102 +6,107 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/consume"
 )
 
-// generation is one consumer-group generation's work: one loop per
-// assigned partition and a committer, all ended before the group may move
-// on.
-type generation[V any] struct {
-	c       *Consumer[V]
-	p       *pipeline[V]
-	gen     *kafkago.Generation
-	stop    context.Context // done: start nothing new
-	halt    context.CancelCauseFunc
-	work    context.Context // handlers' parent
-	cancel  context.CancelCauseFunc
-	commits *committer
-
-	mu    sync.Mutex
-	fatal error
+// runGeneration runs one generation's work inside gen.Start, so that the
+// group cannot move to the next generation before it has ended, and returns
+// once the work has drained. On a rebalance the started function returns;
+// on shutdown or a fatal error it stays until Run closes the group, so
+// that this member does not rejoin meanwhile.
+func (c *Consumer[V]) runGeneration(ctx context.Context, e *consume.Engine[kafkago.Message, V], gen *kafkago.Generation) error {
+	drained := make(chan error, 1)
+	gen.Start(func(genCtx context.Context) {
+		drained <- c.generation(ctx, genCtx, e, gen)
+		<-genCtx.Done()
+	})
+	return <-drained
 }
 
 // generation runs gen until it ends (rebalance), ctx is cancelled
 // (shutdown) or a message fails for good, then drains: running handlers
 // finish (or are cancelled), the finished offsets are committed. It
 // returns the fatal error, if any.
-func (c *Consumer[V]) generation(ctx, genCtx context.Context, p *pipeline[V], gen *kafkago.Generation) error {
+func (c *Consumer[V]) generation(ctx, genCtx context.Context, e *consume.Engine[kafkago.Message, V], gen *kafkago.Generation) error {
 	if c.hooks.generation != nil {
 		c.hooks.generation(gen)
 	}
-	g := &generation[V]{c: c, p: p, gen: gen}
-	g.stop, g.halt = context.WithCancelCause(context.Background())
-	g.work, g.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
-	defer g.halt(nil)
-	defer g.cancel(nil)
-	g.commits = newCommitter(c, gen)
-
+	s := e.Session(ctx, consume.SessionConfig{
+		Commit:         func(pos map[consume.Partition]int64) error { return c.commit(gen, pos) },
+		CommitFailed:   func(err error) { c.logCommitError(gen, err) },
+		CommitEvery:    c.cfg.CommitEvery,
+		CommitInterval: c.cfg.CommitInterval,
+	})
 	done := make(chan struct{})
-	var bg sync.WaitGroup
-	bg.Go(func() { g.watch(ctx, genCtx, done) })
-	loop, stopLoop := context.WithCancel(context.Background())
-	bg.Go(func() { g.commits.loop(loop) })
-	g.partitions()
-	stopLoop()
-	close(done)
-	bg.Wait()
-	g.commits.flush(true)
-	return g.fatal
-}
-
-// partitions runs one loop per assigned partition until all have stopped.
-func (g *generation[V]) partitions() {
-	var wg sync.WaitGroup
-	for topic, assigned := range g.gen.Assignments {
+	var watch sync.WaitGroup
+	watch.Go(func() { c.watch(ctx, genCtx, s, done) })
+	var parts sync.WaitGroup
+	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
-			o := g.commits.track(topic, a)
-			wg.Go(func() { g.partition(topic, a, o) })
+			parts.Go(func() { c.partition(s, topic, a) })
 		}
 	}
-	wg.Wait()
+	parts.Wait()
+	close(done)
+	watch.Wait()
+	return s.End()
 }
 
-// watch turns the generation's end and Run's cancellation into the stop
-// and work signals: a rebalance stops and cancels at once; a shutdown
-// stops at once and cancels after the drain timeout.
-func (g *generation[V]) watch(ctx, genCtx context.Context, done <-chan struct{}) {
+// watch turns the generation's end and Run's cancellation into the
+// session's halt and cancel: a rebalance halts and cancels at once; a
+// shutdown (or a fatal error) halts at once and cancels after the drain
+// timeout.
+func (c *Consumer[V]) watch(ctx, genCtx context.Context, s *consume.Session[kafkago.Message, V], done <-chan struct{}) {
 	select {
 	case <-genCtx.Done():
-		g.rebalance()
+		rebalance(s)
 		return
 	case <-ctx.Done():
-		g.halt(context.Cause(ctx))
-	case <-g.stop.Done(): // a fatal error: drain like a shutdown
+		s.Halt(context.Cause(ctx))
+	case <-s.Halted(): // a fatal error: drain like a shutdown
 	case <-done:
 		return
 	}
-	timer := time.NewTimer(g.p.cfg.DrainTimeout)
+	timer := time.NewTimer(c.cfg.DrainTimeout)
 	defer timer.Stop()
 	select {
 	case <-genCtx.Done():
-		g.rebalance()
+		rebalance(s)
 	case <-timer.C:
-		g.cancel(ErrDrainTimeout)
+		s.Cancel(ErrDrainTimeout)
 	case <-done:
 	}
 }
 
-func (g *generation[V]) rebalance() {
-	g.halt(ErrRebalance)
-	g.cancel(ErrRebalance)
+func rebalance[V any](s *consume.Session[kafkago.Message, V]) {
+	s.Halt(ErrRebalance)
+	s.Cancel(ErrRebalance)
 }
 
-// fail records the first fatal error and stops the generation.
-func (g *generation[V]) fail(err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.fatal == nil {
-		g.fatal = err
-		g.c.log.Error("kafka: stopping the consumer", "err", err)
+// commit commits the session's positions with Generation.CommitOffsets,
+// which carries the generation id: the broker refuses it once a newer
+// generation exists, so a late commit can never move an offset back
+// (kafka-go #1308).
+func (c *Consumer[V]) commit(gen *kafkago.Generation, pos map[consume.Partition]int64) error {
+	offsets := map[string]map[int]int64{}
+	for p, off := range pos {
+		if offsets[p.Topic] == nil {
+			offsets[p.Topic] = map[int]int64{}
+		}
+		offsets[p.Topic][p.ID] = off
 	}
-	g.halt(err)
+	if err := gen.CommitOffsets(offsets); err != nil {
+		return err
+	}
+	c.m.commits.add(1)
+	if c.hooks.committed != nil {
+		c.hooks.committed(gen, offsets)
+	}
+	return nil
+}
+
+func (c *Consumer[V]) logCommitError(gen *kafkago.Generation, err error) {
+	c.log.Warn("kafka: committing offsets failed; the messages will be redelivered and deduplicated",
+		"group", gen.GroupID, "generation", gen.ID, "err", err)
 }

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/idemq/idemq/internal/consume"
 )
 
 // Stats are the consumer's counters since it was created.
@@ -14,6 +16,7 @@ type Stats struct {
 	InFlightConflicts int64 // key held by another owner when claimed, or a concurrent run committed first
 	Retries           int64 // handler or OnDuplicate attempts after the first
 	DeadLettered      int64 // messages written to the dead-letter topic
+	DeadLetterErrors  int64 // dead-letter writes that failed and were retried
 	OffsetCommits     int64 // successful offset-commit requests to the group coordinator
 	GuardRoundTrips   int64 // store round trips of the guard: claims, renewals, commits and releases of whole batches, awaits
 	StoreErrors       int64 // store failures that made a message wait and retry
@@ -39,7 +42,7 @@ func (c *counter) add(n int64) {
 
 // metrics holds the counters of one Consumer or Processor.
 type metrics struct {
-	processed, duplicates, conflicts, retries, deadLettered, commits, roundTrips, storeErrors, generations counter
+	processed, duplicates, conflicts, retries, deadLettered, deadLetterErrors, commits, roundTrips, storeErrors, generations counter
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
@@ -54,6 +57,7 @@ func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 		{&m.conflicts, "idemq.kafka.inflight_conflicts", "Keys held by another owner when claimed, or committed first by a concurrent run."},
 		{&m.retries, "idemq.kafka.retries", "Handler attempts after the first."},
 		{&m.deadLettered, "idemq.kafka.dead_lettered", "Messages written to the dead-letter topic."},
+		{&m.deadLetterErrors, "idemq.kafka.dead_letter_errors", "Dead-letter writes that failed and were retried."},
 		{&m.commits, "idemq.kafka.offset_commits", "Successful offset-commit requests."},
 		{&m.roundTrips, "idemq.kafka.guard_round_trips", "Store round trips of the guard."},
 		{&m.storeErrors, "idemq.kafka.store_errors", "Store failures that made a message wait and retry."},
@@ -74,9 +78,19 @@ func (m *metrics) stats() Stats {
 		InFlightConflicts: m.conflicts.n.Load(),
 		Retries:           m.retries.n.Load(),
 		DeadLettered:      m.deadLettered.n.Load(),
+		DeadLetterErrors:  m.deadLetterErrors.n.Load(),
 		OffsetCommits:     m.commits.n.Load(),
 		GuardRoundTrips:   m.roundTrips.n.Load(),
 		StoreErrors:       m.storeErrors.n.Load(),
 		Generations:       m.generations.n.Load(),
+	}
+}
+
+// engine returns the engine's view of the counters.
+func (m *metrics) engine() consume.Metrics {
+	return consume.Metrics{
+		Processed: m.processed.add, Duplicates: m.duplicates.add, Conflicts: m.conflicts.add,
+		Retries: m.retries.add, DeadLettered: m.deadLettered.add, DeadLetterErrors: m.deadLetterErrors.add,
+		StoreErrors: m.storeErrors.add, RoundTrips: m.roundTrips.add,
 	}
 }

@@ -1,5 +1,7 @@
 package kafka
 
+import "github.com/idemq/idemq/internal/consume"
+
 // Outcome is the final outcome of one message. Every Outcome means the
 // message's offset may be committed (once every earlier offset of its
 // partition may be too).
@@ -8,16 +10,16 @@ type Outcome int
 const (
 	// Processed: the handler succeeded and its commit won, or a run that took
 	// over this member's lease committed the key (the work is done).
-	Processed Outcome = iota + 1
+	Processed = Outcome(consume.Processed)
 	// Duplicate: the key was already committed; the handler did not run,
 	// OnDuplicate (if set) succeeded with the winner's value.
-	Duplicate
+	Duplicate = Outcome(consume.Duplicate)
 	// DeadLettered: the message failed every attempt (or had no valid key
 	// under KeyDeadLetter) and the dead-letter write was acknowledged.
-	DeadLettered
+	DeadLettered = Outcome(consume.DeadLettered)
 	// ProcessedWithoutKey: no valid key under KeyProcess; the handler
 	// succeeded without deduplication.
-	ProcessedWithoutKey
+	ProcessedWithoutKey = Outcome(consume.ProcessedWithoutKey)
 )
 
 func (o Outcome) String() string {

@@ -5,55 +5,42 @@ import (
 	"sync"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/consume"
 )
 
 // partition consumes one assigned partition for one generation: a Reader
 // positioned at the group's committed offset (no GroupID, so no stale
 // messages or late commits cross generations), a fetcher goroutine, and
-// batches of whatever has arrived, up to BatchSize, run by the pipeline.
-func (g *generation[V]) partition(topic string, a kafkago.PartitionAssignment, o *offsets) {
-	r := kafkago.NewReader(partitionConfig(g.c.cfg.Reader, topic, a.ID))
+// batches of whatever has arrived, up to BatchSize, run by the engine.
+func (c *Consumer[V]) partition(s *consume.Session[kafkago.Message, V], topic string, a kafkago.PartitionAssignment) {
+	r := kafkago.NewReader(partitionConfig(c.cfg.Reader, topic, a.ID))
 	defer r.Close()
 	if err := r.SetOffset(a.Offset); err != nil {
-		g.fail(err)
+		s.Fail(err)
 		return
 	}
-	size := g.p.cfg.BatchSize
-	in := make(chan kafkago.Message, size)
-	fetchCtx, cancel := context.WithCancel(g.stop)
+	in := make(chan kafkago.Message, c.cfg.BatchSize)
+	fetchCtx, cancel := context.WithCancel(s.Stopping())
 	var wg sync.WaitGroup
-	wg.Go(func() { g.fetch(fetchCtx, r, in) })
+	wg.Go(func() { c.fetch(fetchCtx, r, in) })
 	defer wg.Wait()
 	defer cancel()
-
-	w := newWaves(g, o)
-	defer w.wait()
-	buf := make([]kafkago.Message, 0, size)
-	for w.slot() {
-		batch := nextBatch(g.stop, in, buf[:0])
-		if len(batch) == 0 {
-			w.free()
-			return
-		}
-		jobs := make([]*job[V], len(batch))
-		for i, m := range batch {
-			jobs[i] = g.p.newJob(m)
-			o.add(m.Offset)
-		}
-		w.run(jobs)
-	}
+	s.Partition(consume.Partition{Topic: topic, ID: a.ID}, a.Offset, func(stop context.Context, buf []kafkago.Message) []kafkago.Message {
+		return nextBatch(stop, in, buf)
+	}, c.cfg.BatchSize)
 }
 
 // fetch moves messages from the Reader to out until ctx ends.
-func (g *generation[V]) fetch(ctx context.Context, r *kafkago.Reader, out chan<- kafkago.Message) {
+func (c *Consumer[V]) fetch(ctx context.Context, r *kafkago.Reader, out chan<- kafkago.Message) {
 	for n := 0; ; {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			g.c.log.Warn("kafka: fetching failed; retrying", "topic", r.Config().Topic, "partition", r.Config().Partition, "err", err)
-			if !sleep(ctx, g.p.cfg.Backoff.delay(n)) {
+			c.log.Warn("kafka: fetching failed; retrying", "topic", r.Config().Topic, "partition", r.Config().Partition, "err", err)
+			if !consume.Sleep(ctx, c.cfg.Backoff.delay(n)) {
 				return
 			}
 			n++

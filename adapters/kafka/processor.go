@@ -2,9 +2,10 @@ package kafka
 
 import (
 	"context"
-	"errors"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/consume"
 )
 
 // Processor decides one message's outcome with the consumer's semantics -
@@ -12,7 +13,7 @@ import (
 // their own FetchMessage loop. It is safe for concurrent use; messages that
 // share an idempotency key never run at once.
 type Processor[V any] struct {
-	p *pipeline[V]
+	e *consume.Engine[kafkago.Message, V]
 	m *metrics
 }
 
@@ -27,11 +28,11 @@ func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPipeline(&cfg, m)
+	e, err := newEngine(&cfg, m)
 	if err != nil {
 		return nil, err
 	}
-	return &Processor[V]{p: p, m: m}, nil
+	return &Processor[V]{e: e, m: m}, nil
 }
 
 // Process takes m to a final outcome. Store failures (Redis down, a commit
@@ -52,18 +53,8 @@ func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
 // ctx is the handler's parent: cancelling it cancels the handler and
 // leaves m without an outcome.
 func (pr *Processor[V]) Process(ctx context.Context, m kafkago.Message) (Outcome, error) {
-	j := pr.p.newJob(m)
-	sc := &scope[V]{stop: ctx, work: ctx}
-	if err := pr.p.runBatch(sc, []*job[V]{j}); err != nil {
-		return 0, err
-	}
-	if !j.done {
-		if err := context.Cause(ctx); err != nil {
-			return 0, err
-		}
-		return 0, errors.New("kafka: message has no outcome") // not reached: runBatch stops only with ctx
-	}
-	return j.outcome, nil
+	o, err := pr.e.Process(ctx, m)
+	return Outcome(o), err
 }
 
 // Stats returns the processor's counters (OffsetCommits stays 0).
@@ -73,4 +64,4 @@ func (pr *Processor[V]) Stats() Stats { return pr.m.stats() }
 // work; a claim still held means a Process call was still running (the
 // error matches dedupe.ErrEndNotCalled). It does not close Config.Store or
 // Config.DeadLetter.
-func (pr *Processor[V]) Close() error { return pr.p.close() }
+func (pr *Processor[V]) Close() error { return pr.e.Close() }

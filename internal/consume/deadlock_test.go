@@ -1,19 +1,16 @@
-package kafka
+package consume
 
 import (
 	"context"
 	"sync"
 	"testing"
-	"time"
-
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
-// stagedGuard makes two pipelines' first claims interleave: each claims
-// its first key, waits until the other has too, then claims the rest. With
+// stagedGuard makes two engines' first claims interleave: each claims its
+// first key, waits until the other has too, then claims the rest. With
 // batches [x, k] and [k, x], the first holds k and finds x in progress, the
 // second holds x and finds k in progress: the hold-and-wait deadlock, if a
 // chain waited while holding.
@@ -42,10 +39,10 @@ func (g *stagedGuard) Claim(ctx context.Context, keys ...string) ([]ticket[strin
 	return append(rest, last...), nil
 }
 
-// TestNoHoldAndWaitDeadlock runs two pipelines (two processes: two
-// batches on one Redis) on batches [x, k] and [k, x] whose claims
-// interleave so that each holds the key the other waits for. Both finish:
-// each key runs once, and its other message is a duplicate.
+// TestNoHoldAndWaitDeadlock runs two engines (two processes: two Batches on
+// one Redis) on batches [x, k] and [k, x] whose claims interleave so that
+// each holds the key the other waits for. Both finish: each key runs once,
+// and its other message is a duplicate.
 func TestNoHoldAndWaitDeadlock(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Redis(t)
@@ -58,60 +55,47 @@ func TestNoHoldAndWaitDeadlock(t *testing.T) {
 	runs := map[string]int{}
 	var ready sync.WaitGroup
 	ready.Add(2)
-	newP := func() *pipeline[string] {
-		cfg, err := withDefaults(Config[string]{Store: store, Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
+	newE := func() *Engine[msg, string] {
+		cfg := testConfig(store)
+		cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
 			mu.Lock()
-			runs[string(m.Value)]++
+			runs[m.key]++
 			mu.Unlock()
 			end("ok")
 			return nil
-		}})
-		if err != nil {
-			t.Fatal(err)
 		}
-		m, _ := newMetrics(cfg.MeterProvider)
-		p, err := newPipeline(&cfg, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := p.close(); err != nil {
-				t.Errorf("close = %v", err)
-			}
-		})
-		p.guard = &stagedGuard{guard: p.guard, ready: &ready}
-		return p
+		e := newTestEngine(t, cfg)
+		e.guard = &stagedGuard{guard: e.guard, ready: &ready}
+		return e
 	}
-	batch := func(p *pipeline[string], keys ...string) []*job[string] {
-		jobs := make([]*job[string], len(keys))
+	batch := func(e *Engine[msg, string], keys ...string) []*job[msg, string] {
+		msgs := make([]msg, len(keys))
 		for i, k := range keys {
-			jobs[i] = p.newJob(kafkago.Message{Offset: int64(i), Value: []byte(k),
-				Headers: []kafkago.Header{{Key: DefaultKeyHeader, Value: []byte(k)}}})
+			msgs[i] = msg{offset: int64(i), key: k}
 		}
-		return jobs
+		return e.newJobs(msgs)
 	}
-	a, b := newP(), newP()
+	a, b := newE(), newE()
 	ja, jb := batch(a, "x", "k"), batch(b, "k", "x")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := testContext(t)
 	var wg sync.WaitGroup
 	for _, run := range []struct {
-		p    *pipeline[string]
-		jobs []*job[string]
+		e    *Engine[msg, string]
+		jobs []*job[msg, string]
 	}{{a, ja}, {b, jb}} {
 		wg.Go(func() {
-			if err := run.p.runBatch(&scope[string]{stop: ctx, work: ctx}, run.jobs); err != nil {
+			if err := run.e.runBatch(&scope{stop: ctx, work: ctx}, run.jobs); err != nil {
 				t.Errorf("runBatch = %v", err)
 			}
 		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		t.Fatal("the pipelines did not finish: deadlock")
+		t.Fatal("the engines did not finish: deadlock")
 	}
 	for _, j := range append(ja, jb...) {
 		if !j.done {
-			t.Errorf("job %s@%d has no outcome", j.key, j.msg.Offset)
+			t.Errorf("job %s@%d has no outcome", j.key, j.offset)
 		}
 	}
 	if runs["x"] != 1 || runs["k"] != 1 {

@@ -1,4 +1,4 @@
-package kafka
+package consume
 
 import (
 	"cmp"
@@ -15,7 +15,7 @@ import (
 // out a backoff instead. A head that gets its key runs at once: a claim
 // this process holds must not wait for the next wave while another head of
 // this process awaits the same key.
-func (p *pipeline[V]) await(sc *scope[V], heads []*job[V], gated []chain[V]) error {
+func (e *Engine[M, V]) await(sc *scope, heads []*job[M, V], gated []chain[M, V]) error {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -27,9 +27,9 @@ func (p *pipeline[V]) await(sc *scope[V], heads []*job[V], gated []chain[V]) err
 			backoff = true
 			continue
 		}
-		p.m.conflicts.add(1)
+		count(e.cfg.Metrics.Conflicts, 1)
 		wg.Go(func() {
-			if err := p.awaitRun(sc, j); err != nil {
+			if err := e.awaitRun(sc, j); err != nil {
 				mu.Lock()
 				defer mu.Unlock()
 				first = cmp.Or(first, err)
@@ -46,21 +46,22 @@ func (p *pipeline[V]) await(sc *scope[V], heads []*job[V], gated []chain[V]) err
 	}
 	wg.Wait()
 	if backoff && first == nil {
-		sleep(sc.stop, p.cfg.Backoff.delay(sc.fails))
+		Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails))
 		sc.fails++
 	}
 	return first
 }
 
 // awaitRun awaits a head's key and runs the head if it got it.
-func (p *pipeline[V]) awaitRun(sc *scope[V], j *job[V]) error {
-	p.awaitOne(sc, j)
+func (e *Engine[M, V]) awaitRun(sc *scope, j *job[M, V]) error {
+	e.awaitOne(sc, j)
 	if j.t == nil || j.claim != nil {
 		return nil
 	}
-	_, err := p.execute(sc, j)
-	p.settle(sc, []*job[V]{j})
-	return err
+	s := &settler[M, V]{e: e, sc: sc}
+	_, err := e.execute(sc, s, j)
+	s.all()
+	return cmp.Or(err, s.err)
 }
 
 // graceAwait is how long a chain waits for a key in progress while it
@@ -71,34 +72,35 @@ const graceAwait = 50 * time.Millisecond
 // progress, while the chain keeps the claims it holds, and reports whether
 // the key was released (j now holds it) or committed. The owner is most
 // often a handler of this process that is about to end: waiting for it is
-// cheaper than releasing and claiming again the rest of the batch. If the
-// owner is itself waiting for a claim this chain holds, neither can go on
-// and both stop waiting after graceAwait, so a deadlock lasts at most that
-// long; then the chain releases what it holds before it awaits again.
-func (p *pipeline[V]) awaitBriefly(sc *scope[V], j *job[V]) bool {
+// cheaper than releasing and claiming again the rest of the batch (two
+// store round trips, and twice the store's work). If the owner is itself
+// waiting for a claim this chain holds, neither can go on and both stop
+// waiting after graceAwait, so a deadlock lasts at most that long; then the
+// chain releases what it holds before it awaits again.
+func (e *Engine[M, V]) awaitBriefly(sc *scope, j *job[M, V]) bool {
 	if j.t == nil || !errors.Is(j.claim, dedupe.ErrInProgress) || sc.stopping() {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(sc.stop, graceAwait)
 	defer cancel()
 	err := j.t.Await(ctx)
-	p.countRoundTrips()
+	e.countRoundTrips()
 	var conflict *dedupe.ConflictError[V]
 	switch {
 	case err == nil || errors.As(err, &conflict):
-		p.m.conflicts.add(1)
+		count(e.cfg.Metrics.Conflicts, 1)
 		j.claim = err
 		return true
 	case ctx.Err() != nil: // still in progress (or stopping): no claim taken
 		return false
 	}
-	p.storeFailed(j, "awaiting", err)
+	e.storeFailed(j, "awaiting", err)
 	return false
 }
 
-func (p *pipeline[V]) awaitOne(sc *scope[V], j *job[V]) {
+func (e *Engine[M, V]) awaitOne(sc *scope, j *job[M, V]) {
 	err := j.t.Await(sc.stop)
-	p.countRoundTrips()
+	e.countRoundTrips()
 	var conflict *dedupe.ConflictError[V]
 	switch {
 	case err == nil || errors.As(err, &conflict):
@@ -106,6 +108,6 @@ func (p *pipeline[V]) awaitOne(sc *scope[V], j *job[V]) {
 	case sc.stopping():
 		j.t, j.claim = nil, nil
 	default:
-		p.storeFailed(j, "awaiting", err)
+		e.storeFailed(j, "awaiting", err)
 	}
 }

@@ -1,4 +1,4 @@
-package kafka
+package consume
 
 import (
 	"errors"
@@ -9,16 +9,16 @@ import (
 )
 
 // chain is a sequence of jobs that must run one after another: all of a
-// batch (ByPartition), those sharing a Kafka message key (ByKey), or one job
-// (Unordered). gate, when set, is closed once the chain of the same Kafka
+// batch (ByPartition), those sharing an order key (ByKey), or one job
+// (Unordered). gate, when set, is closed once the chain of the same order
 // key in the previous batch has finished (ByKey, whose batches overlap).
-type chain[V any] struct {
-	jobs []*job[V]
+type chain[M, V any] struct {
+	jobs []*job[M, V]
 	gate <-chan struct{}
 }
 
 // open reports whether the chain may run: its previous-batch chain is done.
-func (c chain[V]) open() bool {
+func (c chain[M, V]) open() bool {
 	if c.gate == nil {
 		return true
 	}
@@ -31,57 +31,49 @@ func (c chain[V]) open() bool {
 }
 
 // chains splits jobs (in offset order) into chains.
-func (p *pipeline[V]) chains(jobs []*job[V]) []chain[V] {
-	switch p.cfg.Ordering {
+func (e *Engine[M, V]) chains(jobs []*job[M, V]) []chain[M, V] {
+	switch e.cfg.Ordering {
 	case ByKey:
-		var chains []chain[V]
+		var chains []chain[M, V]
 		index := map[string]int{}
 		for _, j := range jobs {
-			i, ok := index[string(j.msg.Key)]
-			if !ok || len(j.msg.Key) == 0 {
+			k := e.cfg.Log.OrderKey(j.msg)
+			i, ok := index[string(k)]
+			if !ok || len(k) == 0 {
 				i = len(chains)
-				index[string(j.msg.Key)] = i
-				chains = append(chains, chain[V]{gate: j.gate})
+				index[string(k)] = i
+				chains = append(chains, chain[M, V]{gate: j.gate})
 			}
 			chains[i].jobs = append(chains[i].jobs, j)
 		}
 		return chains
 	case Unordered:
-		chains := make([]chain[V], len(jobs))
+		chains := make([]chain[M, V], len(jobs))
 		for i, j := range jobs {
-			chains[i] = chain[V]{jobs: []*job[V]{j}}
+			chains[i] = chain[M, V]{jobs: []*job[M, V]{j}}
 		}
 		return chains
 	}
-	return []chain[V]{{jobs: jobs}}
+	return []chain[M, V]{{jobs: jobs}}
 }
 
 // wave runs chains at once and returns the first blocked job of each chain
 // that stopped at one, once the commits of what they ended are settled.
-func (p *pipeline[V]) wave(sc *scope[V], chains []chain[V]) ([]*job[V], error) {
-	n := 0
-	for _, c := range chains {
-		n += len(c.jobs)
-	}
-	sc.settler = p.startSettler(sc, n)
-	defer func() {
-		sc.settler.wait()
-		sc.settler = nil
-	}()
+func (e *Engine[M, V]) wave(sc *scope, chains []chain[M, V]) ([]*job[M, V], error) {
 	var halt atomic.Bool
 	if len(chains) == 1 {
-		head, err := p.chain(sc, chains[0].jobs, &halt)
+		head, err := e.chain(sc, chains[0].jobs, &halt)
 		return appendHead(nil, head), err
 	}
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
-		heads []*job[V]
+		heads []*job[M, V]
 		first error
 	)
 	for _, c := range chains {
 		wg.Go(func() {
-			head, err := p.chain(sc, c.jobs, &halt)
+			head, err := e.chain(sc, c.jobs, &halt)
 			mu.Lock()
 			defer mu.Unlock()
 			heads = appendHead(heads, head)
@@ -94,7 +86,7 @@ func (p *pipeline[V]) wave(sc *scope[V], chains []chain[V]) ([]*job[V], error) {
 	return heads, first
 }
 
-func appendHead[V any](heads []*job[V], head *job[V]) []*job[V] {
+func appendHead[M, V any](heads []*job[M, V], head *job[M, V]) []*job[M, V] {
 	if head == nil {
 		return heads
 	}
@@ -103,27 +95,46 @@ func appendHead[V any](heads []*job[V], head *job[V]) []*job[V] {
 
 // chain runs jobs in order until one cannot run without waiting (it is
 // returned; the claims after it are released), the scope stops, or a job
-// fails for good (halt tells the other chains to stop too).
-func (p *pipeline[V]) chain(sc *scope[V], jobs []*job[V], halt *atomic.Bool) (*job[V], error) {
+// fails for good (halt tells the other chains to stop too). It settles the
+// commits of what it ended before it returns.
+func (e *Engine[M, V]) chain(sc *scope, jobs []*job[M, V], halt *atomic.Bool) (*job[M, V], error) {
+	s := &settler[M, V]{e: e, sc: sc}
+	head, err := e.runChain(sc, s, jobs, halt)
+	s.all()
+	if err == nil {
+		err = s.err
+	}
+	if err != nil {
+		halt.Store(true)
+		return nil, err
+	}
+	return head, nil
+}
+
+func (e *Engine[M, V]) runChain(sc *scope, s *settler[M, V], jobs []*job[M, V], halt *atomic.Bool) (*job[M, V], error) {
 	for i, j := range jobs {
 		if j.done || j.ended {
 			continue
 		}
-		if sc.stopping() || halt.Load() {
-			p.drop(jobs[i:])
+		s.ready()
+		switch {
+		case s.err != nil:
+			e.drop(jobs[i:])
+			return nil, s.err
+		case sc.stopping() || halt.Load():
+			e.drop(jobs[i:])
 			return nil, nil
 		}
-		ok, err := p.step(sc, j, earlier(jobs[:i], j))
-		if !ok && err == nil && p.awaitBriefly(sc, j) {
-			ok, err = p.step(sc, j, nil)
+		ok, err := e.step(sc, s, j, earlier(jobs[:i], j))
+		if !ok && err == nil && e.awaitBriefly(sc, j) {
+			ok, err = e.step(sc, s, j, nil)
 		}
 		if err != nil {
-			halt.Store(true)
-			p.drop(jobs[i+1:])
+			e.drop(jobs[i+1:])
 			return nil, err
 		}
 		if !ok {
-			p.drop(jobs[i+1:])
+			e.drop(jobs[i+1:])
 			return j, nil
 		}
 	}
@@ -132,7 +143,7 @@ func (p *pipeline[V]) chain(sc *scope[V], jobs []*job[V], halt *atomic.Bool) (*j
 
 // earlier returns the last job of before with j's key when j's key is in
 // progress (a rare case: a linear scan is cheaper than indexing every key).
-func earlier[V any](before []*job[V], j *job[V]) *job[V] {
+func earlier[M, V any](before []*job[M, V], j *job[M, V]) *job[M, V] {
 	if j.key == "" || !errors.Is(j.claim, dedupe.ErrInProgress) {
 		return nil
 	}

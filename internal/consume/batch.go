@@ -1,10 +1,10 @@
-package kafka
+package consume
 
 import "context"
 
 // runBatch takes jobs (one partition's messages, in offset order) to a final
 // outcome each, in waves: claim every key in one round trip, run what can
-// run without waiting for another owner, wait for the commits, then wait -
+// run without waiting for another owner, settle the commits, then wait -
 // holding no claim - for the keys other owners hold (and for the chains of
 // an earlier batch that gate this one's), and go again.
 //
@@ -13,31 +13,31 @@ import "context"
 // that meets a key in progress releases the claims it has not started and
 // settles the ones it ended before it awaits.
 //
-// It returns a *MessageError for a job that can never finish (no dead
-// letter), or nil once every job is done or the scope stops.
-func (p *pipeline[V]) runBatch(sc *scope[V], jobs []*job[V]) error {
+// It returns MessageError's error for a job that can never finish, or nil
+// once every job is done or the scope stops.
+func (e *Engine[M, V]) runBatch(sc *scope, jobs []*job[M, V]) error {
 	pending := jobs
 	for len(pending) > 0 && !sc.stopping() {
-		ready, gated := split(p.chains(pending))
-		if !p.claim(sc, ready) {
+		ready, gated := split(e.chains(pending))
+		if !e.claim(sc, ready) {
 			break
 		}
-		heads, err := p.wave(sc, ready) // settles what the chains ended
+		heads, err := e.wave(sc, ready)
 		if err == nil {
-			err = p.await(sc, heads, gated)
+			err = e.await(sc, heads, gated)
 		}
 		if err != nil {
-			p.drop(pending)
+			e.drop(pending)
 			return err
 		}
 		pending = undone(pending)
 	}
-	p.drop(pending)
+	e.drop(pending)
 	return nil
 }
 
 // split separates the chains that may run from those whose gate is shut.
-func split[V any](chains []chain[V]) (ready, gated []chain[V]) {
+func split[M, V any](chains []chain[M, V]) (ready, gated []chain[M, V]) {
 	for _, c := range chains {
 		if c.open() {
 			ready = append(ready, c)
@@ -50,9 +50,9 @@ func split[V any](chains []chain[V]) (ready, gated []chain[V]) {
 
 // claim gets a ticket for every job that needs one, retrying store failures
 // with backoff until the store answers; false when the scope stopped first.
-// A claim slower than half the lease counts as a store failure.
-func (p *pipeline[V]) claim(sc *scope[V], chains []chain[V]) bool {
-	var need []*job[V]
+// A claim slower than ClaimTimeout counts as a store failure.
+func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
+	var need []*job[M, V]
 	var keys []string
 	for _, c := range chains {
 		for _, j := range c.jobs {
@@ -62,10 +62,10 @@ func (p *pipeline[V]) claim(sc *scope[V], chains []chain[V]) bool {
 		}
 	}
 	for len(keys) > 0 {
-		ctx, cancel := context.WithTimeout(sc.stop, p.cfg.Lease/2)
-		ts, err := p.guard.Claim(ctx, keys...)
+		ctx, cancel := context.WithTimeout(sc.stop, e.cfg.ClaimTimeout)
+		ts, err := e.guard.Claim(ctx, keys...)
 		cancel()
-		p.countRoundTrips()
+		e.countRoundTrips()
 		if err == nil {
 			for i, j := range need {
 				j.t, j.claim = ts[i], ts[i].Err()
@@ -76,9 +76,9 @@ func (p *pipeline[V]) claim(sc *scope[V], chains []chain[V]) bool {
 		if sc.stopping() {
 			return false
 		}
-		p.m.storeErrors.add(1)
-		p.log.Warn("kafka: claiming keys failed; retrying", "keys", len(keys), "err", err)
-		if !sleep(sc.stop, p.cfg.Backoff.delay(sc.fails)) {
+		count(e.cfg.Metrics.StoreErrors, 1)
+		e.warn("claiming keys failed; retrying", "keys", len(keys), "err", err)
+		if !Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails)) {
 			return false
 		}
 		sc.fails++
@@ -88,7 +88,7 @@ func (p *pipeline[V]) claim(sc *scope[V], chains []chain[V]) bool {
 
 // drop gives up the tickets of jobs that will not run now: held claims that
 // were not started are released, so no one waits for them.
-func (p *pipeline[V]) drop(jobs []*job[V]) {
+func (e *Engine[M, V]) drop(jobs []*job[M, V]) {
 	for _, j := range jobs {
 		if j.t == nil || j.ended || j.done {
 			continue
@@ -98,14 +98,4 @@ func (p *pipeline[V]) drop(jobs []*job[V]) {
 		}
 		j.t, j.claim = nil, nil
 	}
-}
-
-func undone[V any](jobs []*job[V]) []*job[V] {
-	out := jobs[:0:0]
-	for _, j := range jobs {
-		if !j.done {
-			out = append(out, j)
-		}
-	}
-	return out
 }

@@ -1,0 +1,85 @@
+package consume
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// Config configures an Engine. The engine trusts it: adapters validate and
+// default every field before New.
+type Config[M, V any] struct {
+	// Name is the adapter's name: the prefix of log messages and of the
+	// engine's own errors ("idemqkafka: ...").
+	Name  string
+	Store dedupe.Store
+	Guard []dedupe.RunOption // dedupe.NewBatch's options: mode, lease, TTL, codec
+	Log   Log[M]
+
+	// Key returns a message's idempotency key; an error (or a key dedupe
+	// refuses) makes the key invalid and InvalidKey decides.
+	Key func(m M) (string, error)
+	// Handle runs a message inside the guard; it calls end(value) on success.
+	Handle func(ctx context.Context, m M, end dedupe.End[V]) error
+	// OnDuplicate, if set, runs for a message whose key is committed already.
+	OnDuplicate func(ctx context.Context, m M, winner V) error
+	// DeadLetter, if set, writes a message that can never succeed to the
+	// sink's dead-letter destination. An error matching ErrPermanent stops
+	// the consumer with MessageError's error; any other is retried with
+	// backoff.
+	DeadLetter func(ctx context.Context, m M, key string, cause error) error
+	// MessageError is the error that stops the consumer for m.
+	MessageError func(m M, key string, attempts int, cause error) error
+
+	InvalidKey  KeyPolicy
+	Ordering    Ordering
+	MaxInFlight int
+	Attempts    int
+	Backoff     Backoff
+	// ClaimTimeout bounds one claim round trip: a slower one counts as a
+	// store failure and is retried.
+	ClaimTimeout time.Duration
+	Logger       *slog.Logger
+	Metrics      Metrics
+}
+
+// Log is what the engine needs to know of a partitioned log's messages.
+type Log[M any] interface {
+	// Offset is the message's position in its partition.
+	Offset(m M) int64
+	// OrderKey is what ByKey orders by: the message's own key (empty: none).
+	OrderKey(m M) []byte
+	// Attrs describes the message in logs.
+	Attrs(m M) slog.Attr
+}
+
+// KeyPolicy says what happens to a message without a valid idempotency key.
+type KeyPolicy int
+
+const (
+	KeyReject     KeyPolicy = iota // stop: the message has no outcome (MessageError)
+	KeyProcess                     // run the handler without the guard
+	KeyDeadLetter                  // dead-letter it
+)
+
+// Ordering says which messages of one partition may run at once.
+type Ordering int
+
+const (
+	ByPartition Ordering = iota // one after another, in offset order
+	ByKey                       // in offset order per OrderKey, keys at once
+	Unordered                   // any at once
+)
+
+// Metrics are the engine's counters; a nil func counts nothing.
+type Metrics struct {
+	Processed, Duplicates, Conflicts, Retries, DeadLettered, DeadLetterErrors, StoreErrors, RoundTrips func(n int64)
+}
+
+func count(f func(int64), n int64) {
+	if f != nil && n != 0 {
+		f(n)
+	}
+}

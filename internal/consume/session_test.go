@@ -1,0 +1,271 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+var errRebalance = errors.New("rebalance")
+
+// oneMessage is a fake log of one partition with the given messages, in one batch.
+func oneMessage(ms ...msg) fakePartitions {
+	return fakePartitions{msgs: map[int][]msg{0: ms}, sizes: []int{len(ms)}}
+}
+
+// TestCancelStopsHandlersAndCommitsNothingOfThem: Cancel (a rebalance)
+// cancels a running handler's ctx with its cause; the message gets no
+// outcome and no commit passes it, while the message before it is
+// committed.
+func TestCancelStopsHandlersAndCommitsNothingOfThem(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	started := make(chan struct{})
+	cfg := testConfig(store)
+	var cause error
+	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+		if m.offset == 1 {
+			end("first")
+			return nil
+		}
+		close(started)
+		<-ctx.Done()
+		cause = context.Cause(ctx)
+		return ctx.Err()
+	}
+	e := newTestEngine(t, cfg)
+	r := newRun(t, e, oneMessage(msg{offset: 1, key: "a"}, msg{offset: 2, key: "b"}))
+	s, stop := r.start(testContext(t))
+	<-started
+	s.Halt(errRebalance)
+	s.Cancel(errRebalance)
+	if err := stop(); err != nil {
+		t.Fatalf("End = %v", err)
+	}
+	if !errors.Is(cause, errRebalance) {
+		t.Errorf("handler ctx cause = %v, want the session's cancel cause", cause)
+	}
+	r.check()
+	if _, done := r.finished[msg{offset: 2, key: "b"}]; done || len(r.finished) != 1 {
+		t.Fatalf("finished = %v, want only the first message", r.finished)
+	}
+	if last := r.commits[len(r.commits)-1][Partition{Topic: "t"}]; last != 2 {
+		t.Errorf("last commit = %d, want 2 (after the first message, not past the cancelled one)", last)
+	}
+	if rec, err := store.Get(context.Background(), "b"); err != nil || rec.State != dedupe.Absent {
+		t.Errorf("the cancelled message's key = %+v, %v; want released", rec, err)
+	}
+}
+
+// TestHaltLetsRunningHandlersFinish: Halt (a shutdown) starts nothing new,
+// lets the running handler finish, and End commits it before returning.
+func TestHaltLetsRunningHandlersFinish(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	started, finish := make(chan struct{}), make(chan struct{})
+	var second atomic.Int32
+	cfg := testConfig(store)
+	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+		if m.offset == 2 {
+			second.Add(1)
+		}
+		close(started)
+		<-finish
+		end("ok")
+		return nil
+	}
+	e := newTestEngine(t, cfg)
+	r := newRun(t, e, oneMessage(msg{offset: 1, key: "a"}, msg{offset: 2, key: "b"}))
+	s, stop := r.start(testContext(t))
+	<-started
+	s.Halt(context.Canceled)
+	close(finish)
+	if err := stop(); err != nil {
+		t.Fatalf("End = %v", err)
+	}
+	r.check()
+	if second.Load() != 0 {
+		t.Error("a handler started after Halt")
+	}
+	if last := r.commits[len(r.commits)-1][Partition{Topic: "t"}]; last != 2 {
+		t.Errorf("last commit = %d, want 2: the handler that finished during the drain", last)
+	}
+}
+
+// TestPermanentDeadLetterErrorStops: a dead-letter write that fails with
+// ErrPermanent is not retried: the session fails with MessageError's error
+// naming the message and wrapping the cause, and nothing at or past it is
+// committed. A transient failure before it was retried.
+func TestPermanentDeadLetterErrorStops(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	cfg := testConfig(store)
+	cfg.Attempts = 1
+	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+		if m.offset == 2 {
+			return errors.New("bad message")
+		}
+		end("ok")
+		return nil
+	}
+	var writes, transient atomic.Int32
+	cfg.Metrics.DeadLetterErrors = func(n int64) { transient.Add(int32(n)) }
+	tooLarge := errors.New("message too large")
+	cfg.DeadLetter = func(ctx context.Context, m msg, key string, cause error) error {
+		if writes.Add(1) == 1 {
+			return errors.New("leader moving")
+		}
+		return errors.Join(ErrPermanent, tooLarge)
+	}
+	e := newTestEngine(t, cfg)
+	r := newRun(t, e, oneMessage(msg{offset: 1, key: "a"}, msg{offset: 2, key: "b"}, msg{offset: 3, key: "c"}))
+	_, stop := r.start(testContext(t))
+	err := stop()
+	var me *msgError
+	if !errors.As(err, &me) || me.m.offset != 2 || !errors.Is(err, tooLarge) {
+		t.Fatalf("End = %v, want the message error of offset 2 wrapping the sink's error", err)
+	}
+	if writes.Load() != 2 || transient.Load() != 1 {
+		t.Errorf("dead-letter writes = %d (transient failures counted %d), want 2 (1): a transient failure is retried, a permanent one is not", writes.Load(), transient.Load())
+	}
+	r.check()
+	for _, c := range r.commits {
+		if c[Partition{Topic: "t"}] > 2 {
+			t.Errorf("committed %d: past the message whose dead letter failed", c[Partition{Topic: "t"}])
+		}
+	}
+}
+
+// TestOptimisticLoserIsDuplicate runs the same key in two optimistic
+// engines at once: both handlers run, one commit wins, and the other
+// message's outcome is Duplicate, with OnDuplicate given the winner's value.
+func TestOptimisticLoserIsDuplicate(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	both := make(chan struct{})
+	var running atomic.Int32
+	winners := make(chan string, 2)
+	newE := func(name string) *Engine[msg, string] {
+		cfg := testConfig(store)
+		cfg.Guard = []dedupe.RunOption{dedupe.WithOptimistic()}
+		cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+			if running.Add(1) == 2 {
+				close(both)
+			}
+			<-both // both run at once: no claim
+			end(name)
+			return nil
+		}
+		cfg.OnDuplicate = func(ctx context.Context, m msg, winner string) error {
+			winners <- winner
+			return nil
+		}
+		return newTestEngine(t, cfg)
+	}
+	a, b := newE("a"), newE("b")
+	ctx := testContext(t)
+	outcomes := make(chan Outcome, 2)
+	for _, e := range []*Engine[msg, string]{a, b} {
+		go func() {
+			o, err := e.Process(ctx, msg{offset: 1, key: "k"})
+			if err != nil {
+				t.Errorf("Process = %v", err)
+			}
+			outcomes <- o
+		}()
+	}
+	got := map[Outcome]int{<-outcomes: 1}
+	got[<-outcomes]++
+	if got[Processed] != 1 || got[Duplicate] != 1 {
+		t.Fatalf("outcomes = %v, want one Processed and one Duplicate", got)
+	}
+	rec, err := store.Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := <-winners; `"`+w+`"` != string(rec.Value) {
+		t.Errorf("OnDuplicate got %q, the store holds %s", w, rec.Value)
+	}
+}
+
+// TestKeyPolicies: a message without a valid key stops the consumer
+// (KeyReject), runs without the guard (KeyProcess), or is dead-lettered
+// (KeyDeadLetter).
+func TestKeyPolicies(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		policy  KeyPolicy
+		outcome Outcome
+	}{{KeyReject, 0}, {KeyProcess, ProcessedWithoutKey}, {KeyDeadLetter, DeadLettered}} {
+		store := dedupe.NewMemoryStore()
+		defer store.Close()
+		cfg := testConfig(store)
+		cfg.Handle = ok
+		cfg.InvalidKey = c.policy
+		cfg.DeadLetter = func(context.Context, msg, string, error) error { return nil }
+		e := newTestEngine(t, cfg)
+		o, err := e.Process(testContext(t), msg{offset: 1})
+		var me *msgError
+		switch {
+		case c.policy == KeyReject && !errors.As(err, &me):
+			t.Errorf("KeyReject: Process = %v, %v; want a message error", o, err)
+		case c.policy != KeyReject && (err != nil || o != c.outcome):
+			t.Errorf("policy %d: Process = %v, %v; want %v", c.policy, o, err, c.outcome)
+		}
+	}
+}
+
+// TestHoldAndWaitOnMemoryStore is TestNoHoldAndWaitDeadlock's scenario in
+// a session: two engines on one store, partitions [x, k] and [k, x],
+// claims staged so each holds what the other waits for. Both finish.
+func TestHoldAndWaitOnMemoryStore(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	var runs atomic.Int32
+	var ready sync.WaitGroup
+	ready.Add(2)
+	newRunOf := func(keys ...string) *run {
+		cfg := testConfig(store)
+		cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+			runs.Add(1)
+			end("ok")
+			return nil
+		}
+		e := newTestEngine(t, cfg)
+		e.guard = &stagedGuard{guard: e.guard, ready: &ready}
+		ms := make([]msg, len(keys))
+		for i, k := range keys {
+			ms[i] = msg{offset: int64(i + 1), key: k}
+		}
+		return newRun(t, e, oneMessage(ms...))
+	}
+	a, b := newRunOf("x", "k"), newRunOf("k", "x")
+	ctx, cancel := context.WithTimeout(testContext(t), 10*time.Second)
+	defer cancel()
+	_, stopA := a.start(ctx)
+	_, stopB := b.start(ctx)
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the sessions did not finish: deadlock")
+	}
+	a.check()
+	b.check()
+	if n := runs.Load(); n != 2 {
+		t.Errorf("handlers ran %d times, want 2 (x and k once each)", n)
+	}
+}
