@@ -25,10 +25,10 @@ type run struct {
 
 	mu       sync.Mutex
 	finished map[msg]Outcome
-	order    []msg                       // finished, in order
-	commits  []map[Partition]int64       // every successful commit
-	bad      []string                    // property violations seen at commit time
-	all      chan struct{}               // closed once every message finished
+	order    []msg                 // finished, in order
+	commits  []map[Partition]int64 // every successful commit
+	bad      []string              // property violations seen at commit time
+	all      chan struct{}         // closed once every message finished
 	total    int
 	onCommit func(map[Partition]int64) error // nil: accept
 }
