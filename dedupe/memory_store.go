@@ -15,6 +15,7 @@ type MemoryStore struct {
 	records  map[string]memoryRecord
 	watchers map[string]map[*watcher]struct{}
 	now      func() time.Time
+	frozen   time.Time // while Exec runs: its ops share one reading of the clock
 	writes   int           // since the last sweep of expired records
 	kept     int           // records the last sweep left
 	done     chan struct{} // closed by Close
@@ -92,7 +93,7 @@ func (s *MemoryStore) get(key string) memoryRecord {
 	if !ok {
 		return memoryRecord{}
 	}
-	left := r.expires.Sub(s.now())
+	left := r.expires.Sub(s.clock())
 	if left <= 0 {
 		delete(s.records, key)
 		return memoryRecord{}
@@ -123,7 +124,7 @@ func (s *MemoryStore) commit(key string, c Commit) (Record, bool, error) {
 	}
 	value := append([]byte(nil), c.Value...)
 	s.wrote()
-	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value, Token: c.Token}, expires: s.now().Add(ttl)}
+	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value, Token: c.Token}, expires: s.clock().Add(ttl)}
 	s.notify(key, Event{Kind: EventCommit, Value: value})
 	return Record{State: Committed, Value: value, Token: c.Token, TTL: ttl}, true, nil
 }
@@ -145,7 +146,7 @@ func (s *MemoryStore) claim(key, token string, lease time.Duration) (Record, boo
 		return cur.Record, false, nil
 	}
 	s.wrote()
-	s.records[key] = memoryRecord{Record: Record{State: Claimed, Token: token}, expires: s.now().Add(lease)}
+	s.records[key] = memoryRecord{Record: Record{State: Claimed, Token: token}, expires: s.clock().Add(lease)}
 	return Record{State: Claimed, Token: token, TTL: lease}, true, nil
 }
 
@@ -181,7 +182,7 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, err
 // renew is Renew under the lock.
 func (s *MemoryStore) renew(key, token string, lease time.Duration) bool {
 	return s.withClaim(key, token, func(cur memoryRecord) {
-		cur.expires = s.now().Add(storedDuration(lease))
+		cur.expires = s.clock().Add(storedDuration(lease))
 		s.records[key] = cur
 	})
 }
@@ -213,7 +214,7 @@ func (s *MemoryStore) wrote() {
 		return
 	}
 	s.writes = 0
-	now := s.now()
+	now := s.clock()
 	for k, r := range s.records {
 		if !r.expires.After(now) {
 			delete(s.records, k)
@@ -251,10 +252,20 @@ func (s *MemoryStore) Close() error {
 
 var _ BatchStore = (*MemoryStore)(nil)
 
-// Exec implements BatchStore: every op runs under one lock.
+// clock is the time now, as Exec's ops see it. Caller holds mu.
+func (s *MemoryStore) clock() time.Time {
+	if !s.frozen.IsZero() {
+		return s.frozen
+	}
+	return s.now()
+}
+
+// Exec implements BatchStore: every op runs under one lock, at one time.
 func (s *MemoryStore) Exec(ctx context.Context, ops []Op) []OpResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.frozen = s.now()
+	defer func() { s.frozen = time.Time{} }()
 	results := make([]OpResult, len(ops))
 	for i, op := range ops {
 		if op.Kind == OpGet {
