@@ -15,7 +15,7 @@ type MemoryStore struct {
 	records  map[string]memoryRecord
 	watchers map[string]map[*watcher]struct{}
 	now      func() time.Time
-	frozen   time.Time // while Exec runs: its ops share one reading of the clock
+	frozen   time.Time     // while Exec runs: its ops share one reading of the clock
 	writes   int           // since the last sweep of expired records
 	kept     int           // records the last sweep left
 	done     chan struct{} // closed by Close

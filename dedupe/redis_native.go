@@ -17,9 +17,10 @@ const (
 	casScript               // the server refused it: Lua scripts only
 )
 
-// casProbeKey is the key the probe's SET ... IFEQ names; the probe never
-// creates it (IFEQ does not set an absent key).
-const casProbeKey = "{#cas-probe}"
+// casProbeKey is the key the probe's SET ... IFEQ names, under the prefix:
+// outside both record layouts (no brace), so no user key's record, and
+// never created (IFEQ does not set an absent key).
+const casProbeKey = "cas-probe"
 
 // nativeCAS reports whether commits and renewals may use SET ... IFEQ.
 func (s *RedisStore) nativeCAS() bool { return s.cas.Load() == casNative }

@@ -22,9 +22,6 @@ import (
 // claimRecord is the stored string of token's claim.
 func claimRecord(token string) string { return "C" + token }
 
-// watchedRecord is the stored string of token's claim once a waiter marked it.
-func watchedRecord(token string) string { return "W" + token }
-
 // valueRecord is the stored string of a value committed by token's run.
 func valueRecord(token string, value []byte) string { return "V" + token + ":" + string(value) }
 
@@ -39,16 +36,19 @@ func ownValue(v, token string) bool {
 	return len(v) > len(token)+1 && v[0] == 'V' && v[len(token)+1] == ':' && v[1:len(token)+1] == token
 }
 
+// validToken reports a token a store can have written: see checkToken.
+func validToken(token string) bool { return checkToken(token) == nil }
+
 // parseRecord reads the stored string of key.
 func parseRecord(key, v string) (Record, error) {
 	switch {
 	case v == "": // a nil reply is absent; an empty string is no record of ours
 	case v[0] == 'C', v[0] == 'W':
-		if len(v) > 1 {
+		if validToken(v[1:]) {
 			return Record{State: Claimed, Token: v[1:]}, nil
 		}
 	case v[0] == 'V':
-		if token, value, ok := strings.Cut(v[1:], ":"); ok {
+		if token, value, ok := strings.Cut(v[1:], ":"); ok && validToken(token) {
 			return Record{State: Committed, Token: token, Value: []byte(value)}, nil
 		}
 	}

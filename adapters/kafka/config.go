@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/idemq/idemq/dedupe"
-	"github.com/idemq/idemq/internal/consume"
 )
 
 // HandleFunc processes one message inside the guard. It calls end(value)
 // once every step has succeeded, before it returns nil: value is what
 // duplicates of the key receive. ctx is cancelled when the message's outcome
 // can no longer be decided here; context.Cause says why (ErrRebalance,
-// ErrDrainTimeout, dedupe.ErrLeaseLost, or a *dedupe.ConflictError in
-// optimistic mode).
+// ErrDrainTimeout, dedupe.ErrLeaseLost, dedupe.ErrStoreClosed). In
+// optimistic mode a handler that loses to a concurrent run of its key is
+// not cancelled: its commit finds the winner's value, and the message ends
+// as a duplicate (OnDuplicate gets that value).
 type HandleFunc[V any] func(ctx context.Context, m kafkago.Message, end dedupe.End[V]) error
 
 // DuplicateFunc is called for a message whose key another run already
@@ -30,24 +31,26 @@ type DuplicateFunc[V any] func(ctx context.Context, m kafkago.Message, winner V)
 // "consumer only".
 type Config[V any] struct {
 	// Reader is the kafka-go configuration you consume with today (consumer
-	// only). Required: Brokers, GroupID, and Topic or GroupTopics. Used as
-	// they are: Dialer (TLS, SASL), GroupBalancers, HeartbeatInterval,
-	// SessionTimeout, RebalanceTimeout, JoinGroupBackoff, RetentionTime,
-	// StartOffset, WatchPartitionChanges, PartitionWatchInterval, MinBytes,
-	// ReadBatchTimeout, QueueCapacity, IsolationLevel, ReadBackoffMin/Max,
-	// MaxAttempts, Logger, ErrorLogger. Changed defaults: MaxBytes 0 means
-	// 10 MiB (kafka-go's 1 MB halves throughput) and MaxWait 0 means 500ms
-	// (kafka-go's 10s delays every rebalance and shutdown). Ignored:
-	// CommitInterval (see CommitEvery), ReadLagInterval. Partition must be 0.
+	// only). Required: Brokers, GroupID, and Topic or GroupTopics (not
+	// both). Used as they are: Dialer (TLS, SASL), GroupBalancers,
+	// HeartbeatInterval, SessionTimeout, RebalanceTimeout, JoinGroupBackoff,
+	// RetentionTime, StartOffset, WatchPartitionChanges,
+	// PartitionWatchInterval, MinBytes, ReadBatchTimeout, QueueCapacity,
+	// IsolationLevel, ReadBackoffMin/Max, MaxAttempts, Logger, ErrorLogger.
+	// Changed defaults: MaxBytes 0 means 10 MiB (kafka-go's 1 MB halves
+	// throughput) and MaxWait 0 means 500ms (kafka-go's 10s delays every
+	// rebalance and shutdown). Refused, because the consumer does their
+	// work itself: Partition, CommitInterval (see Config.CommitInterval),
+	// ReadLagInterval > 0, OffsetOutOfRangeError.
 	Reader kafkago.ReaderConfig
 
 	// Store is where keys are claimed and committed (required), e.g. a
 	// *dedupe.RedisStore. The consumer does not close it.
 	Store dedupe.Store
 
-	// Key returns a message's idempotency key (default
+	// KeyFunc returns a message's idempotency key (default
 	// HeaderKey(DefaultKeyHeader)).
-	Key KeyFunc
+	KeyFunc KeyFunc
 
 	// Handle processes a message (required).
 	Handle HandleFunc[V]
@@ -56,7 +59,7 @@ type Config[V any] struct {
 	OnDuplicate DuplicateFunc[V]
 
 	// InvalidKey says what happens to a message whose key is missing, empty
-	// or invalid (default KeyStop).
+	// or invalid (default KeyReject).
 	InvalidKey KeyPolicy
 
 	// DeadLetter receives the messages that failed every attempt (and, with
@@ -81,10 +84,16 @@ type Config[V any] struct {
 	// is cancelled. Use it only for handlers with no side effect before end.
 	Optimistic bool
 
-	// Lease is the claim's lease in claim-first mode (default 30s, >= 30ms).
-	// It is renewed while the handler runs; a member that stops renewing
-	// loses the key after Lease. A claim round trip slower than Lease/2
-	// counts as a store failure and is retried.
+	// Lease is the claim's lease in claim-first mode (>= 30ms; default: the
+	// group's SessionTimeout, kafka-go's 30s unless Reader sets it, for
+	// NewProcessor dedupe.DefaultLease): how long a crashed member's running
+	// keys stay blocked, so a member the group takes for dead after
+	// SessionTimeout loses its keys after as long. It is renewed every third
+	// of itself while the handler runs. A claimed key whose handler has not
+	// started holds the shorter dedupe.DefaultQueuedLease (5s) instead, so a
+	// crash strands only the keys that were running. A claim round trip
+	// slower than Lease/2 counts as a store failure and is retried. It must
+	// be 0 in Optimistic mode.
 	Lease time.Duration
 
 	// TTL is how long a committed key is remembered (default dedupe.DefaultTTL).
@@ -116,67 +125,14 @@ type Config[V any] struct {
 	// (consumer only; default 30s).
 	DrainTimeout time.Duration
 
-	// Logger receives the consumer's logs (nil: none).
+	// Logger receives the consumer's logs (nil: slog.Default(); pass
+	// slog.New(slog.DiscardHandler) for none). A warning that repeats - a
+	// store failure per batch while Redis is down, a dead-letter write
+	// retried - is logged at most once per 10s, with the count of those held
+	// back.
 	Logger *slog.Logger
 
 	// MeterProvider exports the counters of Stats through OpenTelemetry
 	// (nil: no-op).
 	MeterProvider metric.MeterProvider
 }
-
-// KeyPolicy says what happens to a message without a valid idempotency key.
-type KeyPolicy int
-
-const (
-	// KeyStop stops the consumer with a *MessageError naming the message;
-	// its offset is not committed. The default.
-	KeyStop KeyPolicy = iota
-	// KeyProcess runs the handler without deduplication and commits the
-	// offset on success, like any other message.
-	KeyProcess
-	// KeyDeadLetter writes the message to Config.DeadLetter and commits its
-	// offset once the write is acknowledged. It requires DeadLetter.
-	KeyDeadLetter
-)
-
-// Ordering says which messages of one partition may be processed at once.
-// In every mode, two messages with the same idempotency key never run at
-// once in one process, and offsets are committed only as a contiguous prefix.
-type Ordering int
-
-const (
-	// ByPartition processes a partition's messages one after another, in
-	// offset order (Kafka's own guarantee). The default.
-	ByPartition Ordering = iota
-	// ByKey keeps offset order among messages with the same Kafka message
-	// key and runs different keys at once (messages without a Kafka key are
-	// unordered).
-	ByKey
-	// Unordered runs any messages at once, up to MaxInFlight.
-	Unordered
-)
-
-// Backoff is an exponential backoff: Min, doubling up to Max, with up to
-// 20% jitter so that members do not retry in step.
-type Backoff struct {
-	Min time.Duration // default 100ms
-	Max time.Duration // default 5s
-}
-
-// delay is the wait before retry number n (0-based).
-func (b Backoff) delay(n int) time.Duration { return consume.Backoff(b).Delay(n) }
-
-// Defaults applied by NewConsumer and NewProcessor.
-const (
-	DefaultAttempts       = 3
-	DefaultLease          = 30 * time.Second
-	DefaultMaxInFlight    = 256
-	DefaultBatchSize      = 500
-	DefaultCommitEvery    = 1000
-	DefaultCommitInterval = time.Second
-	DefaultDrainTimeout   = 30 * time.Second
-	defaultBackoffMin     = 100 * time.Millisecond
-	defaultBackoffMax     = 5 * time.Second
-	defaultMaxBytes       = 10 << 20
-	defaultMaxWait        = 500 * time.Millisecond
-)

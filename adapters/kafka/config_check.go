@@ -1,29 +1,33 @@
-package kafka
+package idemqkafka
 
 import (
-	"log/slog"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/ratelog"
 )
 
-// withDefaults returns cfg with every zero optional field set, or an error
-// for a field out of range. It checks what both NewConsumer and
-// NewProcessor use; checkReader checks the consumer's Reader.
-func withDefaults[V any](cfg Config[V]) (Config[V], error) {
+// withDefaults returns cfg with every zero optional field set, or a
+// *ConfigError for a field out of range. It checks what both NewConsumer
+// and NewProcessor use; groupConfig checks the consumer's Reader.
+func withDefaults[V any](cfg Config[V], sessionTimeout time.Duration) (Config[V], error) {
 	if err := checkRequired(cfg); err != nil {
 		return cfg, err
 	}
-	if cfg.Key == nil {
-		cfg.Key = HeaderKey(DefaultKeyHeader)
+	if err := checkRanges(cfg); err != nil {
+		return cfg, err
+	}
+	if cfg.KeyFunc == nil {
+		cfg.KeyFunc = HeaderKey(DefaultKeyHeader)
 	}
 	setDefault(&cfg.Attempts, DefaultAttempts)
 	setDefault(&cfg.Backoff.Min, defaultBackoffMin)
 	setDefault(&cfg.Backoff.Max, max(defaultBackoffMax, cfg.Backoff.Min))
-	setDefault(&cfg.Lease, DefaultLease)
+	if !cfg.Optimistic {
+		setDefault(&cfg.Lease, sessionTimeout)
+	}
 	setDefault(&cfg.TTL, dedupe.DefaultTTL)
 	setDefault[dedupe.Codec](&cfg.Codec, dedupe.JSONCodec{})
 	setDefault(&cfg.MaxInFlight, DefaultMaxInFlight)
@@ -31,51 +35,53 @@ func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 	setDefault(&cfg.CommitEvery, DefaultCommitEvery)
 	setDefault(&cfg.CommitInterval, DefaultCommitInterval)
 	setDefault(&cfg.DrainTimeout, DefaultDrainTimeout)
-	setDefault(&cfg.Logger, slog.New(slog.DiscardHandler))
+	cfg.Logger = ratelog.Logger(cfg.Logger, 0)
 	if cfg.MeterProvider == nil {
 		cfg.MeterProvider = noop.NewMeterProvider()
 	}
-	return cfg, checkRanges(cfg)
+	return cfg, nil
 }
 
 func checkRequired[V any](cfg Config[V]) error {
 	switch {
 	case cfg.Store == nil:
-		return invalid("Store is required")
+		return invalid("Store", "is required")
 	case cfg.Handle == nil:
-		return invalid("Handle is required")
+		return invalid("Handle", "is required")
+	case cfg.InvalidKey == KeyDeadLetter && cfg.DeadLetter == nil:
+		return invalid("InvalidKey", "is KeyDeadLetter but DeadLetter is nil")
 	}
-	return checkDeadLetter(cfg.DeadLetter, cfg.InvalidKey)
-}
-
-func checkDeadLetter(w *kafkago.Writer, policy KeyPolicy) error {
-	switch {
-	case w == nil && policy == KeyDeadLetter:
-		return invalid("InvalidKey is KeyDeadLetter but DeadLetter is nil")
-	case w == nil:
-		return nil
-	case w.Topic == "":
-		return invalid("DeadLetter.Topic is empty")
-	case w.Async:
-		return invalid("DeadLetter is Async: its writes are never acknowledged")
-	case w.RequiredAcks == kafkago.RequireNone:
-		return invalid("DeadLetter.RequiredAcks is RequireNone: set RequireAll (or RequireOne)")
-	}
-	return nil
+	return checkWriter(cfg.DeadLetter)
 }
 
 func checkRanges[V any](cfg Config[V]) error {
 	switch {
-	case cfg.InvalidKey < KeyStop || cfg.InvalidKey > KeyDeadLetter:
-		return invalid("unknown InvalidKey policy %d", cfg.InvalidKey)
+	case cfg.InvalidKey < KeyReject || cfg.InvalidKey > KeyDeadLetter:
+		return invalid("InvalidKey", "unknown policy %d", cfg.InvalidKey)
 	case cfg.Ordering < ByPartition || cfg.Ordering > Unordered:
-		return invalid("unknown Ordering %d", cfg.Ordering)
-	case cfg.Attempts < 1, cfg.MaxInFlight < 1, cfg.BatchSize < 1, cfg.CommitEvery < 1:
-		return invalid("Attempts, MaxInFlight, BatchSize and CommitEvery must be >= 1 (or 0 for the default)")
-	case cfg.Backoff.Min < 0 || cfg.Backoff.Max < cfg.Backoff.Min:
-		return invalid("Backoff{Min: %v, Max: %v}: need 0 <= Min <= Max", cfg.Backoff.Min, cfg.Backoff.Max)
-	case cfg.Lease < minLease, cfg.TTL < 0, cfg.CommitInterval < 0, cfg.DrainTimeout < 0:
-		return invalid("Lease must be >= %v; TTL, CommitInterval and DrainTimeout must be >= 0", minLease)
+		return invalid("Ordering", "unknown ordering %d", cfg.Ordering)
+	case cfg.Attempts < 0:
+		return invalid("Attempts", "is %d, want >= 1 (0: the default)", cfg.Attempts)
+	case cfg.MaxInFlight < 0:
+		return invalid("MaxInFlight", "is %d, want >= 1 (0: the default)", cfg.MaxInFlight)
+	case cfg.BatchSize < 0:
+		return invalid("BatchSize", "is %d, want >= 1 (0: the default)", cfg.BatchSize)
+	case cfg.CommitEvery < 0:
+		return invalid("CommitEvery", "is %d, want >= 1 (0: the default)", cfg.CommitEvery)
+	case cfg.Backoff.Min < 0 || cfg.Backoff.Max < 0:
+		return invalid("Backoff", "%+v: want Min, Max >= 0", cfg.Backoff)
+	case cfg.Backoff.Max != 0 && cfg.Backoff.Max < cfg.Backoff.Min:
+		return invalid("Backoff", "%+v: Max is below Min", cfg.Backoff)
+	case cfg.Optimistic && cfg.Lease != 0:
+		return invalid("Lease", "is %v but Optimistic mode takes no claim", cfg.Lease)
+	case cfg.Lease != 0 && cfg.Lease < minLease:
+		return invalid("Lease", "is %v, want >= %v (0: the default)", cfg.Lease, minLease)
+	case cfg.TTL < 0 || cfg.TTL > 0 && cfg.TTL < time.Millisecond:
+		return invalid("TTL", "is %v, want >= 1ms (0: the default)", cfg.TTL)
+	case cfg.CommitInterval < 0:
+		return invalid("CommitInterval", "is %v, want > 0 (0: the default)", cfg.CommitInterval)
+	case cfg.DrainTimeout < 0:
+		return invalid("DrainTimeout", "is %v, want > 0 (0: the default)", cfg.DrainTimeout)
 	}
 	return nil
 }

@@ -1,8 +1,9 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 	"github.com/idemq/idemq/dedupe"
 )
 
-// TestConfigErrors proves that a Config NewConsumer cannot run with is an
-// ErrInvalidConfig error naming the problem, never a panic (kafka-go's
-// NewReader panics on some of these).
+// TestConfigErrors proves that every Config a user could get wrong is a
+// *ConfigError naming the field at NewConsumer, matching ErrInvalidConfig,
+// never a panic or a hang later (kafka-go's NewReader panics on some of
+// these; a dead-letter writer without an address would retry for ever).
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
 	store := dedupe.NewMemoryStore()
@@ -26,44 +28,77 @@ func TestConfigErrors(t *testing.T) {
 			Handle: func(context.Context, kafkago.Message, dedupe.End[string]) error { return nil },
 		}
 	}
+	writer := func(change func(w *kafkago.Writer)) func(*idemqkafka.Config[string]) {
+		return func(c *idemqkafka.Config[string]) {
+			w := &kafkago.Writer{Addr: kafkago.TCP("127.0.0.1:1"), Topic: "dlt", RequiredAcks: kafkago.RequireAll}
+			change(w)
+			c.DeadLetter = w
+		}
+	}
+	type change = func(*idemqkafka.Config[string])
 	for _, tc := range []struct {
-		name   string
-		change func(*idemqkafka.Config[string])
+		name, field string
+		change      change
 	}{
-		{"NoStore", func(c *idemqkafka.Config[string]) { c.Store = nil }},
-		{"NoHandle", func(c *idemqkafka.Config[string]) { c.Handle = nil }},
-		{"NoBrokers", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = nil }},
-		{"NoGroup", func(c *idemqkafka.Config[string]) { c.Reader.GroupID = "" }},
-		{"NoTopic", func(c *idemqkafka.Config[string]) { c.Reader.Topic = "" }},
-		{"Partition", func(c *idemqkafka.Config[string]) { c.Reader.Partition = 3 }},
-		{"HeartbeatTooSlow", func(c *idemqkafka.Config[string]) {
+		{"NoStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = nil }},
+		{"NoHandle", "Handle", func(c *idemqkafka.Config[string]) { c.Handle = nil }},
+		{"NoBrokers", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = nil }},
+		{"EmptyBroker", "Reader.Brokers", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = []string{"127.0.0.1:1", " "} }},
+		{"NoGroup", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.GroupID = "" }},
+		{"NoTopic", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.Topic = "" }},
+		{"TopicAndGroupTopics", "Reader.Topic", func(c *idemqkafka.Config[string]) { c.Reader.GroupTopics = []string{"u"} }},
+		{"Partition", "Reader.Partition", func(c *idemqkafka.Config[string]) { c.Reader.Partition = 3 }},
+		{"ReaderCommitInterval", "Reader.CommitInterval", func(c *idemqkafka.Config[string]) { c.Reader.CommitInterval = time.Second }},
+		{"ReaderLagInterval", "Reader.ReadLagInterval", func(c *idemqkafka.Config[string]) { c.Reader.ReadLagInterval = time.Second }},
+		{"NegativeQueueCapacity", "Reader.QueueCapacity", func(c *idemqkafka.Config[string]) { c.Reader.QueueCapacity = -1 }},
+		{"NegativeMaxWait", "Reader.MaxWait", func(c *idemqkafka.Config[string]) { c.Reader.MaxWait = -time.Second }},
+		{"NegativeReadBatchTimeout", "Reader.ReadBatchTimeout", func(c *idemqkafka.Config[string]) { c.Reader.ReadBatchTimeout = -1 }},
+		{"NegativeMaxAttempts", "Reader.MaxAttempts", func(c *idemqkafka.Config[string]) { c.Reader.MaxAttempts = -1 }},
+		{"UnknownIsolationLevel", "Reader.IsolationLevel", func(c *idemqkafka.Config[string]) { c.Reader.IsolationLevel = 7 }},
+		{"NegativeDialerTimeout", "Reader.Dialer.Timeout", func(c *idemqkafka.Config[string]) { c.Reader.Dialer = &kafkago.Dialer{Timeout: -1} }},
+		{"NegativeSessionTimeout", "Reader.SessionTimeout", func(c *idemqkafka.Config[string]) { c.Reader.SessionTimeout = -time.Second }},
+		{"HeartbeatTooSlow", "Reader.HeartbeatInterval", func(c *idemqkafka.Config[string]) {
 			c.Reader.HeartbeatInterval, c.Reader.SessionTimeout = 3*time.Second, 6*time.Second
 		}},
-		{"MinBytesAboveMaxBytes", func(c *idemqkafka.Config[string]) { c.Reader.MinBytes, c.Reader.MaxBytes = 10, 5 }},
-		{"ReadBackoffInverted", func(c *idemqkafka.Config[string]) { c.Reader.ReadBackoffMin = 5 * time.Second }},
-		{"DeadLetterPolicyWithoutWriter", func(c *idemqkafka.Config[string]) { c.InvalidKey = idemqkafka.KeyDeadLetter }},
-		{"DeadLetterNoTopic", func(c *idemqkafka.Config[string]) {
-			c.DeadLetter = &kafkago.Writer{RequiredAcks: kafkago.RequireAll}
-		}},
-		{"DeadLetterNoAcks", func(c *idemqkafka.Config[string]) { c.DeadLetter = &kafkago.Writer{Topic: "dlt"} }},
-		{"DeadLetterAsync", func(c *idemqkafka.Config[string]) {
-			c.DeadLetter = &kafkago.Writer{Topic: "dlt", RequiredAcks: kafkago.RequireAll, Async: true}
-		}},
-		{"UnknownPolicy", func(c *idemqkafka.Config[string]) { c.InvalidKey = 9 }},
-		{"UnknownOrdering", func(c *idemqkafka.Config[string]) { c.Ordering = -1 }},
-		{"NegativeAttempts", func(c *idemqkafka.Config[string]) { c.Attempts = -1 }},
-		{"ShortLease", func(c *idemqkafka.Config[string]) { c.Lease = time.Millisecond }},
-		{"BackoffInverted", func(c *idemqkafka.Config[string]) {
+		{"BadStartOffset", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.StartOffset = 42 }},
+		{"MinBytesAboveMaxBytes", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.MinBytes, c.Reader.MaxBytes = 10, 5 }},
+		{"ReadBackoffInverted", "Reader.ReadBackoffMax", func(c *idemqkafka.Config[string]) { c.Reader.ReadBackoffMin = 5 * time.Second }},
+		{"DeadLetterPolicyWithoutWriter", "InvalidKey", func(c *idemqkafka.Config[string]) { c.InvalidKey = idemqkafka.KeyDeadLetter }},
+		{"DeadLetterNoAddr", "DeadLetter.Addr", writer(func(w *kafkago.Writer) { w.Addr = nil })},
+		{"DeadLetterNoTopic", "DeadLetter.Topic", writer(func(w *kafkago.Writer) { w.Topic = "" })},
+		{"DeadLetterNoAcks", "DeadLetter.RequiredAcks", writer(func(w *kafkago.Writer) { w.RequiredAcks = kafkago.RequireNone })},
+		{"DeadLetterBadAcks", "DeadLetter.RequiredAcks", writer(func(w *kafkago.Writer) { w.RequiredAcks = 5 })},
+		{"DeadLetterAsync", "DeadLetter.Async", writer(func(w *kafkago.Writer) { w.Async = true })},
+		{"DeadLetterNegativeBatchBytes", "DeadLetter", writer(func(w *kafkago.Writer) { w.BatchBytes = -1 })},
+		{"DeadLetterNegativeTimeout", "DeadLetter.WriteTimeout", writer(func(w *kafkago.Writer) { w.WriteTimeout = -time.Second })},
+		{"DeadLetterBadCompression", "DeadLetter.Compression", writer(func(w *kafkago.Writer) { w.Compression = 9 })},
+		{"UnknownPolicy", "InvalidKey", func(c *idemqkafka.Config[string]) { c.InvalidKey = 9 }},
+		{"UnknownOrdering", "Ordering", func(c *idemqkafka.Config[string]) { c.Ordering = -1 }},
+		{"NegativeAttempts", "Attempts", func(c *idemqkafka.Config[string]) { c.Attempts = -1 }},
+		{"NegativeMaxInFlight", "MaxInFlight", func(c *idemqkafka.Config[string]) { c.MaxInFlight = -4 }},
+		{"NegativeBatchSize", "BatchSize", func(c *idemqkafka.Config[string]) { c.BatchSize = -1 }},
+		{"NegativeCommitEvery", "CommitEvery", func(c *idemqkafka.Config[string]) { c.CommitEvery = -1 }},
+		{"ShortLease", "Lease", func(c *idemqkafka.Config[string]) { c.Lease = time.Millisecond }},
+		{"LeaseWhileOptimistic", "Lease", func(c *idemqkafka.Config[string]) { c.Optimistic, c.Lease = true, time.Second }},
+		{"SubMillisecondTTL", "TTL", func(c *idemqkafka.Config[string]) { c.TTL = time.Microsecond }},
+		{"NegativeCommitInterval", "CommitInterval", func(c *idemqkafka.Config[string]) { c.CommitInterval = -1 }},
+		{"NegativeDrainTimeout", "DrainTimeout", func(c *idemqkafka.Config[string]) { c.DrainTimeout = -1 }},
+		{"BackoffInverted", "Backoff", func(c *idemqkafka.Config[string]) {
 			c.Backoff = idemqkafka.Backoff{Min: time.Second, Max: time.Millisecond}
 		}},
+		{"NegativeBackoff", "Backoff", func(c *idemqkafka.Config[string]) { c.Backoff.Min = -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := valid()
 			tc.change(&cfg)
 			c, err := idemqkafka.NewConsumer(cfg)
-			if !errors.Is(err, idemqkafka.ErrInvalidConfig) || c != nil {
-				t.Errorf("NewConsumer = %v, %v; want nil, ErrInvalidConfig", c, err)
+			var ce *idemqkafka.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, idemqkafka.ErrInvalidConfig) || c != nil {
+				t.Fatalf("NewConsumer = %v, %v; want nil, a *ConfigError", c, err)
+			}
+			if ce.Field != tc.field || !strings.HasPrefix(err.Error(), "idemqkafka: invalid config: "+tc.field) {
+				t.Errorf("error %q names field %q, want %q", err, ce.Field, tc.field)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import (
 	"context"
@@ -30,11 +30,11 @@ type hooks struct {
 // NewConsumer checks cfg and returns a Consumer; it connects to nothing
 // until Run.
 func NewConsumer[V any](cfg Config[V]) (*Consumer[V], error) {
-	cfg, err := withDefaults(cfg)
+	group, err := groupConfig(cfg.Reader)
 	if err != nil {
 		return nil, err
 	}
-	group, err := groupConfig(cfg.Reader)
+	cfg, err = withDefaults(cfg, sessionTimeout(cfg.Reader))
 	if err != nil {
 		return nil, err
 	}
@@ -68,12 +68,12 @@ func (c *Consumer[V]) Run(ctx context.Context) (err error) {
 	}
 	defer func() { // after cg.Close: the generation's work has ended
 		if cerr := e.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("kafka: claims left held at shutdown (a bug): %w", cerr)
+			err = fmt.Errorf("idemqkafka: claims left held at shutdown (a bug): %w", cerr)
 		}
 	}()
 	cg, err := kafkago.NewConsumerGroup(c.group)
 	if err != nil {
-		return fmt.Errorf("kafka: %w", err)
+		return fmt.Errorf("idemqkafka: %w", err)
 	}
 	defer cg.Close()
 	for {
@@ -82,10 +82,10 @@ func (c *Consumer[V]) Run(ctx context.Context) (err error) {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			c.log.Warn("kafka: joining the consumer group failed; retrying", "group", c.group.ID, "err", err)
+			c.log.Warn("idemqkafka: joining the consumer group failed; retrying", "group", c.group.ID, "err", err)
 			continue
 		}
-		c.m.generations.add(1)
+		c.m.generations.Add(1)
 		if err := c.runGeneration(ctx, e, gen); err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"context"
@@ -88,7 +88,7 @@ func TestOptimisticMode(t *testing.T) {
 	e := setup(t, 2)
 	var handled counts
 	cfg := e.config()
-	cfg.Optimistic = true
+	cfg.Optimistic, cfg.Lease = true, 0 // no claim: no lease
 	cfg.Ordering = idemqkafka.Unordered
 	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 		handled.add(header(m, "Idempotency-Key"))

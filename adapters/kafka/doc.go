@@ -7,7 +7,7 @@
 //	c, err := idemqkafka.NewConsumer(idemqkafka.Config[Receipt]{
 //		Reader: readerConfig,                              // the kafka.ReaderConfig you use today
 //		Store:  store,                                     // any dedupe.Store, e.g. dedupe.NewRedisStore(client)
-//		Key:    idemqkafka.HeaderKey("Idempotency-Key"),
+//		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
 //		Handle: func(ctx context.Context, m kafka.Message, end dedupe.End[Receipt]) error {
 //			r, err := charge(ctx, m)
 //			if err != nil {
@@ -40,7 +40,7 @@
 //	handler failed every attempt, no DeadLetter    -                             never: Run returns a *MessageError
 //	store error (Redis down, claim failed)         not run                       not committed; retried until Redis answers
 //	commit unknown, or lease lost before commit    ran (may run again)           not committed; the key is claimed again
-//	invalid key, KeyStop (default)                 not run                       never: Run returns a *MessageError
+//	invalid key, KeyReject (default)               not run                       never: Run returns a *MessageError
 //	invalid key, KeyProcess                        runs without dedupe           committed on success
 //	invalid key, KeyDeadLetter                     not run                       committed once the write is acknowledged
 //	rebalance: ctx cancelled (ErrRebalance)        stops                         not committed: the next owner runs it
@@ -144,4 +144,4 @@
 // no-op) also exports through the OpenTelemetry metric API as
 // idemq.kafka.processed, .duplicates, .inflight_conflicts, .retries,
 // .dead_lettered, .offset_commits, .guard_round_trips and .store_errors.
-package kafka
+package idemqkafka

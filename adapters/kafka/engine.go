@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import (
 	"log/slog"
@@ -13,11 +13,11 @@ import (
 // newEngine returns the consumer engine for cfg (defaults applied).
 func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Message, V], error) {
 	return consume.New(consume.Config[kafkago.Message, V]{
-		Name:         "kafka",
+		Name:         "idemqkafka",
 		Store:        cfg.Store,
 		Guard:        guardOptions(cfg),
 		Log:          kafkaLog{},
-		Key:          cfg.Key,
+		Key:          cfg.KeyFunc,
 		Handle:       cfg.Handle,
 		OnDuplicate:  cfg.OnDuplicate,
 		DeadLetter:   deadLetterFunc(cfg.DeadLetter),

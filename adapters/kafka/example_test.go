@@ -1,4 +1,4 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func ExampleNewConsumer() {
 	consumer, err := idemqkafka.NewConsumer(idemqkafka.Config[string]{
 		Reader: kafkago.ReaderConfig{Brokers: brokers, GroupID: "billing-" + topic, Topic: topic},
 		Store:  store, // dedupe.NewRedisStore(redisClient)
-		Key:    idemqkafka.HeaderKey("Idempotency-Key"),
+		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
 		Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 			receipt := "receipt for " + string(m.Value) // charge the card...
 			fmt.Println("charged", string(m.Value))

@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import kafkago "github.com/segmentio/kafka-go"
 

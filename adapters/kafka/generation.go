@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import (
 	"context"
@@ -99,7 +99,7 @@ func (c *Consumer[V]) commit(gen *kafkago.Generation, pos map[consume.Partition]
 	if err := gen.CommitOffsets(offsets); err != nil {
 		return err
 	}
-	c.m.commits.add(1)
+	c.m.commits.Add(1)
 	if c.hooks.committed != nil {
 		c.hooks.committed(gen, offsets)
 	}
@@ -107,6 +107,6 @@ func (c *Consumer[V]) commit(gen *kafkago.Generation, pos map[consume.Partition]
 }
 
 func (c *Consumer[V]) logCommitError(gen *kafkago.Generation, err error) {
-	c.log.Warn("kafka: committing offsets failed; the messages will be redelivered and deduplicated",
+	c.log.Warn("idemqkafka: committing offsets failed; the messages will be redelivered and deduplicated",
 		"group", gen.GroupID, "generation", gen.ID, "err", err)
 }

@@ -1,7 +1,8 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"context"
+	"log/slog"
 	"errors"
 	"strconv"
 	"sync"
@@ -47,11 +48,12 @@ func (e *env) config() idemqkafka.Config[string] {
 	return idemqkafka.Config[string]{
 		Reader:         rc,
 		Store:          e.store,
-		Key:            idemqkafka.HeaderKey("Idempotency-Key"),
+		KeyFunc:        idemqkafka.HeaderKey("Idempotency-Key"),
 		Backoff:        idemqkafka.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 		Lease:          5 * time.Second,
 		CommitInterval: 100 * time.Millisecond,
 		DrainTimeout:   10 * time.Second,
+		Logger:         slog.New(slog.DiscardHandler),
 	}
 }
 

@@ -1,11 +1,9 @@
-package kafka
+package idemqkafka
 
 import (
 	"fmt"
 
 	kafkago "github.com/segmentio/kafka-go"
-
-	"github.com/idemq/idemq/dedupe"
 )
 
 // DefaultKeyHeader is the header HeaderKey reads when Config.Key is nil.
@@ -38,18 +36,4 @@ func MessageKey() KeyFunc {
 		}
 		return string(m.Key), nil
 	}
-}
-
-// messageKey runs fn and applies the limits of dedupe keys.
-func messageKey(fn KeyFunc, m kafkago.Message) (string, error) {
-	key, err := fn(m)
-	switch {
-	case err != nil:
-		return "", err
-	case key == "":
-		return "", fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
-	case len(key) > dedupe.MaxKeyLen:
-		return "", fmt.Errorf("%w: key of %d bytes is longer than dedupe.MaxKeyLen", dedupe.ErrInvalidKey, len(key))
-	}
-	return key, nil
 }

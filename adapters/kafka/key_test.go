@@ -1,4 +1,4 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func TestInvalidKeyPolicy(t *testing.T) {
 		"TooLong": msg(strings.Repeat("k", dedupe.MaxKeyLen+1), "bad"),
 	}
 	for name, m := range bad {
-		t.Run(name+"/KeyStop", func(t *testing.T) {
+		t.Run(name+"/KeyReject", func(t *testing.T) {
 			t.Parallel()
 			e := setup(t, 1)
 			var handled atomic.Int32

@@ -1,9 +1,15 @@
-package kafka_test
+package idemqkafka_test
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/idemq/idemq/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain silences slog.Default, the consumers' logger unless a test sets
+// its own.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	testenv.Main(m)
+}

@@ -1,15 +1,18 @@
-package kafka
+package idemqkafka
 
 import (
-	"context"
-	"sync/atomic"
-
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/idemq/idemq/internal/consume"
+	"github.com/idemq/idemq/internal/stats"
 )
 
-// Stats are the consumer's counters since it was created.
+// Stats are the consumer's counters since it was created, and the
+// handlers running now. Config.MeterProvider exports the same through
+// OpenTelemetry as idemq.kafka.<name> (processed, duplicates,
+// inflight_conflicts, retries, dead_lettered, dead_letter_errors,
+// offset_commits, guard_round_trips, store_errors, generations; and the
+// gauge inflight).
 type Stats struct {
 	Processed         int64 // handler succeeded and the outcome is final (Processed, ProcessedWithoutKey)
 	Duplicates        int64 // key already committed: handler not run (OnDuplicate ran)
@@ -21,76 +24,50 @@ type Stats struct {
 	GuardRoundTrips   int64 // store round trips of the guard: claims, renewals, commits and releases of whole batches, awaits
 	StoreErrors       int64 // store failures that made a message wait and retry
 	Generations       int64 // consumer-group generations this member joined; each after the first is a rebalance
+	InFlight          int64 // handlers running now
 }
 
-// meterName is the instrumentation scope of the OpenTelemetry counters.
+// meterName is the instrumentation scope of the OpenTelemetry instruments.
 const meterName = "github.com/idemq/idemq/adapters/kafka"
-
-// counter is one Stats field, also exported as an OpenTelemetry counter.
-type counter struct {
-	n    atomic.Int64
-	otel metric.Int64Counter
-}
-
-func (c *counter) add(n int64) {
-	if n == 0 {
-		return
-	}
-	c.n.Add(n)
-	c.otel.Add(context.Background(), n)
-}
 
 // metrics holds the counters of one Consumer or Processor.
 type metrics struct {
-	processed, duplicates, conflicts, retries, deadLettered, deadLetterErrors, commits, roundTrips, storeErrors, generations counter
+	processed, duplicates, conflicts, retries, deadLettered, deadLetterErrors stats.Counter
+	commits, roundTrips, storeErrors, generations                             stats.Counter
+	inFlight                                                                  stats.Gauge
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 	m := &metrics{}
-	meter := mp.Meter(meterName)
-	for _, c := range []struct {
-		c          *counter
-		name, desc string
-	}{
-		{&m.processed, "idemq.kafka.processed", "Messages whose handler succeeded and whose outcome is final."},
-		{&m.duplicates, "idemq.kafka.duplicates", "Messages whose key was already committed; the handler did not run."},
-		{&m.conflicts, "idemq.kafka.inflight_conflicts", "Keys held by another owner when claimed, or committed first by a concurrent run."},
-		{&m.retries, "idemq.kafka.retries", "Handler attempts after the first."},
-		{&m.deadLettered, "idemq.kafka.dead_lettered", "Messages written to the dead-letter topic."},
-		{&m.deadLetterErrors, "idemq.kafka.dead_letter_errors", "Dead-letter writes that failed and were retried."},
-		{&m.commits, "idemq.kafka.offset_commits", "Successful offset-commit requests."},
-		{&m.roundTrips, "idemq.kafka.guard_round_trips", "Store round trips of the guard."},
-		{&m.storeErrors, "idemq.kafka.store_errors", "Store failures that made a message wait and retry."},
-		{&m.generations, "idemq.kafka.generations", "Consumer-group generations this member joined; each after the first is a rebalance."},
-	} {
-		var err error
-		if c.c.otel, err = meter.Int64Counter(c.name, metric.WithDescription(c.desc)); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return m, stats.Register(mp, meterName,
+		stats.Spec{Name: "idemq.kafka.processed", Desc: "Messages whose handler succeeded and whose outcome is final.", Counter: &m.processed},
+		stats.Spec{Name: "idemq.kafka.duplicates", Desc: "Messages whose key was already committed; the handler did not run.", Counter: &m.duplicates},
+		stats.Spec{Name: "idemq.kafka.inflight_conflicts", Desc: "Keys held by another owner when claimed, or committed first by a concurrent run.", Counter: &m.conflicts},
+		stats.Spec{Name: "idemq.kafka.retries", Desc: "Handler attempts after the first.", Counter: &m.retries},
+		stats.Spec{Name: "idemq.kafka.dead_lettered", Desc: "Messages written to the dead-letter topic.", Counter: &m.deadLettered},
+		stats.Spec{Name: "idemq.kafka.dead_letter_errors", Desc: "Dead-letter writes that failed and were retried.", Counter: &m.deadLetterErrors},
+		stats.Spec{Name: "idemq.kafka.offset_commits", Desc: "Successful offset-commit requests.", Counter: &m.commits},
+		stats.Spec{Name: "idemq.kafka.guard_round_trips", Desc: "Store round trips of the guard.", Counter: &m.roundTrips},
+		stats.Spec{Name: "idemq.kafka.store_errors", Desc: "Store failures that made a message wait and retry.", Counter: &m.storeErrors},
+		stats.Spec{Name: "idemq.kafka.generations", Desc: "Consumer-group generations this member joined; each after the first is a rebalance.", Counter: &m.generations},
+		stats.Spec{Name: "idemq.kafka.inflight", Desc: "Handlers running now.", Gauge: &m.inFlight},
+	)
 }
 
 func (m *metrics) stats() Stats {
 	return Stats{
-		Processed:         m.processed.n.Load(),
-		Duplicates:        m.duplicates.n.Load(),
-		InFlightConflicts: m.conflicts.n.Load(),
-		Retries:           m.retries.n.Load(),
-		DeadLettered:      m.deadLettered.n.Load(),
-		DeadLetterErrors:  m.deadLetterErrors.n.Load(),
-		OffsetCommits:     m.commits.n.Load(),
-		GuardRoundTrips:   m.roundTrips.n.Load(),
-		StoreErrors:       m.storeErrors.n.Load(),
-		Generations:       m.generations.n.Load(),
+		Processed: m.processed.Load(), Duplicates: m.duplicates.Load(), InFlightConflicts: m.conflicts.Load(),
+		Retries: m.retries.Load(), DeadLettered: m.deadLettered.Load(), DeadLetterErrors: m.deadLetterErrors.Load(),
+		OffsetCommits: m.commits.Load(), GuardRoundTrips: m.roundTrips.Load(), StoreErrors: m.storeErrors.Load(),
+		Generations: m.generations.Load(), InFlight: m.inFlight.Load(),
 	}
 }
 
 // engine returns the engine's view of the counters.
 func (m *metrics) engine() consume.Metrics {
 	return consume.Metrics{
-		Processed: m.processed.add, Duplicates: m.duplicates.add, Conflicts: m.conflicts.add,
-		Retries: m.retries.add, DeadLettered: m.deadLettered.add, DeadLetterErrors: m.deadLetterErrors.add,
-		StoreErrors: m.storeErrors.add, RoundTrips: m.roundTrips.add,
+		Processed: m.processed.Add, Duplicates: m.duplicates.Add, Conflicts: m.conflicts.Add,
+		Retries: m.retries.Add, DeadLettered: m.deadLettered.Add, DeadLetterErrors: m.deadLetterErrors.Add,
+		StoreErrors: m.storeErrors.Add, RoundTrips: m.roundTrips.Add, InFlight: m.inFlight.Add,
 	}
 }

@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import "github.com/idemq/idemq/internal/consume"
 

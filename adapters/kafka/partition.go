@@ -1,4 +1,4 @@
-package kafka
+package idemqkafka
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func (c *Consumer[V]) fetch(ctx context.Context, r *kafkago.Reader, out chan<- k
 			if ctx.Err() != nil {
 				return
 			}
-			c.log.Warn("kafka: fetching failed; retrying", "topic", r.Config().Topic, "partition", r.Config().Partition, "err", err)
+			c.log.Warn("idemqkafka: fetching failed; retrying", "topic", r.Config().Topic, "partition", r.Config().Partition, "err", err)
 			if !consume.Sleep(ctx, c.cfg.Backoff.delay(n)) {
 				return
 			}

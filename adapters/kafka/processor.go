@@ -1,10 +1,11 @@
-package kafka
+package idemqkafka
 
 import (
 	"context"
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/consume"
 )
 
@@ -20,7 +21,7 @@ type Processor[V any] struct {
 // NewProcessor returns a Processor for cfg. It uses every field except
 // those marked "consumer only". Close it when done.
 func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
-	cfg, err := withDefaults(cfg)
+	cfg, err := withDefaults(cfg, dedupe.DefaultLease)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
 // Reader.CommitMessages(ctx, m) after every earlier message of the
 // partition returned nil. When err != nil - a *MessageError (the handler
 // failed every attempt and there is no dead-letter topic, or the key is
-// invalid under KeyStop) or ctx's error - never commit m or anything after
+// invalid under KeyReject) or ctx's error - never commit m or anything after
 // it in its partition: stop, or let the message be redelivered.
 //
 // ctx is the handler's parent: cancelling it cancels the handler and

@@ -1,4 +1,4 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"cmp"
@@ -137,7 +137,7 @@ func newScenario(t *testing.T, e *env, srv testenv.RedisServer) *scenario {
 // works a little longer, so the test can cancel Run mid-handler.
 func (s *scenario) consumer(t *testing.T, midHandler chan<- struct{}, drain time.Duration) *idemqkafka.Consumer[int64] {
 	cfg := idemqkafka.Config[int64]{
-		Reader: s.e.config().Reader, Store: s.e.store, Key: idemqkafka.HeaderKey("Idempotency-Key"),
+		Reader: s.e.config().Reader, Store: s.e.store, KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
 		Backoff:        idemqkafka.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
 		Lease:          5 * time.Second,
 		BatchSize:      200,

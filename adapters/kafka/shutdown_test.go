@@ -1,4 +1,4 @@
-package kafka_test
+package idemqkafka_test
 
 import (
 	"context"

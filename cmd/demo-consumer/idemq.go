@@ -42,7 +42,7 @@ func (f *idemqFlavour) config(ph *phase, m *member, store dedupe.Store) idemqkaf
 	return idemqkafka.Config[int64]{
 		Reader: ph.readerConfig(m),
 		Store:  store,
-		Key:    idemqkafka.HeaderKey(keyHeader),
+		KeyFunc: idemqkafka.HeaderKey(keyHeader),
 		Handle: func(ctx context.Context, msg kafkago.Message, end dedupe.End[int64]) error {
 			entries, err := ph.effect(ctx, m, header(msg, keyHeader))
 			if err != nil {

@@ -73,9 +73,11 @@ const (
 	Unordered                   // any at once
 )
 
-// Metrics are the engine's counters; a nil func counts nothing.
+// Metrics are the engine's counters; a nil func counts nothing. InFlight
+// is a gauge: +1 when a handler starts, -1 when it returns.
 type Metrics struct {
 	Processed, Duplicates, Conflicts, Retries, DeadLettered, DeadLetterErrors, StoreErrors, RoundTrips func(n int64)
+	InFlight                                                                                           func(delta int64)
 }
 
 func count(f func(int64), n int64) {

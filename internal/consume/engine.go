@@ -126,10 +126,14 @@ func (e *Engine[M, V]) storeFailed(j *job[M, V], doing string, err error) {
 func (e *Engine[M, V]) takeSlot(sc *scope) bool {
 	select {
 	case e.slots <- struct{}{}:
+		count(e.cfg.Metrics.InFlight, 1)
 		return true
 	case <-sc.stop.Done():
 		return false
 	}
 }
 
-func (e *Engine[M, V]) freeSlot() { <-e.slots }
+func (e *Engine[M, V]) freeSlot() {
+	count(e.cfg.Metrics.InFlight, -1)
+	<-e.slots
+}
