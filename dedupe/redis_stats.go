@@ -8,12 +8,17 @@ import (
 )
 
 // StatsOptions bound RedisStore.Stats. The zero value examines up to
-// 100,000 keys, SCANning 1,000 at a time.
+// 100,000 keys of the prefix in up to 1,000 SCAN calls of COUNT 1,000.
 type StatsOptions struct {
-	// MaxKeys is the scan budget: Stats stops at the first SCAN page
-	// boundary at or past this many keys examined, and reports Partial.
-	// 0 means 100,000.
+	// MaxKeys bounds the keys of the prefix examined: Stats stops at the
+	// first SCAN page boundary at or past it, and reports Partial. 0 means
+	// 100,000.
 	MaxKeys int
+	// MaxScans bounds the SCAN calls (on a Cluster, all masters'
+	// together), which walk the whole database, other prefixes' keys
+	// included: Stats stops after that many, and reports Partial. 0 means
+	// 1,000.
+	MaxScans int
 	// Count is SCAN's COUNT hint; 0 means 1,000.
 	Count int
 }
@@ -46,26 +51,27 @@ type StoreStats struct {
 	// ServerMemoryBytes is used_memory of INFO memory, summed over the
 	// masters: all the servers' memory, not only this prefix's.
 	ServerMemoryBytes int64
-	// Partial reports that the scan budget (StatsOptions.MaxKeys) stopped
-	// the scan before it covered the whole prefix: the counts and
-	// MemoryBytes cover only part of it.
+	// Partial reports that the scan budget (StatsOptions.MaxKeys or
+	// MaxScans) stopped the scan before it covered the whole prefix: the
+	// counts and MemoryBytes cover only part of it.
 	Partial bool
 }
 
 // Stats counts the keys under the store's prefix by state, finds the claim
 // with the least lease left and adds up their memory, with SCAN (on a
 // Cluster, every master), reading each key with one read-only script call,
-// pipelined per SCAN page. It is bounded by opts.MaxKeys.
+// pipelined per SCAN page. It is bounded by opts.MaxKeys and MaxScans.
 func (s *RedisStore) Stats(ctx context.Context, opts StatsOptions) (StoreStats, error) {
-	if opts.MaxKeys < 0 || opts.Count < 0 {
-		return StoreStats{}, fmt.Errorf("%w: StatsOptions MaxKeys and Count must be >= 0", ErrInvalidOption)
+	if opts.MaxKeys < 0 || opts.MaxScans < 0 || opts.Count < 0 {
+		return StoreStats{}, fmt.Errorf("%w: StatsOptions MaxKeys, MaxScans and Count must be >= 0", ErrInvalidOption)
 	}
 	sc, err := s.newScanner(ctx, "", orDefault(opts.Count, 1000))
 	if err != nil {
 		return StoreStats{}, err
 	}
 	var st StoreStats
-	for !sc.done() && st.Examined < int64(orDefault(opts.MaxKeys, 100_000)) {
+	maxKeys, maxScans := int64(orDefault(opts.MaxKeys, 100_000)), orDefault(opts.MaxScans, 1000)
+	for !sc.done() && st.Examined < maxKeys && sc.scans < maxScans {
 		names, next, err := sc.scan(ctx)
 		if err != nil {
 			return StoreStats{}, err
