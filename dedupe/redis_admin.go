@@ -17,9 +17,10 @@ type KeyInfo struct {
 	// Token is the owner token of a claim, or the token of the run that
 	// committed the value.
 	Token string
-	// Watched reports a claim that a waiter marked ('W'+token): its commit
-	// or release is published. A waiter always marks the claim before it
-	// waits.
+	// Watched reports a claim that a waiter marked ('W'+token), so that its
+	// commit or release is published. A waiter always marks the claim
+	// before it waits; the mark stays until the claim ends, so a waiter
+	// waits now, or did.
 	Watched bool
 	// TTL is what Redis's PTTL reports: a claim's remaining lease, or a
 	// committed value's remaining time to live. 0 for a free key, 1ns for a

@@ -10,7 +10,7 @@ import (
 )
 
 // ScanOptions say what RedisStore.Scan lists. The zero value lists every
-// key, 100 at a time.
+// key, 100 at a time, in at most 1,000 SCAN calls of COUNT 1,000 per call.
 type ScanOptions struct {
 	// Cursor resumes the scan where a previous call's ScanPage.Cursor left
 	// off; "" starts at the beginning.
@@ -26,12 +26,13 @@ type ScanOptions struct {
 	// Limit is the most keys one call returns; 0 means 100.
 	Limit int
 	// Count is SCAN's COUNT hint: how many keys each SCAN call examines,
-	// roughly; 0 means 100.
+	// roughly (of the whole database: other prefixes' keys too); 0 means
+	// 1,000.
 	Count int
 	// MaxScans is the most SCAN calls one call makes (on a Cluster, all
 	// masters' together), so that a filter that matches little still
 	// returns within a bound, perhaps with fewer keys than Limit (or none)
-	// and a Cursor to go on with; 0 means 100.
+	// and a Cursor to go on with; 0 means 1,000.
 	MaxScans int
 }
 
@@ -92,7 +93,7 @@ func scanDefaults(o ScanOptions) (ScanOptions, error) {
 	case o.State != Absent && o.State != Claimed && o.State != Committed:
 		return o, fmt.Errorf("%w: ScanOptions.State %v", ErrInvalidOption, o.State)
 	}
-	o.Limit, o.Count, o.MaxScans = orDefault(o.Limit, 100), orDefault(o.Count, 100), orDefault(o.MaxScans, 100)
+	o.Limit, o.Count, o.MaxScans = orDefault(o.Limit, 100), orDefault(o.Count, 1000), orDefault(o.MaxScans, 1000)
 	return o, checkGlob(o.Match)
 }
 

@@ -28,7 +28,7 @@ type StatsOptions struct {
 type StoreStats struct {
 	Examined  int64 // keys that SCAN listed under the prefix's record keys
 	Claimed   int64 // claims
-	Watched   int64 // of the claims, those a waiter marked: someone waits for them
+	Watched   int64 // of the claims, those a waiter marked (one waits, or waited)
 	Committed int64 // committed values
 	Corrupt   int64 // record keys that hold none of our records (Inspect: a *DecodeError)
 	Foreign   int64 // keys that look like records but are not of this store's layout

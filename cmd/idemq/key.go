@@ -64,7 +64,7 @@ func (a *app) printKey(v keyView) error {
 		rows = append(rows, [2]string{"token", v.Token})
 	}
 	if v.State == "claimed" {
-		rows = append(rows, [2]string{"watched", yesNo(v.Watched, "yes: a waiter waits for its outcome", "no")})
+		rows = append(rows, [2]string{"watched", yesNo(v.Watched, "yes: a duplicate waits (or waited) for its outcome", "no")})
 	}
 	if v.State != "free" {
 		rows = append(rows, [2]string{leftName(v.State), ttlText(v.TTLMillis)})

@@ -38,7 +38,7 @@ func newList(fs *flag.FlagSet) action {
 	fs.IntVar(&f.limit, "limit", 100, "the most keys to list")
 	fs.StringVar(&f.cursor, "cursor", "", "go on from the `cursor` a previous list printed")
 	fs.IntVar(&f.count, "count", 1000, "SCAN's COUNT: keys each SCAN call examines, roughly")
-	fs.IntVar(&f.maxScans, "max-scans", 100, "the most SCAN calls of one list")
+	fs.IntVar(&f.maxScans, "max-scans", 1000, "the most SCAN calls of one list (they walk the whole database, other prefixes too)")
 	return f.run
 }
 
@@ -105,6 +105,9 @@ func (a *app) printPage(page dedupe.ScanPage) error {
 		return nil
 	}
 	fmt.Fprintf(a.out, "%s; more may follow: idemq list --cursor %s (with the same filters)\n", plural(len(views), "key"), page.Cursor)
+	if len(views) == 0 {
+		fmt.Fprintln(a.out, "(none found within --max-scans SCAN calls: the database is large, or few keys match)")
+	}
 	return nil
 }
 

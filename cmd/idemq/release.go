@@ -133,6 +133,6 @@ func (a *app) printRelease(v releaseView) error {
 	if a.g.json {
 		return printJSON(a.out, v)
 	}
-	fmt.Fprintf(a.out, "released the claim of token %q on %s; a waiting duplicate claims the key now\n", v.Token, display(v.Key))
+	fmt.Fprintf(a.out, "released the claim of token %q on %s; the key is free, and a waiting duplicate (if any) claims it now\n", v.Token, display(v.Key))
 	return nil
 }
