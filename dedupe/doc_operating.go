@@ -20,11 +20,13 @@
 // no-writes), so they work on a server that is out of memory.
 //
 // A claim is stuck when its owner died: it frees itself when its lease runs
-// out (30s by default in the adapters), and waiters then claim the key.
-// ForceRelease frees it at once and publishes a release, so that waiters
-// claim it now; Release with the owner's token does the same for that owner
-// only (a waiter marks the claim before it waits, so the fenced release
-// publishes too). Either is safe for the key's effects only if the owner is
+// out (a Batch's key whose work had not started: the queued lease, 5s by
+// default; one it was working on: the lease, 30s by default), and waiters
+// then claim the key. ForceRelease frees it at once and publishes a
+// release, so that waiters claim it now; Release with the owner's token does
+// the same for that owner only (a waiter marks the claim before it waits, so
+// the fenced release publishes too). Either is safe for the key's effects
+// only if the owner is
 // really gone: a live owner whose claim is released loses its lease (its
 // commit is refused), but its work may already have had effects, and the
 // next owner runs it again. Forget is for a value committed by mistake; it
@@ -32,7 +34,8 @@
 //
 // No claim's age can be told (a record keeps neither the time of its claim
 // nor its lease, and renewals set the lease again): StoreStats.ShortestLease
-// is the claim with the least lease left, which, with one lease L for every
-// key, is the claim renewed least recently. A live owner renews every L/3,
-// so less than 2L/3 left means its owner stopped renewing it.
+// is the claim with the least lease left. A live owner renews its claims
+// every third of its shortest lease S (the queued lease of a Batch, Run's
+// lease), so a claim with less than 2S/3 left is one its owner stopped
+// renewing.
 package dedupe

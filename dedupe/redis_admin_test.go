@@ -26,10 +26,11 @@ func adminContext(t *testing.T) context.Context {
 
 // stuckClaims claims keys with a Batch on s, a store of their own, then
 // closes s as a crashed process would drop it: the claims stay for their
-// lease, with nobody to renew or release them.
+// lease (the queued lease too, as if every key's work had started), with
+// nobody to renew or release them.
 func stuckClaims(t *testing.T, s *dedupe.RedisStore, lease time.Duration, keys ...string) {
 	t.Helper()
-	b, err := dedupe.NewBatch[string](s, dedupe.WithClaim(lease))
+	b, err := dedupe.NewBatch[string](s, dedupe.WithClaim(lease), dedupe.WithQueuedLease(lease))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,11 +38,13 @@ type StoreStats struct {
 	//
 	// It is not the oldest claim: a record keeps neither the time it was
 	// claimed nor its lease, and each renewal sets the lease again, so no
-	// claim's age can be told. With one lease L for every key, though, it
-	// is the claim renewed least recently: a live owner renews every L/3,
-	// so a claim with much less than 2L/3 left is one whose owner stopped
-	// renewing it (crashed, or cut off from Redis); it frees itself when
-	// its lease runs out, or ForceRelease frees it now.
+	// claim's age can be told. It is the claim most likely to be stuck,
+	// though: a live owner renews its claims every third of its shortest
+	// lease S (a Batch's queued lease, WithQueuedLease, or the lease if
+	// shorter; Run's lease), so every live claim has at least about 2S/3
+	// left, and one with less was not renewed on time: its owner crashed
+	// or is cut off from Redis. It frees itself when its lease runs out, or
+	// ForceRelease frees it now.
 	ShortestLease KeyInfo
 	// MemoryBytes is the sum of MEMORY USAGE of the record keys examined
 	// (ours, corrupt ones included): each key, its value and Redis's

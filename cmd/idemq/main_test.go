@@ -78,11 +78,12 @@ func newStore(t *testing.T, srv testenv.RedisServer) *dedupe.RedisStore {
 }
 
 // stuckClaims leaves claims as a consumer that crashed mid-batch does: a
-// Batch claims keys, then its store goes away before any renewal or release.
+// Batch claims keys (for the whole lease, as if their work had started),
+// then its store goes away before any renewal or release.
 func stuckClaims(t *testing.T, srv testenv.RedisServer, lease time.Duration, keys ...string) {
 	t.Helper()
 	s := newStore(t, srv)
-	b, err := dedupe.NewBatch[string](s, dedupe.WithClaim(lease))
+	b, err := dedupe.NewBatch[string](s, dedupe.WithClaim(lease), dedupe.WithQueuedLease(lease))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,15 +15,17 @@ func statsCommand() command {
 		summary: "counts by state, the claim with the least lease left, memory used",
 		help: `
 Scans the prefix (SCAN, every master of a Cluster; at most --max-keys keys and
---max-scans SCAN calls, after which the counts are partial and say so) and reports how many keys are claimed (and marked by a
-waiting duplicate), committed, or corrupt; the claim with the least lease left; the
-memory of the keys examined (the sum of MEMORY USAGE of each) and of the servers
-(INFO memory's used_memory, summed over the masters).
+--max-scans SCAN calls, after which the counts are partial and say so) and reports
+how many keys are claimed (and marked by a waiting duplicate), committed, or corrupt;
+the claim with the least lease left; the memory of the keys examined (the sum of
+MEMORY USAGE of each) and of the servers (INFO memory's used_memory, summed over the
+masters).
 
 No claim's age is known (a claim records neither when it was taken nor its lease),
-so the claim with the least lease left stands in for the oldest: with --lease L, the
-lease your consumers use, one with less than 2L/3 left was not renewed on time (a
-live owner renews every L/3), so its owner is likely gone.`,
+so the claim with the least lease left stands in for the oldest. A live owner renews
+its claims every third of its shortest lease, --lease (a Batch's queued lease, 5s by
+default, as the adapters use it; Run's lease, if that is shorter): a claim with less
+than 2/3 of --lease left was not renewed on time, so its owner is likely gone.`,
 		new: newStats,
 	}
 }
@@ -38,7 +40,7 @@ func newStats(fs *flag.FlagSet) action {
 	fs.IntVar(&f.maxKeys, "max-keys", 100_000, "the most keys of the prefix to examine")
 	fs.IntVar(&f.maxScans, "max-scans", 1000, "the most SCAN calls (they walk the whole database, other prefixes too)")
 	fs.IntVar(&f.count, "count", 1000, "SCAN's COUNT: keys each SCAN call examines, roughly")
-	fs.DurationVar(&f.lease, "lease", dedupe.DefaultLease, "the claims' lease (the adapters' default), to tell a claim not renewed on time")
+	fs.DurationVar(&f.lease, "lease", dedupe.DefaultQueuedLease, "the shortest lease live owners renew their claims with (a Batch's queued lease), to tell a claim not renewed on time")
 	return f.run
 }
 
