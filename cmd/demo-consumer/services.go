@@ -9,6 +9,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/redisopt"
 )
 
 // env is the Kafka and Redis a run talks to, in-process or real.
@@ -83,16 +85,13 @@ func (e *env) openRedis(ctx context.Context, addr string) error {
 }
 
 // redisOptions reads host:port, comma-separated cluster seeds or a
-// redis:// URL.
+// redis:// or rediss:// URL (see package redisopt).
 func redisOptions(addr string) (*redis.UniversalOptions, error) {
-	if !strings.Contains(addr, "://") {
-		return &redis.UniversalOptions{Addrs: strings.Split(addr, ",")}, nil
-	}
-	o, err := redis.ParseURL(addr)
+	o, err := redisopt.Parse(addr)
 	if err != nil {
 		return nil, fmt.Errorf("demo: -redis %q: %w", addr, err)
 	}
-	return &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig}, nil
+	return o, nil
 }
 
 // newRedis returns a client of its own (its own pool and pub/sub
