@@ -22,6 +22,9 @@ import (
 // claimRecord is the stored string of token's claim.
 func claimRecord(token string) string { return "C" + token }
 
+// watchedRecord is the stored string of token's claim once a waiter marked it.
+func watchedRecord(token string) string { return "W" + token }
+
 // valueRecord is the stored string of a value committed by token's run.
 func valueRecord(token string, value []byte) string { return "V" + token + ":" + string(value) }
 
