@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"errors"
@@ -88,7 +88,7 @@ func TestRouterAcksOnlyWhatIsDone(t *testing.T) {
 			func(*wmessage.Message) ([]*wmessage.Message, error) { return nil, errBoom }, newMsg("k1", "a")},
 		{"HandlerPanic", onRedis, idemqwatermill.Config{},
 			func(*wmessage.Message) ([]*wmessage.Message, error) { panic("bug") }, newMsg("k1", "a")},
-		{"MissingKey", onRedis, idemqwatermill.Config{}, ok, newMsg("", "a")},
+		{"InvalidKey", onRedis, idemqwatermill.Config{}, ok, newMsg("", "a")},
 		{"StoreClosed", func(*testing.T) dedupe.Store { return closed }, idemqwatermill.Config{}, ok, newMsg("k1", "a")},
 		{"RedisDown", func(*testing.T) dedupe.Store { return downStore }, idemqwatermill.Config{StartTimeout: 100 * time.Millisecond}, ok, newMsg("k1", "a")},
 		{"CommitOutcomeUnknown", func(t *testing.T) dedupe.Store {

@@ -1,4 +1,4 @@
-package watermill
+package idemqwatermill
 
 import (
 	"fmt"
@@ -6,24 +6,26 @@ import (
 	"time"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/ratelog"
 )
 
-// Defaults applied by New to zero Config fields.
+// Defaults applied by New to zero Config fields (the lease and the TTL are
+// dedupe's: dedupe.DefaultLease, dedupe.DefaultTTL).
 const (
 	// DefaultKeyMetadata is the metadata field MetadataKey reads when
 	// Config.KeyFunc is nil.
 	DefaultKeyMetadata = "Idempotency-Key"
-	// DefaultLease is the claim's lease in claim-first mode. The owner renews
-	// it every lease/3 while the handler runs; it only matters when the owner
-	// dies: its key stays claimed (duplicates wait) for up to one lease.
-	DefaultLease = 30 * time.Second
 	// DefaultStartTimeout bounds the wait before the handler starts.
 	DefaultStartTimeout = time.Minute
-	// MinLease is the shortest lease the core accepts.
-	MinLease = 30 * time.Millisecond
+	// DefaultMaxOutputBytes bounds a key's stored outcome.
+	DefaultMaxOutputBytes = 16 << 20
 )
+
+// minLease is the shortest lease the core accepts.
+const minLease = 30 * time.Millisecond
 
 // DuplicateMetadataKey is set to "true" in the metadata of an incoming
 // message that the middleware found to be a duplicate, so that middlewares
@@ -32,31 +34,38 @@ const (
 const DuplicateMetadataKey = "idemq_duplicate"
 
 // Config configures a Deduplicator. The zero value is usable: keys from the
-// "Idempotency-Key" metadata field, claim-first mode with a 30s lease,
+// "Idempotency-Key" metadata field, claim-first mode with dedupe's lease,
 // committed outcomes kept 24h, duplicates wait for a running owner and get
 // its outputs re-emitted, messages without a key are nacked.
 type Config struct {
-	// KeyFunc derives a message's idempotency key. Zero: MetadataKey(DefaultKeyMetadata).
-	// A KeyFunc returning an error that wraps ErrMissingKey triggers MissingKey.
+	// KeyFunc derives a message's idempotency key. Zero:
+	// MetadataKey(DefaultKeyMetadata). An error, an empty key or one the
+	// store cannot take (longer than dedupe.MaxKeyLen with its scope) makes
+	// the key invalid: InvalidKey decides.
 	KeyFunc KeyFunc
 
-	// MissingKey says what to do with a message that has no key. Zero:
-	// MissingKeyReject (nack; never an ack without processing).
-	MissingKey MissingKeyPolicy
+	// InvalidKey says what to do with a message without a valid key. Zero:
+	// KeyReject (nack; never an ack without processing).
+	InvalidKey KeyPolicy
 
-	// Scope namespaces keys in the store. Zero: the router handler's name for
-	// Middleware and NoPublishHandler (message.HandlerNameFromCtx), so two
-	// handlers on one topic each run once per key; the topic for
-	// DecoratePublisher. Every instance must use the same scope for a key
-	// (the same handler names, or the same Scope).
+	// Scope namespaces keys in the store: two handlers with different
+	// scopes each run once per key. Zero: the router handler's name for
+	// Middleware and NoPublishHandler (message.HandlerNameFromCtx); the
+	// topic for DecoratePublisher. Every instance must use the same scope
+	// for a key: register the handler under the same name everywhere, or set
+	// Scope. Watermill only requires a name to be unique within one router,
+	// so two instances that name one handler differently deduplicate
+	// nothing between them; the middleware logs each handler's scope once
+	// (Info) so that a mismatch shows.
 	Scope string
 
 	// TTL is how long a committed outcome is kept, and so how long a key is
 	// recognised as a duplicate. Zero: dedupe.DefaultTTL (24h). Negative is invalid.
 	TTL time.Duration
 
-	// Lease is the claim's lease in claim-first mode. Zero: DefaultLease
-	// (30s). It must be at least MinLease, and zero when Optimistic is set.
+	// Lease is the claim's lease in claim-first mode: how long a crashed
+	// instance's key stays blocked, at most. Zero: dedupe.DefaultLease
+	// (30s). It must be at least 30ms, and zero when Optimistic is set.
 	Lease time.Duration
 
 	// Optimistic selects the core's optimistic mode instead of claim-first:
@@ -80,66 +89,92 @@ type Config struct {
 	// DefaultStartTimeout (1 minute). Negative is invalid.
 	StartTimeout time.Duration
 
+	// MaxOutputBytes bounds a key's stored outcome: its outputs' UUIDs,
+	// metadata and payloads, JSON-encoded, kept in Redis for the TTL. A
+	// handler whose outputs are larger fails the message with
+	// ErrOutputsTooLarge (Poisonable) and nothing is committed, so its
+	// redelivery runs the handler again: keep outputs small, or raise the
+	// limit (Redis takes up to 512 MB a value). Zero: DefaultMaxOutputBytes
+	// (16 MiB). Negative is invalid.
+	MaxOutputBytes int
+
 	// DropDuplicateOutputs makes a duplicate return no messages instead of
 	// re-emitting the stored outputs. Zero: false (re-emit).
 	DropDuplicateOutputs bool
 
-	// OnDuplicate, if set, is called for every duplicate: an incoming message
-	// whose key was already processed, or a publish dropped by
-	// DecoratePublisher. key is the KeyFunc's key. Zero: nil (no hook).
+	// OnDuplicate, if set, is called for every duplicate - an incoming
+	// message whose key was already processed, or a publish DecoratePublisher
+	// drops - with what the store holds for the key: the outputs the winner
+	// produced (for a publish, the winner's message with its UUID and no
+	// payload). An error fails the message: the middleware returns it (a
+	// nack; the redelivery is a duplicate again), the publisher's Publish
+	// returns it. Zero: nil (no hook).
 	OnDuplicate DuplicateFunc
 
-	// Logger receives duplicates (Debug), messages without a key and guard
-	// failures (Warn). Zero: nil, silent.
+	// Logger receives duplicates (Debug), each handler's scope (Info, once),
+	// messages without a valid key and guard failures (Warn). Zero:
+	// slog.Default(); pass slog.New(slog.DiscardHandler) for none. A warning
+	// that repeats (Redis down) is logged at most once per 10s, with the
+	// count of those held back.
 	Logger *slog.Logger
+
+	// MeterProvider exports the counters of Stats through OpenTelemetry
+	// (nil: no-op).
+	MeterProvider metric.MeterProvider
 }
 
-// DuplicateFunc is the type of Config.OnDuplicate. It must not block for
-// long: it runs in the message's goroutine, before the ack.
-type DuplicateFunc func(msg *wmessage.Message, key string)
+// DuplicateFunc is the type of Config.OnDuplicate. It runs in the message's
+// goroutine, before the ack: it must not block for long.
+type DuplicateFunc func(msg *wmessage.Message, stored []*wmessage.Message) error
 
-// MissingKeyPolicy says what the middleware does with a message whose
-// KeyFunc reports ErrMissingKey.
-type MissingKeyPolicy int
+// KeyPolicy says what the middleware and the publisher do with a message
+// without a valid idempotency key.
+type KeyPolicy int
 
 const (
-	// MissingKeyReject fails the message with a *KeyError: it is nacked (or
+	// KeyReject fails the message with a *KeyError: it is nacked (or
 	// poisoned by a PoisonQueue filtered with Poisonable). The default.
-	MissingKeyReject MissingKeyPolicy = iota
-	// MissingKeyProcess runs the handler without the guard: such messages
-	// are processed at least once, not once.
-	MissingKeyProcess
-	// MissingKeySkip acknowledges the message without running the handler.
-	MissingKeySkip
+	KeyReject KeyPolicy = iota
+	// KeyProcess runs the handler without the guard: such messages are
+	// processed at least once, not once.
+	KeyProcess
+	// KeySkip acknowledges the message without running the handler (the
+	// publisher drops it).
+	KeySkip
 )
 
-func (p MissingKeyPolicy) String() string {
+func (p KeyPolicy) String() string {
 	switch p {
-	case MissingKeyReject:
+	case KeyReject:
 		return "reject"
-	case MissingKeyProcess:
+	case KeyProcess:
 		return "process"
-	case MissingKeySkip:
+	case KeySkip:
 		return "skip"
 	}
-	return fmt.Sprintf("MissingKeyPolicy(%d)", int(p))
+	return fmt.Sprintf("KeyPolicy(%d)", int(p))
 }
 
 // withDefaults validates c and fills in its zero fields.
 func (c Config) withDefaults() (Config, error) {
 	switch {
-	case c.TTL < 0:
-		return c, invalid("TTL %v is negative", c.TTL)
+	case c.TTL < 0 || c.TTL > 0 && c.TTL < time.Millisecond:
+		return c, invalid("TTL", "is %v, want >= 1ms (0: the default)", c.TTL)
 	case c.StartTimeout < 0:
-		return c, invalid("StartTimeout %v is negative", c.StartTimeout)
+		return c, invalid("StartTimeout", "is %v, want > 0 (0: the default)", c.StartTimeout)
 	case c.Optimistic && c.Lease != 0:
-		return c, invalid("Lease %v is set but Optimistic mode takes no claim", c.Lease)
+		return c, invalid("Lease", "is %v but Optimistic mode takes no claim", c.Lease)
 	case c.Optimistic && c.NoWait:
-		return c, invalid("NoWait is set but Optimistic mode never waits")
-	case !c.Optimistic && c.Lease != 0 && c.Lease < MinLease:
-		return c, invalid("Lease %v is shorter than MinLease (%v)", c.Lease, MinLease)
-	case c.MissingKey < MissingKeyReject || c.MissingKey > MissingKeySkip:
-		return c, invalid("unknown MissingKey policy %v", c.MissingKey)
+		return c, invalid("NoWait", "is set but Optimistic mode never waits")
+	case c.Lease < 0 || c.Lease > 0 && c.Lease < minLease:
+		return c, invalid("Lease", "is %v, want >= %v (0: the default)", c.Lease, minLease)
+	case c.InvalidKey < KeyReject || c.InvalidKey > KeySkip:
+		return c, invalid("InvalidKey", "unknown policy %v", c.InvalidKey)
+	case c.MaxOutputBytes < 0:
+		return c, invalid("MaxOutputBytes", "is %d, want > 0 (0: the default)", c.MaxOutputBytes)
+	}
+	if c.MaxOutputBytes == 0 {
+		c.MaxOutputBytes = DefaultMaxOutputBytes
 	}
 	if c.KeyFunc == nil {
 		c.KeyFunc = MetadataKey(DefaultKeyMetadata)
@@ -148,20 +183,18 @@ func (c Config) withDefaults() (Config, error) {
 		c.TTL = dedupe.DefaultTTL
 	}
 	if c.Lease == 0 && !c.Optimistic {
-		c.Lease = DefaultLease
+		c.Lease = dedupe.DefaultLease
 	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = DefaultStartTimeout
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Logger = ratelog.Logger(c.Logger, 0)
 	return c, nil
 }
 
 // runOptions are the dedupe options every Run of this config uses.
 func (c Config) runOptions() []dedupe.RunOption {
-	opts := []dedupe.RunOption{dedupe.WithTTL(c.TTL)}
+	opts := []dedupe.RunOption{dedupe.WithTTL(c.TTL), dedupe.WithCodec(outcomeCodec{max: c.MaxOutputBytes})}
 	if c.Optimistic {
 		return append(opts, dedupe.WithOptimistic())
 	}
@@ -172,6 +205,7 @@ func (c Config) runOptions() []dedupe.RunOption {
 	return opts
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+// invalid returns a *ConfigError for field.
+func invalid(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }

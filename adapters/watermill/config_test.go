@@ -1,7 +1,8 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,22 +13,29 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	t.Parallel()
 	store := memoryStore(t)
 	tests := []struct {
-		name string
-		cfg  idemqwatermill.Config
+		name, field string
+		cfg         idemqwatermill.Config
 	}{
-		{"NegativeTTL", idemqwatermill.Config{TTL: -time.Second}},
-		{"NegativeStartTimeout", idemqwatermill.Config{StartTimeout: -time.Second}},
-		{"LeaseTooShort", idemqwatermill.Config{Lease: time.Millisecond}},
-		{"OptimisticWithLease", idemqwatermill.Config{Optimistic: true, Lease: time.Second}},
-		{"OptimisticWithNoWait", idemqwatermill.Config{Optimistic: true, NoWait: true}},
-		{"UnknownMissingKeyPolicy", idemqwatermill.Config{MissingKey: 7}},
+		{"NegativeTTL", "TTL", idemqwatermill.Config{TTL: -time.Second}},
+		{"SubMillisecondTTL", "TTL", idemqwatermill.Config{TTL: time.Microsecond}},
+		{"NegativeStartTimeout", "StartTimeout", idemqwatermill.Config{StartTimeout: -time.Second}},
+		{"LeaseTooShort", "Lease", idemqwatermill.Config{Lease: time.Millisecond}},
+		{"NegativeLease", "Lease", idemqwatermill.Config{Lease: -time.Second}},
+		{"OptimisticWithLease", "Lease", idemqwatermill.Config{Optimistic: true, Lease: time.Second}},
+		{"OptimisticWithNoWait", "NoWait", idemqwatermill.Config{Optimistic: true, NoWait: true}},
+		{"UnknownKeyPolicy", "InvalidKey", idemqwatermill.Config{InvalidKey: 7}},
+		{"NegativeMaxOutputBytes", "MaxOutputBytes", idemqwatermill.Config{MaxOutputBytes: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			d, err := idemqwatermill.New(store, tt.cfg)
-			if !errors.Is(err, idemqwatermill.ErrInvalidConfig) || d != nil {
-				t.Errorf("New = %v, %v; want nil, ErrInvalidConfig", d, err)
+			var ce *idemqwatermill.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, idemqwatermill.ErrInvalidConfig) || d != nil {
+				t.Fatalf("New = %v, %v; want nil, a *ConfigError", d, err)
+			}
+			if ce.Field != tt.field || !strings.HasPrefix(err.Error(), "idemqwatermill: invalid config: "+tt.field) {
+				t.Errorf("error %q names %q, want %q", err, ce.Field, tt.field)
 			}
 		})
 	}
@@ -52,16 +60,16 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	})
 }
 
-func TestMissingKeyPolicyString(t *testing.T) {
+func TestKeyPolicyString(t *testing.T) {
 	t.Parallel()
-	for p, want := range map[idemqwatermill.MissingKeyPolicy]string{
-		idemqwatermill.MissingKeyReject:  "reject",
-		idemqwatermill.MissingKeyProcess: "process",
-		idemqwatermill.MissingKeySkip:    "skip",
-		9:                                "MissingKeyPolicy(9)",
+	for p, want := range map[idemqwatermill.KeyPolicy]string{
+		idemqwatermill.KeyReject:  "reject",
+		idemqwatermill.KeyProcess: "process",
+		idemqwatermill.KeySkip:    "skip",
+		9:                                "KeyPolicy(9)",
 	} {
 		if got := p.String(); got != want {
-			t.Errorf("MissingKeyPolicy(%d).String() = %q, want %q", int(p), got, want)
+			t.Errorf("KeyPolicy(%d).String() = %q, want %q", int(p), got, want)
 		}
 	}
 }

@@ -1,7 +1,7 @@
-package watermill
+package idemqwatermill
 
 import (
-	"fmt"
+	"sync"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -15,18 +15,46 @@ type Deduplicator struct {
 	store dedupe.Store
 	cfg   Config
 	opts  []dedupe.RunOption
+	m     *metrics
+
+	scopes sync.Map // scopes already logged: string -> struct{}
 }
 
 // New validates cfg once and returns a Deduplicator on store (a
 // dedupe.RedisStore across processes, a dedupe.MemoryStore within one). A
-// nil store or an invalid Config is an error wrapping ErrInvalidConfig.
+// nil store or an invalid Config is a *ConfigError (ErrInvalidConfig).
 func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
+		return nil, &ConfigError{Field: "store", Reason: "is nil"}
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Deduplicator{store: store, cfg: cfg, opts: cfg.runOptions()}, nil
+	m, err := newMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &Deduplicator{store: store, cfg: cfg, opts: cfg.runOptions(), m: m}, nil
+}
+
+// Stats returns the Deduplicator's counters.
+func (d *Deduplicator) Stats() Stats { return d.m.stats() }
+
+// logScope logs, once per scope, which scope a handler's keys live under:
+// instances that name one handler differently deduplicate nothing between
+// them, and this line shows it.
+func (d *Deduplicator) logScope(kind, scope string, explicit bool) {
+	if _, seen := d.scopes.LoadOrStore(kind+":"+scope, struct{}{}); seen {
+		return
+	}
+	source := "the router handler's name"
+	switch {
+	case explicit:
+		source = "Config.Scope"
+	case kind == publishKind:
+		source = "the topic"
+	}
+	d.cfg.Logger.Info("idemqwatermill: deduplicating keys under a scope; every instance must use the same one",
+		"kind", kind, "scope", scope, "from", source)
 }

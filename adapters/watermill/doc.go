@@ -40,7 +40,7 @@
 //	a duplicate (already committed)        stored outputs returned, nil error: publish again, ack
 //	a duplicate while the owner runs       waits for the owner; then as above (or the owner failed: runs itself)
 //	the handler fails or panics            nothing committed, claim released, error or panic unchanged: nack
-//	no key (ErrMissingKey)                 Config.MissingKey: *KeyError (nack, the default), run unguarded, or ack
+//	no key (ErrNoKey)                 Config.InvalidKey: *KeyError (nack, the default), run unguarded, or ack
 //	store down, commit unknown, lease lost *GuardError: nack, never ack
 //
 // A duplicate gets fresh messages with the stored UUIDs, metadata and
@@ -76,7 +76,7 @@
 // default), or any func(*message.Message) (string, error) — Watermill's own
 // middleware.MessageHasher values convert to a KeyFunc as they are. A
 // missing key (an absent metadata field, an empty payload, an empty key) is
-// never acked without processing unless Config.MissingKey says so.
+// never acked without processing unless Config.InvalidKey says so.
 //
 // Keys are scoped by the router handler's name (or Config.Scope), so two
 // handlers subscribed to one topic each run once per key. Every instance
@@ -145,4 +145,4 @@
 // commit, plus an UNSUBSCRIBE that is not waited for); a duplicate of a
 // committed key costs SUBSCRIBE and claim. BenchmarkMiddleware compares a
 // router with no middleware, Watermill's Deduplicator and this middleware.
-package watermill
+package idemqwatermill

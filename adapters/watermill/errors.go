@@ -1,4 +1,4 @@
-package watermill
+package idemqwatermill
 
 import (
 	"errors"
@@ -10,18 +10,21 @@ import (
 // Sentinel errors, matched with errors.Is.
 var (
 	// ErrInvalidConfig: New was given a nil store or a Config field outside
-	// its documented range.
-	ErrInvalidConfig = errors.New("watermill: invalid config")
-	// ErrMissingKey: the message carries no idempotency key. KeyFuncs return
-	// it (wrapped) to apply Config.MissingKey.
-	ErrMissingKey = errors.New("watermill: message has no idempotency key")
+	// its documented range; the error is a *ConfigError naming the field.
+	ErrInvalidConfig = errors.New("idemqwatermill: invalid config")
+	// ErrNoKey: the message carries no idempotency key (KeyFuncs return it,
+	// wrapped); Config.InvalidKey decides.
+	ErrNoKey = errors.New("idemqwatermill: message has no idempotency key")
+	// ErrOutputsTooLarge: the handler's outputs, encoded, exceed
+	// Config.MaxOutputBytes; nothing was committed. It is Poisonable.
+	ErrOutputsTooLarge = errors.New("idemqwatermill: outputs larger than Config.MaxOutputBytes")
 	// ErrStartTimeout: the handler did not start within Config.StartTimeout
 	// (Redis unreachable, or another owner still working on the key).
-	ErrStartTimeout = errors.New("watermill: handler did not start within the start timeout")
+	ErrStartTimeout = errors.New("idemqwatermill: handler did not start within the start timeout")
 )
 
-// KeyError reports a message whose key could not be derived: the KeyFunc
-// failed (ErrMissingKey under MissingKeyReject) or returned a key the store
+// KeyError reports, under KeyReject, a message without a valid key: the
+// KeyFunc failed (ErrNoKey, or its own error), or returned a key the store
 // refuses (dedupe.ErrInvalidKey). The handler did not run; the message is
 // nacked. It is Poisonable: a redelivery would fail the same way.
 type KeyError struct {
@@ -30,10 +33,24 @@ type KeyError struct {
 }
 
 func (e *KeyError) Error() string {
-	return fmt.Sprintf("watermill: key of message %q: %v", e.UUID, e.Err)
+	return fmt.Sprintf("idemqwatermill: key of message %q: %v", e.UUID, e.Err)
 }
 
 func (e *KeyError) Unwrap() error { return e.Err }
+
+// ConfigError is the error New returns for a Config it cannot run with; it
+// matches ErrInvalidConfig.
+type ConfigError struct {
+	Field  string // the Config field, e.g. "Lease"
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("idemqwatermill: invalid config: %s %s", e.Field, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrInvalidConfig) hold.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // GuardError reports that the guard, not the handler, failed a message: the
 // store is unreachable or closed, the commit's outcome is unknown
@@ -48,7 +65,7 @@ type GuardError struct {
 }
 
 func (e *GuardError) Error() string {
-	return fmt.Sprintf("watermill: guard of key %q: %v", e.Key, e.Err)
+	return fmt.Sprintf("idemqwatermill: guard of key %q: %v", e.Key, e.Err)
 }
 
 func (e *GuardError) Unwrap() error { return e.Err }

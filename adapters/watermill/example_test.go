@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"context"
@@ -23,7 +23,10 @@ func Example() {
 	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
 		KeyFunc:     idemqwatermill.MetadataKey("Idempotency-Key"),
 		TTL:         24 * time.Hour,
-		OnDuplicate: func(msg *message.Message, key string) { fmt.Println("duplicate:", key) },
+		OnDuplicate: func(msg *message.Message, stored []*message.Message) error {
+			fmt.Println("duplicate:", msg.Metadata.Get("Idempotency-Key"))
+			return nil
+		},
 	})
 	if err != nil {
 		panic(err)
@@ -97,7 +100,10 @@ func ExampleDeduplicator_DecoratePublisher() {
 	store := dedupe.NewMemoryStore()
 	defer store.Close()
 	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
-		OnDuplicate: func(msg *message.Message, key string) { fmt.Println("dropped repeat of", key) },
+		OnDuplicate: func(msg *message.Message, stored []*message.Message) error {
+			fmt.Println("dropped repeat of", msg.Metadata.Get("Idempotency-Key"))
+			return nil
+		},
 	})
 	if err != nil {
 		panic(err)

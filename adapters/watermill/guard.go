@@ -1,4 +1,4 @@
-package watermill
+package idemqwatermill
 
 import (
 	"context"
@@ -42,6 +42,8 @@ func (d *Deduplicator) run(ctx context.Context, msgUUID, key, skey string, w wor
 		if !gate.start() {
 			return nil, context.Cause(ctx)
 		}
+		d.m.inFlight.Add(1)
+		defer d.m.inFlight.Add(-1)
 		msgs, err := w(ctx)
 		if err != nil {
 			return nil, &workError{err}
@@ -61,6 +63,8 @@ func (d *Deduplicator) run(ctx context.Context, msgUUID, key, skey string, w wor
 		return result{}, failed.err
 	case errors.Is(err, dedupe.ErrInvalidKey):
 		return result{}, &KeyError{UUID: msgUUID, Err: err}
+	case errors.Is(err, ErrOutputsTooLarge):
+		return result{}, err
 	}
 	return result{}, &GuardError{Key: key, Err: err}
 }

@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package watermill
+package idemqwatermill
 
 import (
 	"crypto/sha256"
@@ -11,19 +11,19 @@ import (
 )
 
 // KeyFunc derives a message's idempotency key. It returns an error wrapping
-// ErrMissingKey when the message has none. Watermill's
+// ErrNoKey when the message has none. Watermill's
 // middleware.MessageHasher has the same signature, so its hashers convert:
 // KeyFunc(middleware.NewMessageHasherSHA256(limit)).
 type KeyFunc func(msg *wmessage.Message) (string, error)
 
 // MetadataKey reads the key from a metadata field. An absent or empty field
-// is ErrMissingKey.
+// is ErrNoKey.
 func MetadataKey(field string) KeyFunc {
 	return func(msg *wmessage.Message) (string, error) {
 		if k := msg.Metadata.Get(field); k != "" {
 			return k, nil
 		}
-		return "", fmt.Errorf("%w: metadata field %q is empty", ErrMissingKey, field)
+		return "", fmt.Errorf("%w: metadata field %q is empty", ErrNoKey, field)
 	}
 }
 
@@ -32,7 +32,7 @@ func MetadataKey(field string) KeyFunc {
 // nil. Watermill's own hashers (Adler-32 or SHA-256 of the first bytes)
 // convert to a KeyFunc too, but a checksum or a prefix makes different
 // messages collide, and a collision drops a message: prefer a full SHA-256.
-// An empty payload is ErrMissingKey, so that empty messages are not all
+// An empty payload is ErrNoKey, so that empty messages are not all
 // taken for one another.
 func PayloadHash(newHash func() hash.Hash) KeyFunc {
 	if newHash == nil {
@@ -40,7 +40,7 @@ func PayloadHash(newHash func() hash.Hash) KeyFunc {
 	}
 	return func(msg *wmessage.Message) (string, error) {
 		if len(msg.Payload) == 0 {
-			return "", fmt.Errorf("%w: the payload is empty", ErrMissingKey)
+			return "", fmt.Errorf("%w: the payload is empty", ErrNoKey)
 		}
 		h := newHash()
 		h.Write(msg.Payload)

@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"crypto/sha256"
@@ -30,11 +30,11 @@ func TestKeyFuncs(t *testing.T) {
 		wantErr error
 	}{
 		{"MetadataKey", idemqwatermill.MetadataKey(keyField), withMeta, "order-1", nil},
-		{"MetadataKeyAbsent", idemqwatermill.MetadataKey("Other"), withMeta, "", idemqwatermill.ErrMissingKey},
+		{"MetadataKeyAbsent", idemqwatermill.MetadataKey("Other"), withMeta, "", idemqwatermill.ErrNoKey},
 		{"PayloadHashDefaultsToSHA256", idemqwatermill.PayloadHash(nil), withMeta, hex.EncodeToString(sum[:]), nil},
 		{"PayloadHashSHA256", idemqwatermill.PayloadHash(sha256.New), withMeta, hex.EncodeToString(sum[:]), nil},
 		{"PayloadHashAdler32", idemqwatermill.PayloadHash(adler), withMeta, fmt.Sprintf("%08x", adler32.Checksum([]byte("payload"))), nil},
-		{"PayloadHashEmptyPayload", idemqwatermill.PayloadHash(nil), empty, "", idemqwatermill.ErrMissingKey},
+		{"PayloadHashEmptyPayload", idemqwatermill.PayloadHash(nil), empty, "", idemqwatermill.ErrNoKey},
 		// Watermill's own hashers are KeyFuncs too (parity with its Deduplicator).
 		{"WatermillSHA256Hasher", idemqwatermill.KeyFunc(middleware.NewMessageHasherSHA256(1 << 20)), withMeta, string(sum[:]), nil},
 		{"WatermillMetadataHasher", idemqwatermill.KeyFunc(middleware.NewMessageHasherFromMetadataField(keyField)), withMeta, "order-1", nil},
@@ -59,7 +59,7 @@ func TestPoisonable(t *testing.T) {
 	}{
 		{"Nil", nil, false},
 		{"HandlerError", errBoom, true},
-		{"KeyError", &idemqwatermill.KeyError{UUID: "u", Err: idemqwatermill.ErrMissingKey}, true},
+		{"KeyError", &idemqwatermill.KeyError{UUID: "u", Err: idemqwatermill.ErrNoKey}, true},
 		{"StoreDown", &idemqwatermill.GuardError{Key: "k", Err: errors.New("connection refused")}, false},
 		{"CommitUnknown", &idemqwatermill.GuardError{Key: "k", Err: dedupe.ErrCommitUnknown}, false},
 		{"LeaseLost", &idemqwatermill.GuardError{Key: "k", Err: dedupe.ErrLeaseLost}, false},
@@ -81,8 +81,9 @@ func TestErrorMessages(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&idemqwatermill.KeyError{UUID: "u1", Err: idemqwatermill.ErrMissingKey}, `watermill: key of message "u1": watermill: message has no idempotency key`},
-		{&idemqwatermill.GuardError{Key: "k1", Err: dedupe.ErrInProgress}, `watermill: guard of key "k1": dedupe: key is being processed by another owner`},
+		{&idemqwatermill.KeyError{UUID: "u1", Err: idemqwatermill.ErrNoKey}, `idemqwatermill: key of message "u1": idemqwatermill: message has no idempotency key`},
+		{&idemqwatermill.GuardError{Key: "k1", Err: dedupe.ErrInProgress}, `idemqwatermill: guard of key "k1": dedupe: key is being processed by another owner`},
+		{&idemqwatermill.ConfigError{Field: "Lease", Reason: "is 1ms"}, `idemqwatermill: invalid config: Lease is 1ms`},
 	} {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)

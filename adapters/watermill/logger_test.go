@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"bytes"
@@ -25,11 +25,12 @@ func TestLogger(t *testing.T) {
 	_, _ = failing.Middleware(countingHandler(&runs))(newMsg("k2", "a"))
 
 	for _, want := range []string{
-		`level=DEBUG msg="watermill: duplicate message"`,
-		`key=k1 reemitted=2`,
-		`level=WARN msg="watermill: message without a usable idempotency key"`,
+		`level=DEBUG msg="idemqwatermill: duplicate message"`,
+		`key=k1 stored=2`,
+		`level=WARN msg="idemqwatermill: message without a valid idempotency key"`,
+		`level=INFO msg="idemqwatermill: deduplicating keys under a scope; every instance must use the same one"`,
 		`policy=reject`,
-		`level=WARN msg="watermill: guard failed; the message will be nacked"`,
+		`level=WARN msg="idemqwatermill: guard failed; the message will be nacked"`,
 		`key=k2`,
 	} {
 		if !strings.Contains(buf.String(), want) {
@@ -38,14 +39,22 @@ func TestLogger(t *testing.T) {
 	}
 }
 
-func TestNilLoggerIsSilent(t *testing.T) {
-	t.Parallel()
+// TestNilLoggerIsDefault: without a Logger, warnings go to slog.Default
+// (this test swaps it, so it does not run in parallel).
+func TestNilLoggerIsDefault(t *testing.T) {
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer slog.SetDefault(prev)
 	var runs atomic.Int32
 	h := newDedup(t, memoryStore(t), idemqwatermill.Config{}).Middleware(countingHandler(&runs))
 	for _, key := range []string{"k1", "k1", ""} {
-		_, _ = h(newMsg(key, "a")) // must not panic on the nil Logger
+		_, _ = h(newMsg(key, "a"))
 	}
 	if runs.Load() != 1 {
 		t.Errorf("runs = %d, want 1", runs.Load())
+	}
+	if !strings.Contains(buf.String(), "message without a valid idempotency key") {
+		t.Errorf("slog.Default got %q, want the missing key's warning", buf.String())
 	}
 }

@@ -1,9 +1,15 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/idemq/idemq/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain silences slog.Default, the middleware's logger unless a test
+// sets its own.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	testenv.Main(m)
+}

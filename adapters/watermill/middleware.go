@@ -1,10 +1,13 @@
-package watermill
+package idemqwatermill
 
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/idemq/idemq/dedupe"
 )
 
 // Middleware is a message.HandlerMiddleware: add it to a router
@@ -41,16 +44,17 @@ func (d *Deduplicator) NoPublishHandler(h wmessage.NoPublishHandlerFunc) wmessag
 
 // handle runs h for msg under the guard of its key.
 func (d *Deduplicator) handle(msg *wmessage.Message, h wmessage.HandlerFunc) ([]*wmessage.Message, error) {
-	key, err := d.key(msg)
+	scope, explicit := d.cfg.Scope, d.cfg.Scope != ""
+	if !explicit {
+		scope = wmessage.HandlerNameFromCtx(msg.Context())
+	}
+	skey, key, err := d.key(msg, handlerKind, scope)
 	if err != nil {
 		return d.withoutKey(msg, err, h)
 	}
-	scope := d.cfg.Scope
-	if scope == "" {
-		scope = wmessage.HandlerNameFromCtx(msg.Context())
-	}
+	d.logScope(handlerKind, scope, explicit)
 	orig := msg.Context()
-	res, err := d.run(orig, msg.UUID, key, storeKey(handlerKind, scope, key), func(ctx context.Context) ([]*wmessage.Message, error) {
+	res, err := d.run(orig, msg.UUID, key, skey, func(ctx context.Context) ([]*wmessage.Message, error) {
 		msg.SetContext(ctx) // h sees the guard's cancellation
 		defer msg.SetContext(orig)
 		return h(msg)
@@ -59,55 +63,66 @@ func (d *Deduplicator) handle(msg *wmessage.Message, h wmessage.HandlerFunc) ([]
 	case err != nil:
 		d.logFailure(msg, key, err)
 		return nil, err
-	case res.duplicate && d.cfg.DropDuplicateOutputs:
-		d.duplicate(msg, key, 0)
+	case !res.duplicate:
+		d.m.processed.Add(1)
+		return res.msgs, nil
+	}
+	if err := d.duplicate(msg, key, res.msgs); err != nil {
+		return nil, err
+	}
+	if d.cfg.DropDuplicateOutputs {
 		return nil, nil
-	case res.duplicate:
-		d.duplicate(msg, key, len(res.msgs))
 	}
 	return res.msgs, nil
 }
 
-// key returns msg's key, or an error wrapping ErrMissingKey (an empty key
-// counts as missing) or the KeyFunc's own error.
-func (d *Deduplicator) key(msg *wmessage.Message) (string, error) {
-	key, err := d.cfg.KeyFunc(msg)
-	if err == nil && key == "" {
-		err = ErrMissingKey
+// key returns msg's store key in scope and the KeyFunc's key, or an error
+// wrapping ErrNoKey (an empty key counts as missing), dedupe.ErrInvalidKey
+// (too long for the store with its scope) or the KeyFunc's own error.
+func (d *Deduplicator) key(msg *wmessage.Message, kind, scope string) (skey, key string, err error) {
+	key, err = d.cfg.KeyFunc(msg)
+	switch {
+	case err != nil:
+		return "", key, err
+	case key == "":
+		return "", key, ErrNoKey
 	}
-	return key, err
+	skey = storeKey(kind, scope, key)
+	if len(skey) > dedupe.MaxKeyLen {
+		return "", key, fmt.Errorf("%w: key of %d bytes, with its scope %d, is longer than dedupe.MaxKeyLen", dedupe.ErrInvalidKey, len(key), len(skey))
+	}
+	return skey, key, nil
 }
 
-// withoutKey applies Config.MissingKey to a message whose key is missing; any
-// other key error is a *KeyError.
+// withoutKey applies Config.InvalidKey to a message without a valid key.
 func (d *Deduplicator) withoutKey(msg *wmessage.Message, err error, h wmessage.HandlerFunc) ([]*wmessage.Message, error) {
-	policy := d.cfg.MissingKey
-	if !errors.Is(err, ErrMissingKey) {
-		policy = MissingKeyReject
-	}
-	d.cfg.Logger.Warn("watermill: message without a usable idempotency key",
+	d.m.invalidKeys.Add(1)
+	policy := d.cfg.InvalidKey
+	d.cfg.Logger.Warn("idemqwatermill: message without a valid idempotency key",
 		"uuid", msg.UUID, "policy", policy.String(), "err", err)
 	switch policy {
-	case MissingKeyProcess:
+	case KeyProcess:
 		return h(msg)
-	case MissingKeySkip:
+	case KeySkip:
 		return nil, nil
 	}
 	return nil, &KeyError{UUID: msg.UUID, Err: err}
 }
 
-// duplicate flags msg as a duplicate and reports it; reemitted is the
-// number of stored outputs handed back to the router.
-func (d *Deduplicator) duplicate(msg *wmessage.Message, key string, reemitted int) {
+// duplicate flags msg as a duplicate, reports it, and returns OnDuplicate's
+// error; stored is what the store holds for the key.
+func (d *Deduplicator) duplicate(msg *wmessage.Message, key string, stored []*wmessage.Message) error {
+	d.m.duplicates.Add(1)
 	if msg.Metadata == nil {
 		msg.Metadata = wmessage.Metadata{}
 	}
 	msg.Metadata.Set(DuplicateMetadataKey, "true")
-	d.cfg.Logger.Debug("watermill: duplicate message",
-		"uuid", msg.UUID, "key", key, "reemitted", reemitted)
+	d.cfg.Logger.Debug("idemqwatermill: duplicate message",
+		"uuid", msg.UUID, "key", key, "stored", len(stored))
 	if d.cfg.OnDuplicate != nil {
-		d.cfg.OnDuplicate(msg, key)
+		return d.cfg.OnDuplicate(msg, stored)
 	}
+	return nil
 }
 
 func (d *Deduplicator) logFailure(msg *wmessage.Message, key string, err error) {
@@ -115,11 +130,15 @@ func (d *Deduplicator) logFailure(msg *wmessage.Message, key string, err error) 
 	var keyErr *KeyError
 	switch {
 	case errors.Is(err, context.Canceled): // shutting down, as the router sees it
-		d.cfg.Logger.Debug("watermill: guard cancelled", "uuid", msg.UUID, "key", key, "err", err)
+		d.cfg.Logger.Debug("idemqwatermill: guard cancelled", "uuid", msg.UUID, "key", key, "err", err)
 	case errors.As(err, &guard):
-		d.cfg.Logger.Warn("watermill: guard failed; the message will be nacked",
+		d.m.guardErrors.Add(1)
+		d.cfg.Logger.Warn("idemqwatermill: guard failed; the message will be nacked",
 			"uuid", msg.UUID, "key", key, "err", err)
 	case errors.As(err, &keyErr):
-		d.cfg.Logger.Warn("watermill: key refused by the store", "uuid", msg.UUID, "err", err)
+		d.m.invalidKeys.Add(1)
+		d.cfg.Logger.Warn("idemqwatermill: key refused by the store", "uuid", msg.UUID, "err", err)
+	default:
+		d.m.handlerErrors.Add(1)
 	}
 }

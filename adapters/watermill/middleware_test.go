@@ -1,7 +1,9 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
+	"github.com/idemq/idemq/dedupe"
 )
 
 // countingHandler returns one output with a fixed UUID and one without a
@@ -29,7 +32,10 @@ func TestMiddleware(t *testing.T) {
 		var runs atomic.Int32
 		var hooked []string
 		d := newDedup(t, memoryStore(t), idemqwatermill.Config{
-			OnDuplicate: func(msg *wmessage.Message, key string) { hooked = append(hooked, msg.UUID+" "+key) },
+			OnDuplicate: func(msg *wmessage.Message, stored []*wmessage.Message) error {
+				hooked = append(hooked, fmt.Sprintf("%s %s %d", msg.UUID, msg.Metadata.Get(keyField), len(stored)))
+				return nil
+			},
 		})
 		h := d.Middleware(countingHandler(&runs))
 
@@ -54,7 +60,7 @@ func TestMiddleware(t *testing.T) {
 		if got := dup.Metadata.Get(idemqwatermill.DuplicateMetadataKey); got != "true" {
 			t.Errorf("duplicate's %s = %q, want \"true\"", idemqwatermill.DuplicateMetadataKey, got)
 		}
-		if want := []string{dup.UUID + " k1"}; len(hooked) != 1 || hooked[0] != want[0] {
+		if want := []string{dup.UUID + " k1 2"}; len(hooked) != 1 || hooked[0] != want[0] {
 			t.Errorf("OnDuplicate calls = %q, want %q", hooked, want)
 		}
 	})
@@ -195,24 +201,24 @@ func TestMiddleware(t *testing.T) {
 func TestMiddlewareMissingKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		policy   idemqwatermill.MissingKeyPolicy
+		policy   idemqwatermill.KeyPolicy
 		wantRuns int32
 		wantErr  bool
 	}{
-		{idemqwatermill.MissingKeyReject, 0, true},
-		{idemqwatermill.MissingKeyProcess, 2, false},
-		{idemqwatermill.MissingKeySkip, 0, false},
+		{idemqwatermill.KeyReject, 0, true},
+		{idemqwatermill.KeyProcess, 2, false},
+		{idemqwatermill.KeySkip, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.policy.String(), func(t *testing.T) {
 			t.Parallel()
 			var runs atomic.Int32
-			h := newDedup(t, memoryStore(t), idemqwatermill.Config{MissingKey: tt.policy}).Middleware(countingHandler(&runs))
+			h := newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: tt.policy}).Middleware(countingHandler(&runs))
 			for range 2 {
 				_, err := h(newMsg("", "no key"))
 				var keyErr *idemqwatermill.KeyError
-				if tt.wantErr != errors.As(err, &keyErr) || tt.wantErr != errors.Is(err, idemqwatermill.ErrMissingKey) {
-					t.Errorf("error = %v, want a *KeyError wrapping ErrMissingKey: %v", err, tt.wantErr)
+				if tt.wantErr != errors.As(err, &keyErr) || tt.wantErr != errors.Is(err, idemqwatermill.ErrNoKey) {
+					t.Errorf("error = %v, want a *KeyError wrapping ErrNoKey: %v", err, tt.wantErr)
 				}
 			}
 			if got := runs.Load(); got != tt.wantRuns {
@@ -221,17 +227,37 @@ func TestMiddlewareMissingKey(t *testing.T) {
 		})
 	}
 
-	t.Run("KeyFuncErrorIsRejectedWhateverThePolicy", func(t *testing.T) {
+	t.Run("KeyFuncErrorFollowsThePolicy", func(t *testing.T) {
 		t.Parallel()
 		var runs atomic.Int32
-		d := newDedup(t, memoryStore(t), idemqwatermill.Config{
-			MissingKey: idemqwatermill.MissingKeySkip,
-			KeyFunc:    func(*wmessage.Message) (string, error) { return "", errBoom },
-		})
-		_, err := d.Middleware(countingHandler(&runs))(newMsg("k", "a"))
-		if !errors.Is(err, errBoom) || !idemqwatermill.Poisonable(err) || runs.Load() != 0 {
-			t.Errorf("error = %v (poisonable %v), runs %d; want a poisonable KeyError wrapping errBoom, 0 runs",
+		failing := func(*wmessage.Message) (string, error) { return "", errBoom }
+		rejecting := newDedup(t, memoryStore(t), idemqwatermill.Config{KeyFunc: failing})
+		_, err := rejecting.Middleware(countingHandler(&runs))(newMsg("k", "a"))
+		var keyErr *idemqwatermill.KeyError
+		if !errors.As(err, &keyErr) || !errors.Is(err, errBoom) || !idemqwatermill.Poisonable(err) || runs.Load() != 0 {
+			t.Errorf("KeyReject: error = %v (poisonable %v), runs %d; want a poisonable KeyError wrapping errBoom, 0 runs",
 				err, idemqwatermill.Poisonable(err), runs.Load())
+		}
+		skipping := newDedup(t, memoryStore(t), idemqwatermill.Config{KeyFunc: failing, InvalidKey: idemqwatermill.KeySkip})
+		if out, err := skipping.Middleware(countingHandler(&runs))(newMsg("k", "a")); err != nil || out != nil || runs.Load() != 0 {
+			t.Errorf("KeySkip: = %v, %v, runs %d; want acked without running", out, err, runs.Load())
+		}
+		if got := skipping.Stats().InvalidKeys; got != 1 {
+			t.Errorf("Stats().InvalidKeys = %d, want 1", got)
+		}
+	})
+
+	t.Run("KeyTooLongWithItsScopeFollowsThePolicy", func(t *testing.T) {
+		t.Parallel()
+		var runs atomic.Int32
+		long := strings.Repeat("k", dedupe.MaxKeyLen)
+		d := newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: idemqwatermill.KeyProcess})
+		if _, err := d.Middleware(countingHandler(&runs))(newMsg(long, "a")); err != nil || runs.Load() != 1 {
+			t.Errorf("= %v, runs %d; want run unguarded (KeyProcess)", err, runs.Load())
+		}
+		_, err := newDedup(t, memoryStore(t), idemqwatermill.Config{}).Middleware(countingHandler(&runs))(newMsg(long, "a"))
+		if !errors.Is(err, dedupe.ErrInvalidKey) || !idemqwatermill.Poisonable(err) {
+			t.Errorf("KeyReject: error = %v, want a poisonable KeyError wrapping dedupe.ErrInvalidKey", err)
 		}
 	})
 
@@ -241,8 +267,60 @@ func TestMiddlewareMissingKey(t *testing.T) {
 		d := newDedup(t, memoryStore(t), idemqwatermill.Config{
 			KeyFunc: func(*wmessage.Message) (string, error) { return "", nil },
 		})
-		if _, err := d.Middleware(countingHandler(&runs))(newMsg("k", "a")); !errors.Is(err, idemqwatermill.ErrMissingKey) {
-			t.Errorf("error = %v, want ErrMissingKey", err)
+		if _, err := d.Middleware(countingHandler(&runs))(newMsg("k", "a")); !errors.Is(err, idemqwatermill.ErrNoKey) {
+			t.Errorf("error = %v, want ErrNoKey", err)
 		}
 	})
+}
+
+// TestOutputsTooLarge: outputs over MaxOutputBytes fail the message with a
+// poisonable ErrOutputsTooLarge and commit nothing (the claim is released),
+// so the next delivery runs the handler again instead of wedging on a
+// commit the store cannot take.
+func TestOutputsTooLarge(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	d := newDedup(t, memoryStore(t), idemqwatermill.Config{MaxOutputBytes: 1 << 10})
+	h := d.Middleware(func(msg *wmessage.Message) ([]*wmessage.Message, error) {
+		runs.Add(1)
+		return []*wmessage.Message{output("big", "k", strings.Repeat("x", 4<<10))}, nil
+	})
+	for range 2 {
+		_, err := h(newMsg("k", "a"))
+		var guard *idemqwatermill.GuardError
+		if !errors.Is(err, idemqwatermill.ErrOutputsTooLarge) || errors.As(err, &guard) || !idemqwatermill.Poisonable(err) {
+			t.Fatalf("error = %v, want a poisonable ErrOutputsTooLarge, not a *GuardError", err)
+		}
+	}
+	if runs.Load() != 2 {
+		t.Errorf("handler runs = %d, want 2: nothing was committed", runs.Load())
+	}
+}
+
+// TestOnDuplicateErrorFailsTheDuplicate: an error from OnDuplicate is the
+// duplicate's error (a nack), and the stored outputs are what it gets.
+func TestOnDuplicateErrorFailsTheDuplicate(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	var got []*wmessage.Message
+	d := newDedup(t, memoryStore(t), idemqwatermill.Config{
+		OnDuplicate: func(msg *wmessage.Message, stored []*wmessage.Message) error {
+			got = stored
+			return errBoom
+		},
+	})
+	h := d.Middleware(countingHandler(&runs))
+	first, err := h(newMsg("k", "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h(newMsg("k", "a")); !errors.Is(err, errBoom) || out != nil {
+		t.Errorf("duplicate = %v, %v; want OnDuplicate's error and no outputs", out, err)
+	}
+	if !sameMessages(got, first) {
+		t.Errorf("OnDuplicate got %v, want the stored outputs %v", got, first)
+	}
+	if s := d.Stats(); s.Processed != 1 || s.Duplicates != 1 || s.InFlight != 0 {
+		t.Errorf("Stats = %+v, want Processed 1, Duplicates 1, InFlight 0", s)
+	}
 }

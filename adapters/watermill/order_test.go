@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"sync"
@@ -142,4 +142,34 @@ func TestMiddlewareOrder(t *testing.T) {
 			t.Errorf("replay: %v with %d attempts; want nil with 1 (dropped as a duplicate)", err, h.count("broken"))
 		}
 	})
+}
+
+// failingPublisher refuses every publish, as a poison topic whose broker is
+// down.
+type failingPublisher struct{}
+
+func (failingPublisher) Publish(string, ...*wmessage.Message) error { return errBoom }
+func (failingPublisher) Close() error                               { return nil }
+
+// TestPoisonPublishFailureNacks: when the poison queue cannot take a failed
+// message, PoisonQueue returns its publish error (a nack) and nothing was
+// committed, so the redelivery runs the handler again; no message is lost.
+func TestPoisonPublishFailureNacks(t *testing.T) {
+	t.Parallel()
+	poison, err := middleware.PoisonQueueWithFilter(failingPublisher{}, "poison", idemqwatermill.Poisonable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &orderHandler{}
+	d := newDedup(t, memoryStore(t), idemqwatermill.Config{})
+	h := poison(d.Middleware(o.handle))
+	if _, err := h(newMsg("flaky", "a")); err == nil {
+		t.Fatal("the first delivery's handler failed and the poison publish failed: want an error (nack), got nil (ack)")
+	}
+	if out, err := h(newMsg("flaky", "a")); err != nil || len(out) != 1 {
+		t.Fatalf("redelivery = %v, %v; want the handler's output", out, err)
+	}
+	if n := o.count("flaky"); n != 2 {
+		t.Errorf("handler attempts = %d, want 2: the failed delivery committed nothing", n)
+	}
 }

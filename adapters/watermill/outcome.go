@@ -1,13 +1,18 @@
-package watermill
+package idemqwatermill
 
 import (
+	"fmt"
+
 	"github.com/ThreeDotsLabs/watermill"
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/idemq/idemq/dedupe"
 )
 
 // outcome is the value the guard commits for a key: the messages the handler
 // produced (for DecoratePublisher, the published message's UUID). It is
-// encoded with the core's JSONCodec.
+// encoded with the core's JSONCodec, within Config.MaxOutputBytes
+// (outcomeCodec).
 type outcome struct {
 	Messages []storedMessage `json:"messages"`
 }
@@ -47,4 +52,18 @@ func (o outcome) messages() []*wmessage.Message {
 		msgs = append(msgs, m)
 	}
 	return msgs
+}
+
+// outcomeCodec is dedupe.JSONCodec with a bound on what it encodes.
+type outcomeCodec struct {
+	dedupe.JSONCodec
+	max int
+}
+
+func (c outcomeCodec) Encode(v any) ([]byte, error) {
+	data, err := c.JSONCodec.Encode(v)
+	if err == nil && len(data) > c.max {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrOutputsTooLarge, len(data), c.max)
+	}
+	return data, err
 }

@@ -1,4 +1,4 @@
-package watermill
+package idemqwatermill
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // Messages of one Publish call are guarded and published one at a time, in
 // order; the first failure stops the call and is returned (messages before
 // it stay published and committed, so a retry of the whole call publishes
-// only the rest). Messages without a key follow Config.MissingKey.
+// only the rest). Messages without a valid key follow Config.InvalidKey.
 func (d *Deduplicator) DecoratePublisher(pub wmessage.Publisher) (wmessage.Publisher, error) {
 	if pub == nil {
 		return nil, fmt.Errorf("%w: DecoratePublisher needs a publisher", ErrInvalidConfig)
@@ -46,19 +46,20 @@ func (p *publisher) Publish(topic string, msgs ...*wmessage.Message) error {
 
 func (p *publisher) publish(topic string, m *wmessage.Message) error {
 	d := p.d
-	key, err := d.key(m)
+	scope, explicit := d.cfg.Scope, d.cfg.Scope != ""
+	if !explicit {
+		scope = topic
+	}
+	skey, key, err := d.key(m, publishKind, scope)
 	if err != nil {
 		_, err := d.withoutKey(m, err, func(m *wmessage.Message) ([]*wmessage.Message, error) {
 			return nil, p.Publisher.Publish(topic, m)
 		})
 		return err
 	}
-	scope := d.cfg.Scope
-	if scope == "" {
-		scope = topic
-	}
+	d.logScope(publishKind, scope, explicit)
 	orig := m.Context()
-	res, err := d.run(orig, m.UUID, key, storeKey(publishKind, scope, key), func(ctx context.Context) ([]*wmessage.Message, error) {
+	res, err := d.run(orig, m.UUID, key, skey, func(ctx context.Context) ([]*wmessage.Message, error) {
 		m.SetContext(ctx)
 		defer m.SetContext(orig)
 		if err := p.Publisher.Publish(topic, m); err != nil {
@@ -72,7 +73,8 @@ func (p *publisher) publish(topic string, m *wmessage.Message) error {
 		d.logFailure(m, key, err)
 		return err
 	case res.duplicate:
-		d.duplicate(m, key, 0)
+		return d.duplicate(m, key, res.msgs)
 	}
+	d.m.processed.Add(1)
 	return nil
 }

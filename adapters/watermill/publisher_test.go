@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"errors"
@@ -43,11 +43,12 @@ func TestDecoratePublisher(t *testing.T) {
 		srv := testenv.Redis(t)
 		var reported atomic.Int32
 		var flagged atomic.Int32
-		cfg := idemqwatermill.Config{OnDuplicate: func(m *wmessage.Message, key string) {
+		cfg := idemqwatermill.Config{OnDuplicate: func(m *wmessage.Message, stored []*wmessage.Message) error {
 			reported.Add(1)
-			if m.Metadata.Get(idemqwatermill.DuplicateMetadataKey) == "true" {
+			if m.Metadata.Get(idemqwatermill.DuplicateMetadataKey) == "true" && len(stored) == 1 {
 				flagged.Add(1)
 			}
+			return nil
 		}}
 		sinks := []*recordingPublisher{{}, {}}
 		var wg sync.WaitGroup
@@ -134,10 +135,10 @@ func TestDecoratePublisher(t *testing.T) {
 		}
 	})
 
-	t.Run("MissingKeyProcessPublishesUnguarded", func(t *testing.T) {
+	t.Run("KeyProcessPublishesUnguarded", func(t *testing.T) {
 		t.Parallel()
 		sink := &recordingPublisher{}
-		pub := decorate(t, newDedup(t, memoryStore(t), idemqwatermill.Config{MissingKey: idemqwatermill.MissingKeyProcess}), sink)
+		pub := decorate(t, newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: idemqwatermill.KeyProcess}), sink)
 		for range 2 {
 			if err := pub.Publish("events", newMsg("", "no key")); err != nil {
 				t.Fatal(err)

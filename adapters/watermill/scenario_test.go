@@ -1,4 +1,4 @@
-package watermill_test
+package idemqwatermill_test
 
 import (
 	"context"
@@ -76,7 +76,7 @@ func newScenario(t *testing.T, srv testenv.RedisServer) *scenario {
 func (s *scenario) dedup(t *testing.T) *idemqwatermill.Deduplicator {
 	store := &faultStore{Store: redisStore(t, s.srv), contended: &s.contended}
 	return newDedup(t, store, idemqwatermill.Config{
-		OnDuplicate: func(*wmessage.Message, string) { s.duplicates.Add(1) },
+		OnDuplicate: func(*wmessage.Message, []*wmessage.Message) error { s.duplicates.Add(1); return nil },
 	})
 }
 
