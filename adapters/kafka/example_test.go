@@ -34,8 +34,8 @@ func ExampleNewConsumer() {
 
 	ctx, stop := context.WithCancel(context.Background())
 	consumer, err := idemqkafka.NewConsumer(idemqkafka.Config[string]{
-		Reader: kafkago.ReaderConfig{Brokers: brokers, GroupID: "billing-" + topic, Topic: topic},
-		Store:  store, // dedupe.NewRedisStore(redisClient)
+		Reader:  kafkago.ReaderConfig{Brokers: brokers, GroupID: "billing-" + topic, Topic: topic},
+		Store:   store, // dedupe.NewRedisStore(redisClient)
 		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
 		Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 			receipt := "receipt for " + string(m.Value) // charge the card...

@@ -2,8 +2,8 @@ package idemqkafka_test
 
 import (
 	"context"
-	"log/slog"
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 	"testing"

@@ -66,7 +66,7 @@ func TestKeyPolicyString(t *testing.T) {
 		idemqwatermill.KeyReject:  "reject",
 		idemqwatermill.KeyProcess: "process",
 		idemqwatermill.KeySkip:    "skip",
-		9:                                "KeyPolicy(9)",
+		9:                         "KeyPolicy(9)",
 	} {
 		if got := p.String(); got != want {
 			t.Errorf("KeyPolicy(%d).String() = %q, want %q", int(p), got, want)

@@ -21,8 +21,8 @@ func Example() {
 	store := dedupe.NewMemoryStore() // dedupe.NewRedisStore(client): shared by every instance
 	defer store.Close()
 	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
-		KeyFunc:     idemqwatermill.MetadataKey("Idempotency-Key"),
-		TTL:         24 * time.Hour,
+		KeyFunc: idemqwatermill.MetadataKey("Idempotency-Key"),
+		TTL:     24 * time.Hour,
 		OnDuplicate: func(msg *message.Message, stored []*message.Message) error {
 			fmt.Println("duplicate:", msg.Metadata.Get("Idempotency-Key"))
 			return nil

@@ -40,8 +40,8 @@ func (f *idemqFlavour) run(ctx context.Context, ph *phase, m *member) error {
 
 func (f *idemqFlavour) config(ph *phase, m *member, store dedupe.Store) idemqkafka.Config[int64] {
 	return idemqkafka.Config[int64]{
-		Reader: ph.readerConfig(m),
-		Store:  store,
+		Reader:  ph.readerConfig(m),
+		Store:   store,
 		KeyFunc: idemqkafka.HeaderKey(keyHeader),
 		Handle: func(ctx context.Context, msg kafkago.Message, end dedupe.End[int64]) error {
 			entries, err := ph.effect(ctx, m, header(msg, keyHeader))
