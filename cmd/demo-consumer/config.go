@@ -109,16 +109,35 @@ func (c config) validate() error {
 			errs = append(errs, fmt.Errorf("demo: "+format, args...))
 		}
 	}
-	check(c.Messages >= 10, "-messages %d: want at least 10", c.Messages)
+	check(c.Messages >= 10 && c.Messages <= 10_000_000, "-messages %d: want 10 to 10,000,000", c.Messages)
 	check(c.Duplicates >= 0 && c.Duplicates <= 0.9, "-duplicates %v: want 0 to 0.9", c.Duplicates)
-	check(c.Consumers >= 1, "-consumers %d: want at least 1", c.Consumers)
-	check(c.Partitions >= 1, "-partitions %d: want at least 1", c.Partitions)
+	check(c.Consumers >= 1 && c.Consumers <= 64, "-consumers %d: want 1 to 64", c.Consumers)
+	check(c.Partitions >= 1 && c.Partitions <= 1000, "-partitions %d: want 1 to 1000", c.Partitions)
+	check(validName(c.Topic), "-topic %q: want up to 200 of a-z A-Z 0-9 . _ - (Kafka's topic names)", c.Topic)
+	check(validName(c.Group), "-group %q: want up to 200 of a-z A-Z 0-9 . _ -", c.Group)
+	for _, b := range c.brokerList() {
+		check(strings.TrimSpace(b) != "", "-brokers %q: an empty address", c.Brokers)
+	}
 	check(c.Mode == modeKafka || c.Mode == modeWatermill, "-mode %q: want kafka or watermill", c.Mode)
 	check(c.Work >= 0, "-work %v: want 0 or more", c.Work)
 	check(c.KillAt > 0 && c.KillAt < 1, "kill point %v: want between 0 and 1", c.KillAt)
 	check(c.Timeout > 0, "-timeout %v: want more than 0", c.Timeout)
 	check(!strings.ContainsAny(c.Prefix, "{}"), "-prefix %q: braces are not allowed", c.Prefix)
 	return errors.Join(errs...)
+}
+
+// validName reports a name the demo can build topic and group names from
+// (empty: the default).
+func validName(s string) bool {
+	if len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (c config) brokerList() []string {

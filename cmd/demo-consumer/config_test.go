@@ -22,6 +22,14 @@ func TestParseFlags(t *testing.T) {
 		{"TooFewMessages", []string{"-messages", "3"}, true, true},
 		{"BraceInPrefix", []string{"-prefix", "a{b}:"}, true, true},
 		{"StrayArgument", []string{"now"}, true, true},
+		{"TooManyMessages", []string{"-messages", "100000000"}, true, true},
+		{"NoConsumers", []string{"-consumers", "0"}, true, true},
+		{"TooManyPartitions", []string{"-partitions", "5000"}, true, true},
+		{"BadTopicName", []string{"-topic", "orders/eu"}, true, true},
+		{"BadGroupName", []string{"-group", "a b"}, true, true},
+		{"EmptyBroker", []string{"-brokers", "kafka:9092,"}, true, true},
+		{"NegativeWork", []string{"-work", "-1s"}, true, true},
+		{"ZeroTimeout", []string{"-timeout", "0"}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -29,6 +29,9 @@ type env struct {
 // those not given.
 func openEnv(ctx context.Context, cfg config) (e *env, err error) {
 	e = &env{brokers: cfg.brokerList(), log: cfg.Logger}
+	if e.log == nil { // silent: the adapters' nil Logger would mean slog.Default
+		e.log = slog.New(slog.DiscardHandler)
+	}
 	defer func() {
 		if err != nil {
 			e.close()
