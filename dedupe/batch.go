@@ -75,6 +75,8 @@ func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 		return nil, fmt.Errorf("%w: NewBatch needs a store", ErrInvalidOption)
 	case cfg.eager:
 		return nil, fmt.Errorf("%w: WithEagerStart applies to Run only", ErrInvalidOption)
+	case cfg.fingerprint != nil:
+		return nil, fmt.Errorf("%w: WithFingerprint applies to Run only: a Batch takes them per key (ClaimKeys)", ErrInvalidOption)
 	}
 	b := &Batch[V]{
 		store: store, cfg: cfg, queued: cfg.queuedLeaseOr(), tokens: newToken()[:16] + "-",
@@ -114,8 +116,26 @@ func (b *Batch[V]) leaseOf(t *Ticket[V]) time.Duration {
 // done, the Batch is closed, or the store failed for every key it sent;
 // otherwise a ticket whose own claim failed carries the error in Err.
 func (b *Batch[V]) Claim(ctx context.Context, keys ...string) ([]*Ticket[V], error) {
+	ks := make([]ClaimKey, len(keys))
+	for i, k := range keys {
+		ks[i].Key = k
+	}
+	return b.ClaimKeys(ctx, ks...)
+}
+
+// ClaimKey is one key for ClaimKeys, with the fingerprint of its payload
+// (nil: none; see WithFingerprint).
+type ClaimKey struct {
+	Key         string
+	Fingerprint []byte
+}
+
+// ClaimKeys is Claim with a fingerprint per key: a key whose stored claim
+// or value was made for another payload gets a ticket whose Err is a
+// *KeyReusedError.
+func (b *Batch[V]) ClaimKeys(ctx context.Context, keys ...ClaimKey) ([]*Ticket[V], error) {
 	for _, k := range keys {
-		if err := checkKey(k); err != nil {
+		if err := checkKey(k.Key); err != nil {
 			return nil, err
 		}
 	}
@@ -148,7 +168,7 @@ func (b *Batch[V]) Claim(ctx context.Context, keys ...string) ([]*Ticket[V], err
 // register makes the tickets of keys: a leader for each key no ticket of the
 // Batch holds, a follower of the holder otherwise. It counts the call in
 // calls, so that Close waits for it.
-func (b *Batch[V]) register(keys []string) (tickets, leads []*Ticket[V], err error) {
+func (b *Batch[V]) register(keys []ClaimKey) (tickets, leads []*Ticket[V], err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -157,8 +177,8 @@ func (b *Batch[V]) register(keys []string) (tickets, leads []*Ticket[V], err err
 	b.calls.Add(1)
 	tickets = make([]*Ticket[V], len(keys))
 	for i, k := range keys {
-		t := b.newTicket(k)
-		if l := b.leaders[k]; l != nil {
+		t := b.newTicket(k.Key, k.Fingerprint)
+		if l := b.leaders[k.Key]; l != nil {
 			t.follow(l.lead)
 		} else {
 			t.takeLead()

@@ -75,24 +75,24 @@ func (t *Ticket[V]) flushed(r OpResult) error {
 	case r.Err != nil:
 		return unknownCommit(t.key, r.Err)
 	case r.OK:
-		t.tellFollowers(t.value)
+		t.tellFollowers(t.token, t.value)
 		return nil
 	case r.Current.State == Committed && !t.b.fenced():
-		t.tellFollowers(r.Current.Value)
-		return t.guard().conflict(r.Current.Value, nil) // another run committed first
+		t.tellFollowers(r.Current.Token, r.Current.Value)
+		return t.guard().conflict(r.Current.Token, r.Current.Value, nil) // another run committed first
 	case r.Current.State == Committed:
-		t.tellFollowers(r.Current.Value)
-		return t.guard().conflict(r.Current.Value, ErrLeaseLost)
+		t.tellFollowers(r.Current.Token, r.Current.Value)
+		return t.guard().conflict(r.Current.Token, r.Current.Value, ErrLeaseLost)
 	case !t.b.fenced():
 		return ErrInProgress // a claim-first owner holds the key
 	}
 	return ErrLeaseLost
 }
 
-// tellFollowers records the key's committed value for the followers.
-// Caller holds b.mu.
-func (t *Ticket[V]) tellFollowers(value []byte) {
+// tellFollowers records the key's committed value, and the token of the
+// run that committed it, for the followers. Caller holds b.mu.
+func (t *Ticket[V]) tellFollowers(token string, value []byte) {
 	if t.lead != nil {
-		t.lead.value, t.lead.known = value, true
+		t.lead.token, t.lead.value, t.lead.known = token, value, true
 	}
 }

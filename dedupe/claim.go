@@ -27,7 +27,9 @@ func (g *guard[V]) acquire(ctx context.Context) (time.Time, error) {
 		case claimed:
 			return sent, nil
 		case rec.State == Committed:
-			return time.Time{}, g.conflict(rec.Value, nil)
+			return time.Time{}, g.conflict(rec.Token, rec.Value, nil)
+		case g.reused(rec.Token) != nil:
+			return time.Time{}, g.reused(rec.Token)
 		case g.cfg.noWait:
 			return time.Time{}, ErrInProgress
 		case interest == nil:
@@ -57,7 +59,7 @@ func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.D
 			return ErrStoreClosed
 		}
 		if ev.Kind == EventCommit {
-			return g.conflict(ev.Value, nil)
+			return g.conflict(ev.Token, ev.Value, nil)
 		}
 	case <-timer.C:
 	case <-ctx.Done():

@@ -218,9 +218,9 @@ func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
 	case res.won:
 		return nil
 	case res.current.State == Committed && !x.g.fenced():
-		return x.g.conflict(res.current.Value, nil)
+		return x.g.conflict(res.current.Token, res.current.Value, nil)
 	case res.current.State == Committed:
-		return x.g.conflict(res.current.Value, ErrLeaseLost)
+		return x.g.conflict(res.current.Token, res.current.Value, ErrLeaseLost)
 	case !x.g.fenced():
 		return ErrInProgress // a claim-first owner holds the key
 	}

@@ -42,7 +42,7 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if ctx.Err() != nil {
 		return zero, context.Cause(ctx)
 	}
-	g := &guard[V]{store: store, key: key, cfg: cfg, token: newToken()}
+	g := &guard[V]{store: store, key: key, cfg: cfg, token: printedToken(newToken(), cfg.fingerprint)}
 	if g.fenced() {
 		claimed, err := g.acquire(ctx)
 		if err != nil {
@@ -94,9 +94,11 @@ func (g *guard[V]) check(ctx context.Context, interest Interest) error {
 		case err != nil:
 			return g.storeErr("reading", err)
 		case rec.State == Committed:
-			return g.conflict(rec.Value, nil)
+			return g.conflict(rec.Token, rec.Value, nil)
 		case rec.State == Absent:
 			return nil
+		case g.reused(rec.Token) != nil:
+			return g.reused(rec.Token)
 		case g.cfg.noWait:
 			return ErrInProgress
 		}
@@ -106,8 +108,13 @@ func (g *guard[V]) check(ctx context.Context, interest Interest) error {
 	}
 }
 
-// conflict decodes the winner's value into a *ConflictError.
-func (g *guard[V]) conflict(data []byte, reason error) error {
+// conflict decodes the value committed by token's run into a
+// *ConflictError, or returns a *KeyReusedError if that run had another
+// payload.
+func (g *guard[V]) conflict(token string, data []byte, reason error) error {
+	if err := g.reused(token); err != nil {
+		return err
+	}
 	var v V
 	if err := g.cfg.codec.Decode(data, &v); err != nil {
 		return &DecodeError{Key: g.key, Err: err}

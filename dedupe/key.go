@@ -10,8 +10,8 @@ import (
 const MaxKeyLen = 1024
 
 // MaxTokenLen is the longest owner token a Store accepts, in bytes. Guards
-// use 32 hex digits.
-const MaxTokenLen = 64
+// use up to 32 random hex digits, and with a fingerprint '~' and 32 more.
+const MaxTokenLen = 80
 
 // checkKey rejects keys Run does not accept. Keys are binary-safe: any bytes
 // but none at all, up to MaxKeyLen.

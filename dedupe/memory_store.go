@@ -125,7 +125,7 @@ func (s *MemoryStore) commit(key string, c Commit) (Record, bool, error) {
 	value := append([]byte(nil), c.Value...)
 	s.wrote()
 	s.records[key] = memoryRecord{Record: Record{State: Committed, Value: value, Token: c.Token}, expires: s.clock().Add(ttl)}
-	s.notify(key, Event{Kind: EventCommit, Value: value})
+	s.notify(key, Event{Kind: EventCommit, Value: value, Token: c.Token})
 	return Record{State: Committed, Value: value, Token: c.Token, TTL: ttl}, true, nil
 }
 

@@ -31,6 +31,7 @@ type runConfig struct {
 	keepClaimOnError bool
 	codec            Codec
 	commitTimeout    time.Duration
+	fingerprint      []byte // Run: the payload's fingerprint (nil: none)
 	invalid          error
 }
 

@@ -64,8 +64,8 @@ func parseEvent(payload string) (Event, bool) {
 	case payload == "R":
 		return Event{Kind: EventRelease}, true
 	case len(payload) > 0 && payload[0] == 'V':
-		if _, value, ok := strings.Cut(payload[1:], ":"); ok {
-			return Event{Kind: EventCommit, Value: []byte(value)}, true
+		if token, value, ok := strings.Cut(payload[1:], ":"); ok {
+			return Event{Kind: EventCommit, Value: []byte(value), Token: token}, true
 		}
 	}
 	return Event{}, false

@@ -116,5 +116,6 @@ const (
 // Event is one change of a watched key.
 type Event struct {
 	Kind  EventKind
-	Value []byte
+	Value []byte // EventCommit: the committed value
+	Token string // EventCommit: the committing run's token
 }

@@ -41,6 +41,7 @@ const (
 	ticketBusy                         // ErrInProgress: another owner holds the key
 	ticketDuplicate                    // committed already: Err is a *ConflictError
 	ticketFailed                       // the claim's outcome is unknown: Err says why
+	ticketReused                       // the key's record is another payload's: Err is a *KeyReusedError
 	ticketEnded                        // End called: the commit is queued or in flight
 	ticketReleasing                    // Release called: the release is queued or in flight
 	ticketSettled                      // the outcome of End or Release is known
@@ -51,6 +52,7 @@ const (
 type lead struct {
 	done  chan struct{} // made when a follower first waits; closed when the tenure ends
 	ended bool          // the holder gave the key up
+	token string        // the token of the run that committed the value
 	value []byte        // the key's committed value, if the holder learned it
 	known bool          // value is set
 }
@@ -77,8 +79,8 @@ func (l *lead) end() {
 	}
 }
 
-func (b *Batch[V]) newTicket(key string) *Ticket[V] {
-	return &Ticket[V]{b: b, key: key, token: b.newToken()}
+func (b *Batch[V]) newTicket(key string, fp []byte) *Ticket[V] {
+	return &Ticket[V]{b: b, key: key, token: printedToken(b.newToken(), fp)}
 }
 
 // guard is the ticket's key under the Batch's options, for the guard's
@@ -101,6 +103,8 @@ func (t *Ticket[V]) Key() string { return t.key }
 //	                   clock (a claim that answered too late, renewals that failed):
 //	                   do not start the work; Release the ticket and retry later
 //	ErrBatchClosed     the Batch closed while the ticket held the key
+//	*KeyReusedError    the key's record was made for another payload (ClaimKeys'
+//	                   fingerprints): bad data, neither the work nor a duplicate
 //	other errors       the claim failed (store down, decode error): retry later
 //
 // After Await, End or Release it reports the latest state; see Result for
@@ -292,7 +296,7 @@ func (t *Ticket[V]) checkLead() {
 	}
 	if t.follows.known {
 		t.state = ticketDuplicate
-		t.err = t.guard().conflict(t.follows.value, nil)
+		t.err = t.guard().conflict(t.follows.token, t.follows.value, nil)
 	}
 }
 
@@ -312,8 +316,11 @@ func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
 			t.b.rearm()
 		}
 	case r.Current.State == Committed:
-		t.state, t.err = ticketDuplicate, t.guard().conflict(r.Current.Value, nil)
-		t.lead.value, t.lead.known = r.Current.Value, true
+		t.state, t.err = ticketDuplicate, t.guard().conflict(r.Current.Token, r.Current.Value, nil)
+		t.lead.token, t.lead.value, t.lead.known = r.Current.Token, r.Current.Value, true
+		t.unlead()
+	case t.guard().reused(r.Current.Token) != nil:
+		t.state, t.err = ticketReused, t.guard().reused(r.Current.Token)
 		t.unlead()
 	default:
 		t.state, t.err = ticketBusy, ErrInProgress

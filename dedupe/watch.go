@@ -32,7 +32,7 @@ func (x *execution[V]) handle(ctx context.Context, ev Event) {
 		return // our own commit's notification, or too late to matter
 	}
 	if ev.Kind == EventCommit {
-		x.abort(x.g.conflict(ev.Value, nil))
+		x.abort(x.g.conflict(ev.Token, ev.Value, nil))
 		return
 	}
 	x.reread(ctx)
@@ -49,7 +49,7 @@ func (x *execution[V]) reread(ctx context.Context) {
 		x.abort(x.g.storeErr("reading", err))
 	case err != nil, rec.State == Committed && rec.Token == x.g.token: // cancelled, or our own commit
 	case rec.State == Committed:
-		x.abort(x.g.conflict(rec.Value, nil))
+		x.abort(x.g.conflict(rec.Token, rec.Value, nil))
 	case rec.State == Claimed:
 		x.abort(ErrInProgress)
 	}

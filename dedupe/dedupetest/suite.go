@@ -52,6 +52,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"Claim", claimTests},
 		{"Batch", batchTests},
 		{"BatchModes", batchModeTests},
+		{"Fingerprint", fingerprintTests},
 		{"Faults", faultTests},
 		{"Semantics", semanticsTests},
 	}
