@@ -150,3 +150,29 @@ func ExampleBatch() {
 	// order-2 processed: ack
 	// order-2 duplicate: ack; receipt for order-2
 }
+
+// A fingerprint of the payload catches a producer that reuses a key for a
+// different order: that is a *KeyReusedError, not a duplicate.
+func ExampleWithFingerprint() {
+	ctx := context.Background()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	charge := func(ctx context.Context, end dedupe.End[string]) (string, error) {
+		end("receipt-1")
+		return "receipt-1", nil
+	}
+
+	_, err := dedupe.Run(ctx, store, "order-7", charge, dedupe.WithFingerprint([]byte("10 EUR")))
+	fmt.Println("first:", err)
+
+	_, err = dedupe.Run(ctx, store, "order-7", charge, dedupe.WithFingerprint([]byte("10 EUR")))
+	fmt.Println("same payload is a duplicate:", errors.Is(err, dedupe.ErrConflict))
+
+	_, err = dedupe.Run(ctx, store, "order-7", charge, dedupe.WithFingerprint([]byte("99 EUR")))
+	var reused *dedupe.KeyReusedError
+	fmt.Println("other payload is reused:", errors.As(err, &reused))
+	// Output:
+	// first: <nil>
+	// same payload is a duplicate: true
+	// other payload is reused: true
+}

@@ -52,14 +52,21 @@ type Config[V any] struct {
 	// HeaderKey(DefaultKeyHeader)).
 	KeyFunc KeyFunc
 
+	// FingerprintFunc, if set, returns a fingerprint of a message's payload
+	// (PayloadFingerprint: a SHA-256 of its value). It is stored with the
+	// key, and a message that reuses a committed (or claimed) key with a
+	// different payload is an invalid key (a *dedupe.KeyReusedError), not a
+	// duplicate: InvalidKey decides. Default: nil, no fingerprints.
+	FingerprintFunc FingerprintFunc
+
 	// Handle processes a message (required).
 	Handle HandleFunc[V]
 
 	// OnDuplicate, if set, is called for duplicates with the winner's value.
 	OnDuplicate DuplicateFunc[V]
 
-	// InvalidKey says what happens to a message whose key is missing, empty
-	// or invalid (default KeyReject).
+	// InvalidKey says what happens to a message whose key is missing, empty,
+	// invalid or reused for another payload (default KeyReject).
 	InvalidKey KeyPolicy
 
 	// DeadLetter receives the messages that failed every attempt (and, with

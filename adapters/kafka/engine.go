@@ -18,6 +18,7 @@ func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Messa
 		Guard:        guardOptions(cfg),
 		Log:          kafkaLog{},
 		Key:          cfg.KeyFunc,
+		Fingerprint:  cfg.FingerprintFunc,
 		Handle:       cfg.Handle,
 		OnDuplicate:  cfg.OnDuplicate,
 		DeadLetter:   deadLetterFunc(cfg.DeadLetter),

@@ -1,6 +1,7 @@
 package idemqkafka
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -26,6 +27,16 @@ func HeaderKey(name string) KeyFunc {
 		}
 		return "", fmt.Errorf("%w: no %q header", ErrNoKey, name)
 	}
+}
+
+// FingerprintFunc returns a fingerprint of a message's payload; see
+// Config.FingerprintFunc.
+type FingerprintFunc func(m kafkago.Message) []byte
+
+// PayloadFingerprint is the SHA-256 of the message's value.
+func PayloadFingerprint(m kafkago.Message) []byte {
+	sum := sha256.Sum256(m.Value)
+	return sum[:]
 }
 
 // MessageKey uses the Kafka message key as the idempotency key.

@@ -133,3 +133,34 @@ func countingHandler(n *atomic.Int32) idemqkafka.HandleFunc[string] {
 		return nil
 	}
 }
+
+// TestFingerprintReusedKeyIsDeadLettered: with FingerprintFunc, a message
+// that reuses a committed key with another payload follows InvalidKey (here
+// KeyDeadLetter) instead of being acked as a duplicate; the same payload
+// again is a duplicate.
+func TestFingerprintReusedKeyIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	e := setup(t, 1)
+	dlt, w := e.deadLetterTopic(t)
+	var runs atomic.Int32
+	cfg := e.config()
+	cfg.FingerprintFunc = idemqkafka.PayloadFingerprint
+	cfg.InvalidKey = idemqkafka.KeyDeadLetter
+	cfg.DeadLetter = w
+	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
+		runs.Add(1)
+		end("receipt")
+		return nil
+	}
+	c := mustConsumer(t, cfg)
+	e.produce(t, msg("order-7", "10 EUR"), msg("order-7", "10 EUR"), msg("order-7", "99 EUR"))
+	start(t, c)
+	got := e.readAll(t, dlt, 1)[0]
+	eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+	if string(got.Value) != "99 EUR" || !strings.Contains(header(got, idemqkafka.HeaderError), "reused for another payload") {
+		t.Errorf("dead letter = %q, error %q; want the reused key's message", got.Value, header(got, idemqkafka.HeaderError))
+	}
+	if s := c.Stats(); runs.Load() != 1 || s.Duplicates != 1 || s.DeadLettered != 1 {
+		t.Errorf("runs %d, Stats %+v; want 1 run, 1 duplicate, 1 dead letter", runs.Load(), s)
+	}
+}

@@ -48,6 +48,13 @@ type Config struct {
 	// KeyReject (nack; never an ack without processing).
 	InvalidKey KeyPolicy
 
+	// FingerprintFunc, if set, returns a fingerprint of a message's payload
+	// (PayloadFingerprint: a SHA-256 of it). It is stored with the key, and
+	// a message that reuses a committed (or claimed) key with a different
+	// payload fails with a *dedupe.KeyReusedError (a nack; Poisonable)
+	// instead of being taken for a duplicate. Zero: nil, no fingerprints.
+	FingerprintFunc func(msg *wmessage.Message) []byte
+
 	// Scope namespaces keys in the store: two handlers with different
 	// scopes each run once per key. Zero: the router handler's name for
 	// Middleware and NoPublishHandler (message.HandlerNameFromCtx); the

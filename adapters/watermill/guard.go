@@ -33,11 +33,15 @@ func (e *workError) Error() string { return e.err.Error() }
 // including a taker after this run lost its lease) is a duplicate with the
 // winner's outputs; a failed work returns its error; anything else is a
 // *GuardError (or a *KeyError for a key the store refuses).
-func (d *Deduplicator) run(ctx context.Context, msgUUID, key, skey string, w work) (result, error) {
+func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey string, w work) (result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	gate := newStartGate(d.cfg.StartTimeout, cancel)
 	defer gate.stop()
+	opts := d.opts
+	if d.cfg.FingerprintFunc != nil {
+		opts = append(opts[:len(opts):len(opts)], dedupe.WithFingerprint(d.cfg.FingerprintFunc(msg)))
+	}
 	out, err := dedupe.Run(ctx, d.store, skey, func(ctx context.Context, end dedupe.End[outcome]) ([]*wmessage.Message, error) {
 		if !gate.start() {
 			return nil, context.Cause(ctx)
@@ -50,7 +54,7 @@ func (d *Deduplicator) run(ctx context.Context, msgUUID, key, skey string, w wor
 		}
 		end(newOutcome(msgs))
 		return msgs, nil
-	}, d.opts...)
+	}, opts...)
 
 	var conflict *dedupe.ConflictError[outcome]
 	var failed *workError
@@ -62,7 +66,9 @@ func (d *Deduplicator) run(ctx context.Context, msgUUID, key, skey string, w wor
 	case errors.As(err, &failed):
 		return result{}, failed.err
 	case errors.Is(err, dedupe.ErrInvalidKey):
-		return result{}, &KeyError{UUID: msgUUID, Err: err}
+		return result{}, &KeyError{UUID: msg.UUID, Err: err}
+	case errors.As(err, new(*dedupe.KeyReusedError)):
+		return result{}, err // bad data, not the guard's failure: Poisonable
 	case errors.Is(err, ErrOutputsTooLarge):
 		return result{}, err
 	}

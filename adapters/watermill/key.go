@@ -48,6 +48,13 @@ func PayloadHash(newHash func() hash.Hash) KeyFunc {
 	}
 }
 
+// PayloadFingerprint is the SHA-256 of the message's payload, for
+// Config.FingerprintFunc.
+func PayloadFingerprint(msg *wmessage.Message) []byte {
+	sum := sha256.Sum256(msg.Payload)
+	return sum[:]
+}
+
 // Key kinds keep the keys of handlers and of publishers apart in one store.
 const (
 	handlerKind = "handler"

@@ -54,7 +54,7 @@ func (d *Deduplicator) handle(msg *wmessage.Message, h wmessage.HandlerFunc) ([]
 	}
 	d.logScope(handlerKind, scope, explicit)
 	orig := msg.Context()
-	res, err := d.run(orig, msg.UUID, key, skey, func(ctx context.Context) ([]*wmessage.Message, error) {
+	res, err := d.run(orig, msg, key, skey, func(ctx context.Context) ([]*wmessage.Message, error) {
 		msg.SetContext(ctx) // h sees the guard's cancellation
 		defer msg.SetContext(orig)
 		return h(msg)
@@ -138,6 +138,9 @@ func (d *Deduplicator) logFailure(msg *wmessage.Message, key string, err error) 
 	case errors.As(err, &keyErr):
 		d.m.invalidKeys.Add(1)
 		d.cfg.Logger.Warn("idemqwatermill: key refused by the store", "uuid", msg.UUID, "err", err)
+	case errors.As(err, new(*dedupe.KeyReusedError)):
+		d.m.invalidKeys.Add(1)
+		d.cfg.Logger.Warn("idemqwatermill: key reused for another payload; the message will be nacked", "uuid", msg.UUID, "key", key, "err", err)
 	default:
 		d.m.handlerErrors.Add(1)
 	}

@@ -324,3 +324,32 @@ func TestOnDuplicateErrorFailsTheDuplicate(t *testing.T) {
 		t.Errorf("Stats = %+v, want Processed 1, Duplicates 1, InFlight 0", s)
 	}
 }
+
+// TestFingerprintCatchesReusedKey: with FingerprintFunc, a message that
+// reuses a processed key with another payload is not a duplicate: it fails
+// with a poisonable *dedupe.KeyReusedError (a nack), and the handler does
+// not run; the same payload again is a duplicate.
+func TestFingerprintCatchesReusedKey(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	d := newDedup(t, memoryStore(t), idemqwatermill.Config{FingerprintFunc: idemqwatermill.PayloadFingerprint})
+	h := d.Middleware(countingHandler(&runs))
+	if _, err := h(newMsg("order-7", "10 EUR")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h(newMsg("order-7", "10 EUR")); err != nil || len(out) != 2 {
+		t.Fatalf("same payload = %v, %v; want the duplicate's stored outputs", out, err)
+	}
+	_, err := h(newMsg("order-7", "99 EUR"))
+	var reused *dedupe.KeyReusedError
+	var guard *idemqwatermill.GuardError
+	if !errors.As(err, &reused) || errors.As(err, &guard) || !idemqwatermill.Poisonable(err) {
+		t.Fatalf("other payload = %v, want a poisonable *dedupe.KeyReusedError, not a *GuardError", err)
+	}
+	if runs.Load() != 1 {
+		t.Errorf("handler runs = %d, want 1", runs.Load())
+	}
+	if s := d.Stats(); s.InvalidKeys != 1 || s.Duplicates != 1 {
+		t.Errorf("Stats = %+v, want InvalidKeys 1, Duplicates 1", s)
+	}
+}

@@ -59,7 +59,7 @@ func (p *publisher) publish(topic string, m *wmessage.Message) error {
 	}
 	d.logScope(publishKind, scope, explicit)
 	orig := m.Context()
-	res, err := d.run(orig, m.UUID, key, skey, func(ctx context.Context) ([]*wmessage.Message, error) {
+	res, err := d.run(orig, m, key, skey, func(ctx context.Context) ([]*wmessage.Message, error) {
 		m.SetContext(ctx)
 		defer m.SetContext(orig)
 		if err := p.Publisher.Publish(topic, m); err != nil {

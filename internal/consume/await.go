@@ -86,8 +86,9 @@ func (e *Engine[M, V]) awaitBriefly(sc *scope, j *job[M, V]) bool {
 	err := j.t.Await(ctx)
 	e.countRoundTrips()
 	var conflict *dedupe.ConflictError[V]
+	var reused *dedupe.KeyReusedError
 	switch {
-	case err == nil || errors.As(err, &conflict):
+	case err == nil || errors.As(err, &conflict) || errors.As(err, &reused):
 		count(e.cfg.Metrics.Conflicts, 1)
 		j.claim = err
 		return true
@@ -102,9 +103,10 @@ func (e *Engine[M, V]) awaitOne(sc *scope, j *job[M, V]) {
 	err := j.t.Await(sc.stop)
 	e.countRoundTrips()
 	var conflict *dedupe.ConflictError[V]
+	var reused *dedupe.KeyReusedError
 	switch {
-	case err == nil || errors.As(err, &conflict):
-		j.claim = err // held, or committed: the next wave runs it
+	case err == nil || errors.As(err, &conflict) || errors.As(err, &reused):
+		j.claim = err // held, committed, or reused: the next wave decides
 	case sc.stopping():
 		j.t, j.claim = nil, nil
 	default:

@@ -1,6 +1,10 @@
 package consume
 
-import "context"
+import (
+	"context"
+
+	"github.com/idemq/idemq/dedupe"
+)
 
 // runBatch takes jobs (one partition's messages, in offset order) to a final
 // outcome each, in waves: claim every key in one round trip, run what can
@@ -53,11 +57,11 @@ func split[M, V any](chains []chain[M, V]) (ready, gated []chain[M, V]) {
 // A claim slower than ClaimTimeout counts as a store failure.
 func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 	var need []*job[M, V]
-	var keys []string
+	var keys []dedupe.ClaimKey
 	for _, c := range chains {
 		for _, j := range c.jobs {
 			if !j.done && j.t == nil && j.key != "" && j.keyErr == nil {
-				need, keys = append(need, j), append(keys, j.key)
+				need, keys = append(need, j), append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print})
 			}
 		}
 	}

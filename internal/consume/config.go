@@ -21,6 +21,10 @@ type Config[M, V any] struct {
 	// Key returns a message's idempotency key; an error (or a key dedupe
 	// refuses) makes the key invalid and InvalidKey decides.
 	Key func(m M) (string, error)
+	// Fingerprint, if set, returns the fingerprint of a message's payload
+	// (dedupe.WithFingerprint): a key reused for another payload is an
+	// invalid key (a *dedupe.KeyReusedError) and InvalidKey decides.
+	Fingerprint func(m M) []byte
 	// Handle runs a message inside the guard; it calls end(value) on success.
 	Handle func(ctx context.Context, m M, end dedupe.End[V]) error
 	// OnDuplicate, if set, runs for a message whose key is committed already.

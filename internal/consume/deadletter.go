@@ -2,11 +2,17 @@ package consume
 
 import "errors"
 
-// invalidKey applies InvalidKey to a job without a valid key (KeyProcess
-// jobs never get here: they run without a key).
+// invalidKey applies InvalidKey to a job without a valid key: one whose
+// key was reused for another payload (a missing or malformed key under
+// KeyProcess never gets here: it runs without one from the start).
 func (e *Engine[M, V]) invalidKey(sc *scope, s *settler[M, V], j *job[M, V]) (bool, error) {
-	if e.cfg.InvalidKey == KeyDeadLetter {
+	switch e.cfg.InvalidKey {
+	case KeyDeadLetter:
 		return e.deadLetter(sc, s, j, j.keyErr, 0)
+	case KeyProcess:
+		e.warn("key reused for another payload; processing without deduplication", e.cfg.Log.Attrs(j.msg), "key", j.key, "err", j.keyErr)
+		j.key, j.keyErr = "", nil
+		return e.execute(sc, s, j)
 	}
 	return false, e.cfg.MessageError(j.msg, j.key, 0, j.keyErr)
 }

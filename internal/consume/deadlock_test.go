@@ -20,7 +20,7 @@ type stagedGuard struct {
 	once  sync.Once
 }
 
-func (g *stagedGuard) Claim(ctx context.Context, keys ...string) ([]ticket[string], error) {
+func (g *stagedGuard) Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]ticket[string], error) {
 	first := true
 	g.once.Do(func() { first = false })
 	if first || len(keys) < 2 {

@@ -12,7 +12,7 @@ import (
 type guard[V any] interface {
 	// Claim claims keys; err != nil means nothing usable was claimed (a
 	// ticket may still carry its own claim's failure in Err).
-	Claim(ctx context.Context, keys ...string) ([]ticket[V], error)
+	Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]ticket[V], error)
 	// RoundTrips counts the store round trips so far.
 	RoundTrips() int64
 	// Close releases every claim still held and stops background work.
@@ -35,8 +35,8 @@ var _ ticket[string] = (*dedupe.Ticket[string])(nil)
 // batchGuard is guard on a dedupe.Batch.
 type batchGuard[V any] struct{ b *dedupe.Batch[V] }
 
-func (g batchGuard[V]) Claim(ctx context.Context, keys ...string) ([]ticket[V], error) {
-	ts, err := g.b.Claim(ctx, keys...)
+func (g batchGuard[V]) Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]ticket[V], error) {
+	ts, err := g.b.ClaimKeys(ctx, keys...)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ type msg struct {
 	offset int64
 	order  string // the message key, for ByKey
 	key    string // the idempotency key ("" : none)
+	body   string // the payload, for fingerprints
 }
 
 // fakeLog describes msg to the engine.

@@ -5,6 +5,7 @@ type job[M, V any] struct {
 	msg     M
 	offset  int64
 	key     string    // the idempotency key; "" when processed without one
+	print   []byte    // the payload's fingerprint (nil: none)
 	keyErr  error     // the key is missing or invalid, under KeyReject or KeyDeadLetter
 	t       ticket[V] // the key's current ticket; nil when none is held
 	claim   error     // what t says: nil (held), *dedupe.ConflictError[V] or dedupe.ErrInProgress
@@ -22,6 +23,9 @@ func (e *Engine[M, V]) newJobs(msgs []M) []*job[M, V] {
 		j := &slab[i]
 		j.msg, j.offset = m, e.cfg.Log.Offset(m)
 		j.key, j.keyErr = e.key(m)
+		if e.cfg.Fingerprint != nil && j.key != "" {
+			j.print = e.cfg.Fingerprint(m)
+		}
 		jobs[i] = j
 	}
 	return jobs

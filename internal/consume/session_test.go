@@ -269,3 +269,47 @@ func TestHoldAndWaitOnMemoryStore(t *testing.T) {
 		t.Errorf("handlers ran %d times, want 2 (x and k once each)", n)
 	}
 }
+
+// TestReusedKeyFollowsKeyPolicy: a key committed for one payload and sent
+// again with another is an invalid key: the consumer stops (KeyReject),
+// dead-letters it (KeyDeadLetter) or runs it unguarded (KeyProcess); the
+// same payload again is a plain duplicate.
+func TestReusedKeyFollowsKeyPolicy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		policy  KeyPolicy
+		outcome Outcome
+	}{{KeyReject, 0}, {KeyDeadLetter, DeadLettered}, {KeyProcess, ProcessedWithoutKey}} {
+		store := dedupe.NewMemoryStore()
+		defer store.Close()
+		var runs atomic.Int32
+		cfg := testConfig(store)
+		cfg.InvalidKey = c.policy
+		cfg.Fingerprint = func(m msg) []byte { return []byte(m.body) }
+		cfg.DeadLetter = func(context.Context, msg, string, error) error { return nil }
+		cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+			runs.Add(1)
+			end("ok")
+			return nil
+		}
+		e := newTestEngine(t, cfg)
+		ctx := testContext(t)
+		if o, err := e.Process(ctx, msg{offset: 1, key: "k", body: "10 EUR"}); err != nil || o != Processed {
+			t.Fatalf("first = %v, %v", o, err)
+		}
+		if o, err := e.Process(ctx, msg{offset: 2, key: "k", body: "10 EUR"}); err != nil || o != Duplicate {
+			t.Fatalf("same payload = %v, %v; want Duplicate", o, err)
+		}
+		o, err := e.Process(ctx, msg{offset: 3, key: "k", body: "99 EUR"})
+		var reused *dedupe.KeyReusedError
+		switch {
+		case c.policy == KeyReject && !errors.As(err, &reused):
+			t.Errorf("KeyReject: = %v, %v; want a message error wrapping *dedupe.KeyReusedError", o, err)
+		case c.policy != KeyReject && (err != nil || o != c.outcome):
+			t.Errorf("policy %d: = %v, %v; want %v", c.policy, o, err, c.outcome)
+		}
+		if want := map[KeyPolicy]int32{KeyReject: 1, KeyDeadLetter: 1, KeyProcess: 2}[c.policy]; runs.Load() != want {
+			t.Errorf("policy %d: handler ran %d times, want %d", c.policy, runs.Load(), want)
+		}
+	}
+}

@@ -77,9 +77,17 @@ func (s *settler[M, V]) drop(n int) {
 // sends the job back to be claimed again.
 func (s *settler[M, V]) apply(j *job[M, V], err error) {
 	var conflict *dedupe.ConflictError[V]
+	var reused *dedupe.KeyReusedError
 	switch {
 	case err == nil:
 		s.e.finish(s.sc, j, Processed)
+	case errors.As(err, &reused) && s.e.cfg.InvalidKey == KeyProcess:
+		s.e.finish(s.sc, j, ProcessedWithoutKey) // optimistic: it ran, but another payload holds the key
+	case errors.As(err, &reused):
+		j.t, j.claim, j.ended, j.keyErr = nil, nil, false, reused
+		if _, err := s.e.invalidKey(s.sc, s, j); err != nil && s.err == nil {
+			s.err = err
+		}
 	case errors.As(err, &conflict) && errors.Is(err, dedupe.ErrLeaseLost):
 		// a run that took over this owner's lease committed: the work is done
 		count(s.e.cfg.Metrics.Conflicts, 1)

@@ -24,11 +24,15 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 		e.awaitOwn(sc, s, j, earlier)
 	}
 	var conflict *dedupe.ConflictError[V]
+	var reused *dedupe.KeyReusedError
 	switch {
 	case j.t == nil:
 		return false, nil
 	case j.claim == nil:
 		return e.execute(sc, s, j)
+	case errors.As(j.claim, &reused): // the key was reused for another payload: an invalid key
+		j.t, j.claim, j.keyErr = nil, nil, reused
+		return e.invalidKey(sc, s, j)
 	case errors.As(j.claim, &conflict):
 		j.t, j.claim = nil, nil
 		return e.duplicate(sc, s, j, conflict.Value)
