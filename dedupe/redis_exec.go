@@ -202,6 +202,7 @@ func (r *round) send(ctx context.Context) *round {
 	cas := make([]*redis.Cmd, len(r.cas))
 	pttls := make([]*redis.DurationCmd, len(r.pttls))
 	var probe *redis.Cmd
+	var wait *redis.Cmd
 	_, _ = p.store.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		probe = p.store.probeCAS(ctx, pipe)
 		for j, i := range r.claims {
@@ -220,6 +221,7 @@ func (r *round) send(ctx context.Context) *round {
 		for _, c := range r.calls {
 			c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 		}
+		wait = r.waitReplicas(ctx, pipe)
 		return nil
 	})
 	p.store.probed(probe)
@@ -240,6 +242,7 @@ func (r *round) send(ctx context.Context) *round {
 	for _, c := range r.calls {
 		r.readCall(c)
 	}
+	r.replicated(wait)
 	return r.next
 }
 

@@ -38,6 +38,9 @@ type RedisStore struct {
 	sub     *subscriber
 	group   *groupExec   // nil without group commit
 	cas     atomic.Int32 // casUnknown, casNative or casScript
+
+	replicas       int           // replicas a commit must reach (WithReplicaAcks); 0: none
+	replicaTimeout time.Duration // how long WAIT waits for them
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -50,6 +53,8 @@ type storeConfig struct {
 	logger           *slog.Logger
 	subscribeTimeout time.Duration
 	noGroupCommit    bool
+	replicas         int           // WithReplicaAcks
+	replicaTimeout   time.Duration // WithReplicaAcks
 }
 
 // WithoutGroupCommit turns group commit off: every store call is its own
@@ -110,7 +115,11 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) (*RedisSto
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	_, sharded := client.(*redis.ClusterClient)
-	s := &RedisStore{client: client, prefix: cfg.prefix, sharded: sharded, publish: "PUBLISH"}
+	if err := cfg.checkReplicas(sharded); err != nil {
+		return nil, err
+	}
+	s := &RedisStore{client: client, prefix: cfg.prefix, sharded: sharded, publish: "PUBLISH",
+		replicas: cfg.replicas, replicaTimeout: cfg.replicaTimeout}
 	if sharded {
 		s.publish = "SPUBLISH"
 	}

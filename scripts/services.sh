@@ -4,6 +4,7 @@
 #   - a 3-master Redis Cluster            (IDEMQ_REDIS_CLUSTER_ADDRS)
 #   - Apache Kafka, one KRaft node        (IDEMQ_KAFKA_BROKERS)
 #   - Valkey 8.1, standalone              (IDEMQ_VALKEY_ADDR): native SET ... IFEQ
+#   - a replica of the standalone Redis   (IDEMQ_REDIS_REPLICA_ADDR): for WAIT (dedupe.WithReplicaAcks)
 #
 #   scripts/services.sh start   install what is missing, start what is not running, wait until each answers
 #   scripts/services.sh stop    stop what `start` started (pid files under $IDEMQ_RUN_DIR)
@@ -30,6 +31,7 @@ cluster_ports=(17001 17002 17003)
 kafka_port=${IDEMQ_KAFKA_PORT:-19092}
 kafka_controller_port=$((kafka_port + 1))
 valkey_port=${IDEMQ_VALKEY_PORT:-16380}
+replica_port=${IDEMQ_REDIS_REPLICA_PORT:-16381}
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -93,6 +95,13 @@ start_redis() {
     --pidfile "$dir/pid" --logfile "$dir/redis.log" --save '' --appendonly no "$@"
   wait_until 10 "$name on 127.0.0.1:$port" "$cli" -p "$port" ping ||
     die "$name did not answer PING; log: $dir/redis.log"
+}
+
+replica_ok() { redis-cli -p "$replica_port" info replication | grep -q '^master_link_status:up'; }
+
+start_replica() {
+  start_redis redis-replica "$replica_port" --replicaof 127.0.0.1 "$redis_port"
+  wait_until 30 "replica of 127.0.0.1:$redis_port" replica_ok || die "the replica's link to its master is not up"
 }
 
 cluster_ok() { redis-cli -p "${cluster_ports[0]}" cluster info | grep -q '^cluster_state:ok'; }
@@ -159,6 +168,7 @@ print_env() {
   echo "IDEMQ_KAFKA_BROKERS=127.0.0.1:$kafka_port"
   echo "IDEMQ_KAFKA_LOG=$run_dir/kafka/kafka.log"
   echo "IDEMQ_VALKEY_ADDR=127.0.0.1:$valkey_port"
+  echo "IDEMQ_REDIS_REPLICA_ADDR=127.0.0.1:$replica_port"
 }
 
 start() {
@@ -171,6 +181,7 @@ start() {
   (cd "$root" && go build -o "$run_dir/bin/kafkaready" ./internal/cmd/kafkaready)
   t1=$(now_ms)
   start_redis redis "$redis_port"
+  start_replica
   SERVER=$valkey_bin/valkey-server CLI=$valkey_bin/valkey-cli start_redis valkey "$valkey_port"
   start_cluster
   t2=$(now_ms)
@@ -203,7 +214,7 @@ stop() {
 
 running() {
   local name
-  for name in redis valkey kafka "${cluster_ports[@]/#/cluster-}"; do
+  for name in redis redis-replica valkey kafka "${cluster_ports[@]/#/cluster-}"; do
     alive "$run_dir/$name/pid" || return 1
   done
 }
