@@ -31,6 +31,16 @@ go test ${IDEMQ_RACE--race} -count=1 -v "$@" ./... >"$log" 2>&1 &
 go_test=$!
 tail -n +1 -f --pid=$go_test "$log" | grep --line-buffered -E '^(--- |ok |FAIL|panic|PASS$|Benchmark|\?|WARNING: DATA RACE)|^ +--- (FAIL|SKIP)' || true
 wait $go_test || status=$?
+# Each fuzz target runs briefly too (its seed corpus already ran above).
+fuzztime=${IDEMQ_FUZZTIME:-5s}
+if [ $status = 0 ] && [ "$fuzztime" != 0 ] && [ -z "$*" ]; then
+  for target in dedupe:FuzzParseRecord dedupe:FuzzRecordKeySlot adapters/kafka:FuzzHeaderKey \
+    adapters/kafka:FuzzDeadLetterMessage adapters/watermill:FuzzStoreKey adapters/watermill:FuzzMetadataKey; do
+    pkg=./${target%%:*} name=${target#*:}
+    echo "test: fuzzing $name ($pkg) for $fuzztime"
+    go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "$pkg" >>"$log" 2>&1 || { status=1; echo "test: $name FAILED" >&2; }
+  done
+fi
 if [ $status != 0 ]; then
   echo "test: FAILED (exit $status). Failure messages:" >&2
   grep -E '^\s+[A-Za-z0-9_]+\.go:[0-9]+: |^panic:|goroutines leaked' "$log" | head -100 >&2 || true
