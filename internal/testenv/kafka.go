@@ -55,13 +55,19 @@ func (k KafkaBroker) Topic(t testing.TB, partitions int) string {
 	if err != nil {
 		t.Fatalf("testenv: creating topic %s: %v", topic, err)
 	}
+	k.DeleteAtCleanup(t, topic)
+	k.waitForLeaders(ctx, t, c, topic, partitions)
+	return topic
+}
+
+// DeleteAtCleanup deletes topic (made by the test itself) at the end of the test.
+func (k KafkaBroker) DeleteAtCleanup(t testing.TB, topic string) {
+	c := k.client(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, _ = c.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: []string{topic}})
 	})
-	k.waitForLeaders(ctx, t, c, topic, partitions)
-	return topic
 }
 
 func (k KafkaBroker) waitForLeaders(ctx context.Context, t testing.TB, c *kafkago.Client, topic string, partitions int) {
