@@ -6,7 +6,7 @@
 //	defer store.Close()
 //
 //	order, err := dedupe.Run(ctx, store, key, func(ctx context.Context, end dedupe.End[OrderID]) (Order, error) {
-//		charged, err := charge(ctx, req)              // ctx is cancelled if another run wins
+//		charged, err := charge(ctx, req)              // ctx is cancelled if this owner loses the key
 //		if err != nil {
 //			return Order{}, err                       // nothing committed: a retry runs again
 //		}
@@ -19,40 +19,51 @@
 // R, what fn returns, and V, what end commits, are separate types: the
 // committed value is what duplicates receive, and it need not be the result.
 //
+// # Using the package
+//
+// Most programs need Run (one piece of work) or NewBatch (many keys at once:
+// a consumer's fetched batch), NewRedisStore (or NewMemoryStore), End,
+// ConflictError, and a few options: WithClaim (the lease), WithOptimistic,
+// WithTTL, WithCodec, WithFingerprint. The adapters (idemqkafka,
+// idemqwatermill) put it around message consumers. The rest of the
+// package - Store, Record, State, Commit, Interest, Event, BatchStore, Op,
+// OpResult and their constants - is the seam for writing another store;
+// see "Writing a Store" below.
+//
 // # Two modes
 //
-// Optimistic (the default of Run; the seed library's model). Duplicates do not
-// lock. Each guard subscribes to its key's notifications, waits until Redis
-// confirms the subscription, then reads the key: a value already stored means
-// fn is not called and Run returns a *ConflictError. Otherwise fn runs; the
-// first end(value) to reach the store wins atomically (one Lua script: SET NX
-// PX and PUBLISH), and every other guard running the key has its ctx
-// cancelled with the *ConflictError as context.Cause, and returns it. With
-// WithEagerStart, fn starts at once, in parallel with the read, as in the
-// seed. Prefer this mode when duplicates are rare and fn can be abandoned
-// midway (no instant side effect before end): it never waits.
+// Claim-first (the default, as in both adapters). Before fn runs, the guard
+// claims the key with a random owner token and a lease (WithClaim, default
+// DefaultLease). A duplicate that finds a live claim does not run fn: it
+// waits until the owner commits (and returns a *ConflictError with its
+// value) or the claim is released or expires (and then claims and runs
+// itself); with WithNoWait it returns ErrInProgress at once. The owner
+// renews its lease every lease/3 while fn runs, and keeps the lease by its
+// own clock (see Guarantees); its commit succeeds only if the key still
+// holds its claim (fencing), so an owner that lost its lease gets
+// ErrLeaseLost, never success. Only a claim stops two consumers from both
+// doing an instant side effect (a card charged, a mail sent) when one
+// message reaches both, which is why it is the default.
 //
-// Claim-first (WithClaim(lease)). Before fn runs, the guard claims the key
-// with a random owner token (SET NX PX lease). A duplicate that finds a live
-// claim does not run fn: it subscribes and waits until the owner commits (and
-// returns a *ConflictError with its value) or the claim is released or
-// expires (and then claims and runs itself); with WithNoWait it returns
-// ErrInProgress at once. The owner renews its lease every lease/3 while fn
-// runs, and keeps the lease by its own clock (see Guarantees); its commit
-// succeeds only if the key still holds its token (fencing), so an owner that
-// lost its lease gets ErrLeaseLost, never success. Use this mode when two
-// duplicates must never both start, e.g. a message redelivered to a new
-// consumer while the old one still works on it. The adapters use it by
-// default.
+// Optimistic (WithOptimistic; the model of the npm package
+// @sebspark/idempotency that idemq started from). Duplicates do not lock.
+// Each guard subscribes to its key's notifications, waits until the store
+// confirms the subscription, then reads the key: a value already stored
+// means fn is not called and Run returns a *ConflictError. Otherwise fn
+// runs; the first end(value) to reach the store wins atomically, and every
+// other guard running the key has its ctx cancelled with the *ConflictError
+// as context.Cause, and returns it. With WithEagerStart, fn starts at once,
+// in parallel with the read, as in the seed. Use it only where fn can be
+// abandoned midway (no side effect before end that must not happen twice):
+// it never waits, and costs one round trip less.
 //
 // Modes may meet on one key: an optimistic Run that finds a live claim
-// treats the key as in progress before fn starts. It waits for the claim's
-// outcome like a claim-first duplicate (or returns ErrInProgress with
-// WithNoWait); with WithEagerStart, fn is cancelled with ErrInProgress. An
-// optimistic commit never overwrites a live claim (Run returns
-// ErrInProgress). The other way round there is no such check: a claim-first
-// run that starts after an optimistic run's check cannot see it, and both
-// may run at once. Use one mode per key.
+// treats the key as in progress before fn starts (it waits like a
+// claim-first duplicate, or returns ErrInProgress with WithNoWait; with
+// WithEagerStart fn is cancelled with ErrInProgress), and an optimistic
+// commit never overwrites a live claim (ErrInProgress). The other way round
+// there is no such check: a claim-first run that starts after an optimistic
+// run's check cannot see it, and both may run. Use one mode per key.
 //
 // # Guarantees
 //
@@ -81,6 +92,10 @@
 //     notifications only make losers and waiters act early. After a pub/sub
 //     reconnect, or when a Cluster node drops a subscription because its slot
 //     moved, the store resubscribes and every live guard re-reads its key.
+//   - A key reused for another payload is caught, not answered: with
+//     WithFingerprint (Batch: ClaimKeys) the digest of the payload is kept
+//     with the claim and the value, and a run whose fingerprint differs gets
+//     a *KeyReusedError instead of the stored value.
 //   - Run returns only after fn has returned, and every exit of fn (return,
 //     panic, runtime.Goexit as in t.Fatal) cleans up the same way: watcher and
 //     heartbeat stopped, subscription released, claim released unless end
@@ -88,6 +103,14 @@
 //     does nothing. Run leaves no goroutine behind, except a store call stuck
 //     on a dead connection (a renewal, the commit, a release), which Run stops
 //     waiting for by its own clock and which ends at the client's timeout.
+//
+// What the guard cannot promise: a side effect that happened before a crash
+// and before the commit reached Redis is done again by the next owner (make
+// the side effect idempotent where that is unacceptable); and a committed
+// key that Redis loses - a restart without AOF, the last second with
+// appendfsync everysec, a failover to a replica that had not received it,
+// an eviction - runs again. WithReplicaAcks narrows the failover case: a
+// commit then counts only once n replicas have it.
 //
 // # What each outcome means to a message consumer
 //
@@ -104,6 +127,8 @@
 //	ErrInProgress                      another owner is working: retry later, do not ack
 //	ErrCommitUnknown                   the commit's outcome is unknown: never ack
 //	ErrStoreClosed, *StoreError        nothing is known (Redis down, timeout): do not ack
+//	*KeyReusedError                    the key was committed for another payload: bad data,
+//	                                   neither ack as a duplicate nor run
 //	ErrEndCalledTwice alone            a bug in fn, but the first value was committed
 //	                                   (Run also returns fn's result): ack
 //	ErrEndCalledTwice joined with another error (errors.Join)
@@ -112,7 +137,8 @@
 //	                                   a bug or bad data: do not ack
 //
 // Every error of the guard itself is one of these; anything else Run
-// returns is fn's own error, unchanged.
+// returns is fn's own error, unchanged. ErrConflict matches every
+// *ConflictError whatever its V, for code that does not know the type.
 //
 // # Keys, values and Redis layout
 //
@@ -121,13 +147,21 @@
 // hash tag keeps both in one Cluster slot, and on a Cluster notifications use
 // sharded pub/sub (SPUBLISH/SSUBSCRIBE). A key containing '{' or '}' (which
 // would end or empty that tag) is kept at PREFIX{#H}:K, H a hash of K; a
-// prefix with braces is refused. The record is "C"+token for a claim, or
-// "V"+token+":"+value for a committed value, which lives for the TTL
-// (WithTTL, default 24h, at least 1ms). Values are encoded with JSONCodec
+// prefix with braces is refused. The record is "C"+token for a claim,
+// "W"+token for a claim that a waiter marked (so that its commit or release
+// is published: an unmarked claim's commit publishes nothing, since nobody
+// waits for it), or "V"+token+":"+value for a committed value, which lives
+// for the TTL (WithTTL, default 24h, at least 1ms). A token may end in "~"
+// and the digest of the run's fingerprint. Values are encoded with JSONCodec
 // unless WithCodec says otherwise (RawCodec stores []byte or string as they
-// are); a stored value that does not decode is a *DecodeError naming the key,
-// and is left untouched. RedisStore needs Redis 7.0 or newer (SET NX GET,
-// sharded pub/sub) and refuses a *redis.Ring.
+// are); a stored value that does not decode is a *DecodeError naming the
+// key, and is left untouched.
+//
+// RedisStore needs Redis 7.0 or newer (SET NX GET, sharded pub/sub), or
+// Valkey, and refuses a *redis.Ring. On a server with native compare-and-set
+// (SET ... IFEQ: Valkey 8.1+, Redis 8.4+, found out once per store) fenced
+// commits and renewals are single plain writes; otherwise they are Lua
+// script calls, many keys per call.
 //
 // One RedisStore uses one pub/sub connection per Redis master (one on a single
 // node), shared by all its guards; guards on the same key share one
@@ -142,41 +176,56 @@
 //
 // # Cost
 //
-// A fresh-key optimistic Run takes 3 round trips (SUBSCRIBE, GET, the commit
-// script) plus an UNSUBSCRIBE that is not waited for; a duplicate takes 2
-// (SUBSCRIBE, GET). Claim mode takes 2 on a fresh key (the claim, a plain
-// SET NX GET, and the commit script) and subscribes only when it has to wait,
-// plus one renewal per lease/3 of work. Group commit (on by default; see
-// WithoutGroupCommit) sends the calls concurrent guards make while a round
-// trip is in flight together in the next one. BenchmarkRun and BenchmarkBatch
-// report the figures.
+// A fresh key costs two writes in claim mode: the claim (SET NX GET) and the
+// fenced commit (SET IFEQ where the server has it, else a GET and a SET in a
+// script); a duplicate of a committed key costs the claim alone, and Run
+// subscribes only when it must wait. An optimistic Run takes 3 round trips
+// (SUBSCRIBE, GET, the commit) plus an UNSUBSCRIBE that is not waited for.
+// Group commit (on by default; see WithoutGroupCommit) sends the calls
+// concurrent guards make while a round trip is in flight together in the
+// next one. `make bench` measures it all against two plain writes per key.
 //
 // # Many keys at once: Batch
 //
-// Run guards one piece of work, at three round trips per key. A consumer that
-// holds many keys at once (a fetched batch of messages, a router with many
-// handlers in flight) uses a Batch instead: the same claim-first guarantees,
-// with the store's work batched across keys.
+// Run guards one piece of work. A consumer that holds many keys at once (a
+// fetched batch of messages, a router with many handlers in flight) uses a
+// Batch instead: the same guarantees, with the store's work batched across
+// keys.
 //
-//	batch, _ := dedupe.NewBatch[Receipt](store, dedupe.WithClaim(30*time.Second))
+//	batch, _ := dedupe.NewBatch[Receipt](store)  // claim-first; dedupe.WithOptimistic() for the other mode
 //	defer batch.Close()
 //	tickets, err := batch.Claim(ctx, keys...)  // one round trip for all keys
 //	// per ticket: Err() == nil → run the work with t.Context(ctx), then t.End(v) or t.Release();
 //	//             *ConflictError → a duplicate; ErrInProgress → t.Await(ctx)
 //	// then t.Result(ctx): nil or *ConflictError → ack; anything else → do not ack
 //
-// Claim sends every key's claim in one round trip; a heartbeat renews every
-// held claim in one round trip per lease/3; End and Release return at once
-// and a flusher sends whatever has ended in one round trip, while what ends
-// meanwhile waits for the next (group commit: no delay when idle). A key that
-// occurs twice in a Batch is single-flight: the second ticket waits in memory
-// and gets the first one's value. Use Run for one-off work (an HTTP request),
-// a Batch when keys arrive in groups or many at once.
+// In claim-first mode, Claim sends every key's claim in one round trip; a
+// heartbeat renews every held claim in one round trip; End and Release
+// return at once and a flusher sends whatever has ended in one round trip,
+// while what ends meanwhile waits for the next (group commit: no delay when
+// idle). A claimed key whose work has not started (Ticket.Context not
+// called) holds the queued lease (WithQueuedLease, default 5s) instead of
+// the full one, so that an owner that dies strands only the keys it was
+// working on for the full lease; the others are free within seconds.
 //
-// A Store may implement BatchStore (Exec: many ops in one round trip);
-// RedisStore and MemoryStore do. Other stores work too: the batch path then
-// calls their single-key methods concurrently.
+// In optimistic mode, Claim reads the keys in one round trip and every free
+// key may run at once; commits are grouped and the first one of a key wins.
+// Only keys another owner's claim holds are watched (Await), so a run that
+// loses to another optimistic run learns it at its commit (Result returns
+// the *ConflictError with the winner's value), not by an early cancellation
+// as with Run.
 //
-// The Store interface is the seam for other backends; package dedupetest holds
-// the conformance suite every Store must pass.
+// A key that occurs twice in a Batch is single-flight: the second ticket
+// waits in memory and gets the first one's value. Use Run for one-off work
+// (an HTTP request), a Batch when keys arrive in groups or many at once.
+//
+// # Writing a Store
+//
+// The Store interface is the seam for other backends: Watch, Get, Claim,
+// Commit, Renew, Release and Close, over Records (State, Token, Value, TTL),
+// Commits and Interests delivering Events. A Store may also implement
+// BatchStore (Exec: many Ops in one round trip, one OpResult each); Batch
+// uses it when it is there and otherwise calls the single-key methods
+// concurrently. Package dedupetest holds the conformance suite every Store
+// must pass: dedupetest.Run(t, newBackend).
 package dedupe

@@ -24,8 +24,10 @@ const DefaultPrefix = "idemq:"
 // Layout: the key K is stored at PREFIX{K} and notified on PREFIX{K}:events.
 // A key that contains '{' or '}' is stored at PREFIX{#H}:K instead, where H is
 // a hash of K, so that the record and its channel always share one Cluster
-// slot. The stored string is 'C' followed by a claim's owner token, or 'V',
-// the committing run's token, ':' and the encoded value.
+// slot. The stored string is 'C' followed by a claim's owner token ('W'
+// once a waiter marked the claim, so that its commit or release is
+// published), or 'V', the committing run's token, ':' and the encoded value
+// (see redis_record.go).
 //
 // One RedisStore keeps one pub/sub connection per Redis master it needs
 // notifications from (one in total on a single node), shared by all guards.

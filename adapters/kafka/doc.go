@@ -1,13 +1,14 @@
-// Package kafka (imported as idemqkafka) runs a segmentio/kafka-go
-// consumer group with every message's handler inside the dedupe guard: a
-// message whose idempotency key was already committed does not run again,
-// two holders of one key never both run it, and an offset is committed only
-// once its message's outcome is final.
+// Package idemqkafka runs a segmentio/kafka-go consumer group with every
+// message's handler inside the dedupe guard: a message whose idempotency
+// key was already committed does not run again, two holders of one key never
+// both run it, and an offset is committed only once its message's outcome is
+// final. Its path is github.com/idemq/idemq/adapters/kafka; its name is
+// idemqkafka, so that it sits beside kafka-go's package kafka.
 //
 //	c, err := idemqkafka.NewConsumer(idemqkafka.Config[Receipt]{
-//		Reader: readerConfig,                              // the kafka.ReaderConfig you use today
-//		Store:  store,                                     // any dedupe.Store, e.g. dedupe.NewRedisStore(client)
-//		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
+//		Reader:  readerConfig,                             // the kafka.ReaderConfig you use today
+//		Store:   store,                                    // any dedupe.Store, e.g. dedupe.NewRedisStore(client)
+//		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"), // the default
 //		Handle: func(ctx context.Context, m kafka.Message, end dedupe.End[Receipt]) error {
 //			r, err := charge(ctx, m)
 //			if err != nil {
@@ -22,7 +23,10 @@
 //	err = c.Run(ctx) // blocks; nil after a graceful drain once ctx is cancelled
 //
 // Processor gives a FetchMessage loop of your own the same per-message
-// semantics, without the consumer loop.
+// semantics, without the consumer loop. NewConsumer and NewProcessor check
+// every field they use, kafka-go's included, and return a *ConfigError
+// naming the field (ErrInvalidConfig); nothing panics or hangs later on a
+// bad config.
 //
 // # What is committed when
 //
@@ -35,14 +39,17 @@
 //	lease lost, but the taker committed            ran                           committed (the work is done)
 //	key already committed (duplicate)              not run; OnDuplicate(winner)  committed once OnDuplicate returns nil
 //	key held by another owner                      waits, then runs or is a dup  as that outcome says
+//	optimistic: a concurrent run committed first   ran; OnDuplicate(winner)      committed once OnDuplicate returns nil
 //	handler error, attempts left                   retried in place, backoff     not yet
 //	handler failed every attempt, DeadLetter set   -                             committed once the write is acknowledged
+//	dead-letter write fails, transient             -                             not yet: retried with backoff, counted
+//	dead-letter write fails, permanent             -                             never: Run returns a *MessageError
 //	handler failed every attempt, no DeadLetter    -                             never: Run returns a *MessageError
 //	store error (Redis down, claim failed)         not run                       not committed; retried until Redis answers
 //	commit unknown, or lease lost before commit    ran (may run again)           not committed; the key is claimed again
-//	invalid key, KeyReject (default)               not run                       never: Run returns a *MessageError
-//	invalid key, KeyProcess                        runs without dedupe           committed on success
-//	invalid key, KeyDeadLetter                     not run                       committed once the write is acknowledged
+//	invalid or reused key, KeyReject (default)     not run                       never: Run returns a *MessageError
+//	invalid or reused key, KeyProcess              runs without dedupe           committed on success
+//	invalid or reused key, KeyDeadLetter           not run                       committed once the write is acknowledged
 //	rebalance: ctx cancelled (ErrRebalance)        stops                         not committed: the next owner runs it
 //	shutdown, handler ends within DrainTimeout     finishes                      committed before Run returns
 //	shutdown, past DrainTimeout (ErrDrainTimeout)  cancelled                     not committed
@@ -54,6 +61,23 @@
 // claimed again the guard finds the committed value (a duplicate) or, if
 // the commit never landed, runs the handler again once the old claim's
 // lease ends.
+//
+// A key is invalid when KeyFunc fails, or returns an empty key or one longer
+// than dedupe.MaxKeyLen (ErrNoKey for a missing header); it is reused when
+// FingerprintFunc is set and the key was claimed or committed for a payload
+// with another fingerprint (a *dedupe.KeyReusedError). InvalidKey decides for
+// both.
+//
+// A dead letter is the original message (key, value, headers) with the
+// headers HeaderOriginalTopic, HeaderOriginalPartition,
+// HeaderOriginalOffset, HeaderIdempotencyKey and HeaderError; the error is
+// cut to MaxErrorHeader bytes, or shorter so that the dead letter fits the
+// writer's BatchBytes, so that a dead letter is too large only when the
+// original message is. A write that fails for a reason retrying cannot mend
+// - a message too large, an unknown or unauthorised topic - stops the
+// consumer with a *MessageError wrapping the cause; any other failure (the
+// broker unavailable, a leader moving, a timeout) is retried with backoff,
+// logged and counted in Stats.DeadLetterErrors.
 //
 // # Rebalances: ConsumerGroup and Generation, not Reader
 //
@@ -84,6 +108,28 @@
 // past the group's RebalanceTimeout the broker drops the member and refuses
 // its commits.
 //
+// # When a member dies
+//
+// A member killed mid-stream (SIGKILL, an OOM kill) leaves its claims in
+// Redis. The keys of its fetched batches whose handlers had not started hold
+// the queued lease (dedupe.DefaultQueuedLease, 5s); they are free for
+// another member within that. The keys whose handlers were running hold the
+// full Lease, which defaults to the group's SessionTimeout: the group takes
+// the member for dead after SessionTimeout, and its running keys are free
+// after as long. So after a SIGKILL:
+//
+//   - stranded for up to Lease: the keys whose handlers were running, at
+//     most MaxInFlight (and one per assigned partition with ByPartition);
+//   - stranded for up to 5s: every other key it had claimed, at most
+//     BatchSize per assigned partition (4 batches per partition with ByKey
+//     and Unordered);
+//   - run twice: at most the handlers that were running and had not
+//     committed, since their side effects may have happened; every other
+//     key runs once.
+//
+// Duplicates of those keys elsewhere (another partition, another member)
+// wait for the claims to end, then run or get the committed value.
+//
 // # Claim-first and optimistic
 //
 // The default is the core's claim-first mode on its batch path
@@ -91,11 +137,11 @@
 // runs, before the handler starts, so two members holding one key (a
 // rebalance, a duplicate sent to another partition) never both run the
 // side effect, and the fenced commit fails for a member whose lease was
-// lost. Config.Optimistic selects the core's optimistic mode (dedupe.Run
-// per message): handlers of one key may run at once in different processes
-// until one commits, and the others are cancelled with a
-// *dedupe.ConflictError cause. Use it only for handlers with no side effect
-// before end.
+// lost. Config.Optimistic selects the optimistic batch: keys are read, not
+// claimed, in one round trip per batch; handlers of one key may run at once
+// in different processes, the first commit wins, and the others end as
+// duplicates (OnDuplicate with the winner's value) when their own commit
+// finds it. Use it only for handlers with no side effect before end.
 //
 // # Batches, ordering and concurrency
 //
@@ -124,24 +170,25 @@
 // waiting for x, while partition B holds x and waits for k, would deadlock.
 // A chain that meets a key in progress first waits briefly (50ms) keeping
 // its claims - the owner is most often a handler of this process about to
-// end, and releasing and claiming again the rest of the batch costs two
-// store round trips and twice the Redis work - then, if the key is still
-// held, releases the claims it has not started, lets the commits it ended
-// settle, and awaits holding nothing; it claims the rest again afterwards.
-// A deadlock of two such chains thus lasts at most the brief wait.
+// end - then, if the key is still held, releases the claims it has not
+// started, lets the commits it ended settle, and awaits holding nothing; it
+// claims the rest again afterwards.
 //
 // # Errors, logs and metrics
 //
 // A failing handler is retried in place (its claim held) with exponential
-// backoff, Config.Attempts times in all, then written to Config.DeadLetter
-// with the headers HeaderOriginalTopic, HeaderOriginalPartition,
-// HeaderOriginalOffset, HeaderIdempotencyKey and HeaderError. A panic in a
+// backoff, Config.Attempts times in all, then dead-lettered. A panic in a
 // handler is an error. A handler that returns nil without calling end is
 // an error too (dedupe.ErrEndNotCalled): every success commits a value.
+// Errors and log messages of this package start with "idemqkafka: ".
 //
-// Config.Logger (nil: silent) receives the consumer's logs.
-// Consumer.Stats returns its counters, which Config.MeterProvider (nil:
-// no-op) also exports through the OpenTelemetry metric API as
-// idemq.kafka.processed, .duplicates, .inflight_conflicts, .retries,
-// .dead_lettered, .offset_commits, .guard_round_trips and .store_errors.
+// Config.Logger (nil: slog.Default()) receives the consumer's logs: store
+// failures, fetch and commit failures, handler retries and dead letters at
+// Warn, a stopping consumer at Error. A warning that repeats is logged at
+// most once per 10s, with the count of those held back. Consumer.Stats
+// returns its counters, which Config.MeterProvider (nil: no-op) also
+// exports through the OpenTelemetry metric API as idemq.kafka.processed,
+// .duplicates, .inflight_conflicts, .retries, .dead_lettered,
+// .dead_letter_errors, .offset_commits, .guard_round_trips, .store_errors,
+// .generations and the gauge .inflight.
 package idemqkafka

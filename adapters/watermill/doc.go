@@ -1,7 +1,8 @@
-// Package watermill (imported as idemqwatermill) runs Watermill handlers
-// once per idempotency key across every instance that shares a dedupe.Store,
-// marks a message done only when its handler succeeded, and re-emits the
-// stored outputs for duplicates.
+// Package idemqwatermill runs Watermill handlers once per idempotency key
+// across every instance that shares a dedupe.Store, marks a message done
+// only when its handler succeeded, and re-emits the stored outputs for
+// duplicates. Its path is github.com/idemq/idemq/adapters/watermill; its
+// name is idemqwatermill, so that it sits beside Watermill's packages.
 //
 //	store, _ := dedupe.NewRedisStore(client) // one per process, shared by its routers
 //	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
@@ -12,8 +13,9 @@
 //	router.AddConsumerHandler("charge", "orders", sub, dedup.NoPublishHandler(charge)) // one consumer handler
 //	router.AddPublisherDecorators(dedup.DecoratePublisher)                            // publish-side
 //
-// New validates the Config once and returns an error wrapping
-// ErrInvalidConfig; nothing in this package panics on a bad config.
+// New validates the Config once and returns a *ConfigError naming the field
+// (ErrInvalidConfig); nothing in this package panics on a bad config. Errors
+// and log messages of this package start with "idemqwatermill: ".
 //
 // # How it differs from Watermill's middleware.Deduplicator
 //
@@ -40,8 +42,12 @@
 //	a duplicate (already committed)        stored outputs returned, nil error: publish again, ack
 //	a duplicate while the owner runs       waits for the owner; then as above (or the owner failed: runs itself)
 //	the handler fails or panics            nothing committed, claim released, error or panic unchanged: nack
-//	no key (ErrNoKey)                 Config.InvalidKey: *KeyError (nack, the default), run unguarded, or ack
+//	no valid key (ErrNoKey, ...)           Config.InvalidKey: *KeyError (nack, the default), run unguarded, or ack
+//	key reused for another payload         *dedupe.KeyReusedError (FingerprintFunc set): nack, Poisonable
+//	outputs over MaxOutputBytes            ErrOutputsTooLarge, nothing committed: nack, Poisonable
+//	OnDuplicate returns an error           that error: nack (the redelivery is a duplicate again)
 //	store down, commit unknown, lease lost *GuardError: nack, never ack
+//	a poison queue's publish fails         PoisonQueue's error: nack (nothing was committed)
 //
 // A duplicate gets fresh messages with the stored UUIDs, metadata and
 // payloads, so consumers downstream can deduplicate the re-published outputs
@@ -50,7 +56,8 @@
 // redelivery — a duplicate — publishes the same outputs again instead of
 // losing them. Config.DropDuplicateOutputs returns no outputs instead. A
 // duplicate's incoming message gets the metadata flag DuplicateMetadataKey
-// ("idemq_duplicate" = "true"), and Config.OnDuplicate is called.
+// ("idemq_duplicate" = "true"), and Config.OnDuplicate is called with the
+// stored outputs.
 //
 // An output whose UUID is empty (Watermill allows it) gets a new UUID before
 // the commit, so the original and its re-emitted copies share one.
@@ -75,14 +82,22 @@
 // "Idempotency-Key"), PayloadHash(newHash) (SHA-256 of the whole payload by
 // default), or any func(*message.Message) (string, error) — Watermill's own
 // middleware.MessageHasher values convert to a KeyFunc as they are. A
-// missing key (an absent metadata field, an empty payload, an empty key) is
-// never acked without processing unless Config.InvalidKey says so.
+// message without a valid key (an absent metadata field, an empty payload,
+// an empty key, a KeyFunc error, a key too long for the store) is never
+// acked without processing unless Config.InvalidKey says so (KeySkip).
+// FingerprintFunc (PayloadFingerprint) stores a digest of the payload with
+// the key, so that a different message under a reused key is caught.
 //
 // Keys are scoped by the router handler's name (or Config.Scope), so two
 // handlers subscribed to one topic each run once per key. Every instance
-// must register the handler under the same name. The store key is
-// "handler:<len(scope)>:<scope>:<key>" ("publish:..." and the topic for
-// DecoratePublisher).
+// must use the same scope for a key: Watermill only requires handler names
+// to be unique within one router, and two instances that register one
+// handler under different names deduplicate nothing between them, without
+// an error. Set Config.Scope when the middleware is installed router-wide
+// across instances you do not name alike; the middleware logs the scope of
+// every handler once, at Info, so that a mismatch shows in the logs. The
+// store key is "handler:<len(scope)>:<scope>:<key>" ("publish:..." and the
+// topic for DecoratePublisher).
 //
 // # Claim-first or optimistic
 //
@@ -91,7 +106,7 @@
 // the core's optimistic mode instead (no claim, one round trip fewer): both
 // may run, the first commit wins, the loser's msg.Context() is cancelled and
 // it acks with the winner's outputs — only for handlers with no side effect
-// before they return.
+// before they return. dedupe.Run and both adapters default to claim-first.
 //
 // A duplicate that finds a live claim waits for the owner's outcome: the
 // router runs every message in its own goroutine, so waiting holds only that
@@ -139,10 +154,21 @@
 // succeeded; repeats, from any instance sharing the store, are dropped and
 // reported (OnDuplicate). Messages of one Publish call go one at a time.
 //
+// # Logs and metrics
+//
+// Config.Logger (nil: slog.Default()) receives duplicates (Debug), each
+// handler's scope (Info, once), messages without a valid key and guard
+// failures (Warn); a warning that repeats is logged at most once per 10s.
+// Deduplicator.Stats returns the counters, which Config.MeterProvider (nil:
+// no-op) also exports through OpenTelemetry as idemq.watermill.processed,
+// .duplicates, .handler_errors, .guard_errors, .invalid_keys and the gauge
+// .inflight.
+//
 // # Cost
 //
-// A fresh key costs the core's claim-mode round trips (SUBSCRIBE, claim,
-// commit, plus an UNSUBSCRIBE that is not waited for); a duplicate of a
-// committed key costs SUBSCRIBE and claim. BenchmarkMiddleware compares a
-// router with no middleware, Watermill's Deduplicator and this middleware.
+// A fresh key costs the core's claim-mode round trips (the claim and the
+// commit); a duplicate of a committed key costs the claim; only a duplicate
+// that must wait for a running owner subscribes. BenchmarkMiddleware and
+// `make bench` compare a router with no middleware, Watermill's
+// Deduplicator and this middleware.
 package idemqwatermill
