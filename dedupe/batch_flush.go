@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // flusher sends the queued commits and releases, all that are queued in one
@@ -35,6 +36,19 @@ func (b *Batch[V]) flushQueue() bool {
 	if len(queue) == 0 {
 		return false
 	}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 0 {
+			time.Sleep(retryBackoff(n - 1))
+		}
+		queue = b.flushOnce(queue, n)
+	}
+	return true
+}
+
+// flushOnce sends the ops of queue (attempt n) and settles them, except
+// those that failed and may be sent again before their commit timeout: it
+// returns those.
+func (b *Batch[V]) flushOnce(queue []*Ticket[V], n int) []*Ticket[V] {
 	ops := make([]Op, len(queue))
 	for i, t := range queue {
 		ops[i] = t.flushOp()
@@ -44,10 +58,15 @@ func (b *Batch[V]) flushQueue() bool {
 	results := b.exec(ctx, ops)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	var again []*Ticket[V]
 	for i, t := range queue {
+		if retryable(results[i].Err) && retryBefore(t.endedAt.Add(b.cfg.commitTimeout), n) {
+			again = append(again, t)
+			continue
+		}
 		t.settle(t.flushed(results[i]))
 	}
-	return true
+	return again
 }
 
 // flushOp is the op that settles an ended or released ticket. Caller holds

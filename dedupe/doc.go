@@ -39,9 +39,10 @@
 // value) or the claim is released or expires (and then claims and runs
 // itself); with WithNoWait it returns ErrInProgress at once. The owner
 // renews its lease every lease/3 while fn runs, and keeps the lease by its
-// own clock (see Guarantees); its commit succeeds only if the key still
-// holds its claim (fencing), so an owner that lost its lease gets
-// ErrLeaseLost, never success. Only a claim stops two consumers from both
+// own clock (see Guarantees); its commit is fenced: it never replaces
+// another owner's claim or value, so an owner whose lease was taken over
+// gets ErrLeaseLost, never success (a commit held up past its lease still
+// lands if nobody took the key meanwhile: the work is done). Only a claim stops two consumers from both
 // doing an instant side effect (a card charged, a mail sent) when one
 // message reaches both, which is why it is the default.
 //
@@ -81,9 +82,12 @@
 //     holds with a default go-redis client, which ignores context deadlines
 //     on socket reads and so may hang for its read timeout on a dead link.
 //     (The cancellation is a request: fn must honour its ctx.)
-//   - Run returns ErrCommitUnknown at the commit timeout (WithCommitTimeout),
-//     even if the store call is still hanging on a dead connection; that
-//     call then ends in the background at the client's timeout.
+//   - A commit or a release that fails (a reset connection, a Redis
+//     restart) is sent again, with backoff, until it gets an answer or the
+//     commit timeout (WithCommitTimeout, 10s) runs out: both are idempotent.
+//     Run returns ErrCommitUnknown at the commit timeout, even if the store
+//     call is still hanging on a dead connection; that call then ends in the
+//     background at the client's timeout.
 //   - A command resent by the client after a lost reply (go-redis retries up
 //     to MaxRetries times) finds its own earlier effect and gives the same
 //     answer: a retried claim holds, a retried commit wins. A commit stores
@@ -122,7 +126,8 @@
 //	*ConflictError[V], Err == ErrLeaseLost
 //	                                   this owner lost its lease and the taker committed:
 //	                                   the work is done (Value is the taker's): ack
-//	ErrLeaseLost (no *ConflictError)   this owner was fenced off and nothing is committed: do not ack
+//	ErrLeaseLost (no *ConflictError)   this owner lost its lease and another owner holds the key;
+//	                                   nothing is committed: do not ack
 //	fn's own error, end not called     the work failed: do not ack; redeliver to retry
 //	ErrInProgress                      another owner is working: retry later, do not ack
 //	ErrCommitUnknown                   the commit's outcome is unknown: never ack

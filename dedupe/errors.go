@@ -24,8 +24,9 @@ var (
 	// ErrInProgress: another owner holds a live claim on the key (found with
 	// WithNoWait, by an optimistic run, or by a Batch ticket).
 	ErrInProgress = errors.New("dedupe: key is being processed by another owner")
-	// ErrLeaseLost: claim mode; this owner's lease expired or was taken over
-	// before it committed, so its commit was refused (fencing).
+	// ErrLeaseLost: claim mode; this owner's lease expired (by the local
+	// clock, or in the store) before it committed, and another owner took
+	// the key, so its commit was refused (fencing).
 	ErrLeaseLost = errors.New("dedupe: lease lost before commit")
 	// ErrInvalidKey: the key is empty or longer than MaxKeyLen.
 	ErrInvalidKey = errors.New("dedupe: invalid key")

@@ -126,11 +126,17 @@ func (x *execution[V]) end(value V) {
 // abandoned commit has an unknown outcome) and bounded by the commit timeout
 // for clients that honour context deadlines.
 func (x *execution[V]) commit(data []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), x.g.cfg.commitTimeout)
+	deadline := time.Now().Add(x.g.cfg.commitTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	c := Commit{Token: x.g.token, Fenced: x.g.fenced(), Value: data, TTL: x.g.cfg.ttl}
-	cur, won, err := x.g.store.Commit(ctx, x.g.key, c)
-	x.setResult(commitResult{current: cur, won: won, err: err})
+	for n := 0; ; n++ {
+		cur, won, err := x.g.store.Commit(ctx, x.g.key, c)
+		if !retryable(err) || !retryBefore(deadline, n) || !sleepCtx(ctx, retryBackoff(n)) {
+			x.setResult(commitResult{current: cur, won: won, err: err})
+			return
+		}
+	}
 }
 
 func (x *execution[V]) setResult(r commitResult) {
@@ -233,7 +239,7 @@ func (x *execution[V]) releaseIfOwner(ctx context.Context) {
 	if !x.g.fenced() {
 		return
 	}
-	x.g.bounded(ctx, func(ctx context.Context) { _, _ = x.g.store.Release(ctx, x.g.key, x.g.token) })
+	x.g.bounded(ctx, x.g.release)
 }
 
 // encodeError carries a codec failure from end to Run.

@@ -51,7 +51,7 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 		if time.Since(claimed) >= leaseSafety(cfg.lease) {
 			// The claim's reply came so late that the lease may be over by
 			// the local clock: fn must not start.
-			g.bounded(ctx, func(ctx context.Context) { _, _ = store.Release(ctx, key, g.token) })
+			g.bounded(ctx, g.release)
 			return zero, ErrLeaseLost
 		}
 		return execute(ctx, g, nil, claimed, fn)
@@ -155,6 +155,18 @@ func (g *guard[V]) bounded(ctx context.Context, call func(ctx context.Context)) 
 	select {
 	case <-done:
 	case <-timer.C:
+	}
+}
+
+// release releases this run's claim, retrying a failed release until ctx
+// (bounded by the commit timeout) ends.
+func (g *guard[V]) release(ctx context.Context) {
+	deadline, _ := ctx.Deadline()
+	for n := 0; ; n++ {
+		_, err := g.store.Release(ctx, g.key, g.token)
+		if !retryable(err) || !retryBefore(deadline, n) || !sleepCtx(ctx, retryBackoff(n)) {
+			return
+		}
 	}
 }
 

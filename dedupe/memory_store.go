@@ -119,7 +119,8 @@ func (s *MemoryStore) commit(key string, c Commit) (Record, bool, error) {
 	switch {
 	case cur.State == Committed && cur.Token == c.Token: // this commit, retried
 		return Record{State: Committed, Value: cur.Value, Token: c.Token, TTL: ttl}, true, nil
-	case c.Fenced && (cur.State != Claimed || cur.Token != c.Token), !c.Fenced && cur.State != Absent:
+	case cur.State == Absent: // free: unfenced, or a fenced claim expired and nobody took the key
+	case !c.Fenced || cur.State != Claimed || cur.Token != c.Token:
 		return cur.Record, false, nil
 	}
 	value := append([]byte(nil), c.Value...)

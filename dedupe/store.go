@@ -21,11 +21,13 @@ type Store interface {
 	Get(ctx context.Context, key string) (Record, error)
 
 	// Commit stores c.Value under key for c.TTL and notifies watchers,
-	// atomically, if the key is free (c.Fenced == false) or holds the claim
-	// of c.Token (c.Fenced == true). A key that already holds the value
-	// committed with c.Token is this same commit, retried: Commit reports
-	// won == true again. Otherwise it returns won == false and the current
-	// record. An error means the outcome is unknown.
+	// atomically, if the key is free, or (c.Fenced == true) holds the claim
+	// of c.Token: a fenced commit whose claim expired still lands when
+	// nobody took the key meanwhile, and fencing refuses only another
+	// owner's claim or value. A key that already holds the value committed
+	// with c.Token is this same commit, retried: Commit reports won == true
+	// again. Otherwise it returns won == false and the current record. An
+	// error means the outcome is unknown.
 	Commit(ctx context.Context, key string, c Commit) (current Record, won bool, err error)
 
 	// Claim stores a claim with token and lease under key if key is free. A
@@ -86,8 +88,8 @@ type Commit struct {
 	// Token identifies the committing run: 1 to MaxTokenLen bytes, no ':'.
 	// With Fenced, it is also the owner token of its claim.
 	Token string
-	// Fenced requires the key to hold the claim of Token (claim-first mode);
-	// otherwise the key must be free (optimistic mode).
+	// Fenced lets the commit replace the claim of Token (claim-first mode);
+	// without it the key must be free (optimistic mode).
 	Fenced bool
 	Value  []byte
 	TTL    time.Duration // how long the value lives; rounded up to whole milliseconds

@@ -57,6 +57,39 @@ var faultTests = map[string]func(*testing.T, Backend){
 			})
 		}
 	},
+	"FailedCommitIsSentAgain": func(t *testing.T, b Backend) {
+		for _, mode := range modes {
+			s, ctx, k := &flakyStore{Store: openStore(t, b), fails: 2}, testContext(t), key(t)
+			got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+				end("mine")
+				return 7, nil
+			}, mode.opts...)
+			if err != nil || got != 7 {
+				t.Fatalf("%s: Run whose first two commits failed = %v, %v; want 7, nil (sent again)", mode.name, got, err)
+			}
+		}
+		s, ctx, k := &flakyStore{Store: openStore(t, b), fails: 2}, testContext(t), key(t)
+		ticket := claim(t, newBatch[string](t, s), k)[0]
+		mustEnd(t, ticket, "mine")
+		assertErr(t, ticket.Result(ctx), nil)
+	},
+	"FailedReleaseIsSentAgain": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		flaky := &flakyStore{Store: s, fails: 2}
+		_, err := dedupe.Run(ctx, flaky, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+			return 0, errHandler
+		}, dedupe.WithClaim(time.Minute))
+		assertErr(t, err, errHandler)
+		if rec, err := s.Get(ctx, k); err != nil || rec.State != dedupe.Absent {
+			t.Fatalf("key after a failed handler whose first two releases failed = %+v, %v; want released", rec, err)
+		}
+		ticket := claim(t, newBatch[string](t, &flakyStore{Store: s, fails: 2}), k)[0]
+		mustRelease(t, ticket)
+		assertErr(t, ticket.Result(ctx), dedupe.ErrReleased)
+		if rec, err := s.Get(ctx, k); err != nil || rec.State != dedupe.Absent {
+			t.Fatalf("key after a Batch release sent three times = %+v, %v; want released", rec, err)
+		}
+	},
 	"RetriedClaimHolds": func(t *testing.T, b Backend) {
 		s, ctx := &retryingStore{openStore(t, b)}, testContext(t)
 		got, err := dedupe.Run(ctx, s, key(t), noop, dedupe.WithClaim(time.Minute), dedupe.WithNoWait())

@@ -2,6 +2,7 @@ package dedupetest
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -154,3 +155,55 @@ func execAll(ctx context.Context, s dedupe.Store, ops []dedupe.Op) []dedupe.OpRe
 type panicCodec struct{ dedupe.JSONCodec }
 
 func (panicCodec) Encode(v any) ([]byte, error) { panic("codec bug") }
+
+// flakyStore fails the first fails commits and releases it is asked for
+// (whole calls and ops of Exec) without reaching the backend, as a
+// connection reset mid-call would, then behaves.
+type flakyStore struct {
+	dedupe.Store
+	mu    sync.Mutex
+	fails int
+}
+
+var errFlaky = errors.New("dedupetest: connection reset by peer")
+
+func (s *flakyStore) fail() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fails == 0 {
+		return false
+	}
+	s.fails--
+	return true
+}
+
+func (s *flakyStore) Commit(ctx context.Context, key string, c dedupe.Commit) (dedupe.Record, bool, error) {
+	if s.fail() {
+		return dedupe.Record{}, false, errFlaky
+	}
+	return s.Store.Commit(ctx, key, c)
+}
+
+func (s *flakyStore) Release(ctx context.Context, key, token string) (bool, error) {
+	if s.fail() {
+		return false, errFlaky
+	}
+	return s.Store.Release(ctx, key, token)
+}
+
+func (s *flakyStore) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
+	results := make([]dedupe.OpResult, len(ops))
+	var pass []dedupe.Op
+	var idx []int
+	for i, op := range ops {
+		if (op.Kind == dedupe.OpCommit || op.Kind == dedupe.OpRelease) && s.fail() {
+			results[i].Err = errFlaky
+			continue
+		}
+		pass, idx = append(pass, op), append(idx, i)
+	}
+	for j, r := range execAll(ctx, s.Store, pass) {
+		results[idx[j]] = r
+	}
+	return results
+}

@@ -146,15 +146,33 @@ var storeTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("lease after the retried claim = %v, %v; want about 1m", cur.TTL, err)
 		}
 	},
-	"CommitOnExpiredClaimIsFenced": func(t *testing.T, b Backend) {
+	"CommitAfterExpiredClaimLandsWhenNobodyTookTheKey": func(t *testing.T, b Backend) {
+		// The owner's commit was held up past its lease (a stalled link):
+		// nobody holds the key, the work is done, so the commit lands
+		// rather than send the key to be run again.
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
 		if _, ok, err := s.Claim(ctx, k, "owner", 30*time.Millisecond); err != nil || !ok {
 			t.Fatalf("Claim = %v, %v", ok, err)
 		}
 		waitFree(t, s, k, 5*time.Second)
 		c := dedupe.Commit{Token: "owner", Fenced: true, Value: []byte("late"), TTL: time.Minute}
-		if _, won, err := s.Commit(ctx, k, c); err != nil || won {
-			t.Fatalf("fenced Commit on a free key = %v, %v; want false: the claim expired", won, err)
+		if _, won, err := s.Commit(ctx, k, c); err != nil || !won {
+			t.Fatalf("fenced Commit on a free key = %v, %v; want true: nobody took the key", won, err)
+		}
+	},
+	"CommitAfterExpiredClaimIsFencedByTheTaker": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		if _, ok, err := s.Claim(ctx, k, "owner", 30*time.Millisecond); err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		waitFree(t, s, k, 5*time.Second)
+		if _, ok, err := s.Claim(ctx, k, "taker", time.Minute); err != nil || !ok {
+			t.Fatalf("taker's Claim = %v, %v", ok, err)
+		}
+		c := dedupe.Commit{Token: "owner", Fenced: true, Value: []byte("late"), TTL: time.Minute}
+		cur, won, err := s.Commit(ctx, k, c)
+		if err != nil || won || cur.State != dedupe.Claimed || cur.Token != "taker" {
+			t.Fatalf("the stale owner's Commit = %+v, won %v, %v; want refused: the taker holds the key", cur, won, err)
 		}
 	},
 }

@@ -10,7 +10,10 @@
 --
 -- A claim that a waiter marked ('W' .. token) is committed too, and only
 -- then is the commit published (payload: the stored record), as is every
--- commit into a free key: nobody can be waiting for an unmarked claim.
+-- commit into a free key: nobody can be waiting for an unmarked claim. A
+-- fenced commit whose claim expired lands too if nobody took the key
+-- meanwhile (it is free): the work is done, and no other owner holds it;
+-- fencing refuses only another owner's claim or value.
 --
 -- Returns one reply per op: 1 when stored, or the current record (false when
 -- the key is free). The caller recognises its own earlier commit, retried
@@ -24,7 +27,7 @@ for i = 1, #KEYS do
   if cur == claim and claim ~= '' then
     redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
     replies[i] = 1
-  elseif (not cur and claim == '') or (cur and claim ~= '' and cur == 'W' .. string.sub(claim, 2)) then
+  elseif not cur or (claim ~= '' and cur == 'W' .. string.sub(claim, 2)) then
     redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
     redis.call(publish, rec .. ':events', ARGV[a + 1])
     replies[i] = 1

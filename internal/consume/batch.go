@@ -90,16 +90,16 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 	return true
 }
 
-// drop gives up the tickets of jobs that will not run now: held claims that
-// were not started are released, so no one waits for them.
+// drop gives up the tickets of jobs that will not run now: a ticket that
+// still holds its key (its claim held, or held but lost by the local clock)
+// is released, so no one waits for it and the Batch forgets it; for any
+// other ticket Release is refused (dedupe.ErrNotOwned), harmlessly.
 func (e *Engine[M, V]) drop(jobs []*job[M, V]) {
 	for _, j := range jobs {
 		if j.t == nil || j.ended || j.done {
 			continue
 		}
-		if j.claim == nil {
-			_ = j.t.Release()
-		}
+		_ = j.t.Release()
 		j.t, j.claim = nil, nil
 	}
 }

@@ -313,3 +313,51 @@ func TestReusedKeyFollowsKeyPolicy(t *testing.T) {
 		}
 	}
 }
+
+// slowFirstClaims answers the first Exec (the batch's claims) after a
+// delay, as a Redis stalled for longer than the queued lease would.
+type slowFirstClaims struct {
+	dedupe.BatchStore
+	delay time.Duration
+	once  sync.Once
+}
+
+func (s *slowFirstClaims) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
+	res := s.BatchStore.Exec(ctx, ops)
+	s.once.Do(func() { time.Sleep(s.delay) })
+	return res
+}
+
+// TestLateClaimsAreReleased: claims that answer after their lease are lost
+// at once; the chain sends the first back to be claimed and drops the rest,
+// and must release every one of them (the Batch reports a held ticket at
+// Close otherwise). The messages then run once each.
+func TestLateClaimsAreReleased(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	cfg := testConfig(&slowFirstClaims{BatchStore: store, delay: 400 * time.Millisecond})
+	cfg.Guard = []dedupe.RunOption{dedupe.WithClaim(300 * time.Millisecond)}
+	var runs atomic.Int32
+	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+		runs.Add(1)
+		end("ok")
+		return nil
+	}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRun(t, e, oneMessage(msg{offset: 1, key: "a"}, msg{offset: 2, key: "b"}, msg{offset: 3, key: "c"}))
+	_, stop := r.start(testContext(t))
+	if err := stop(); err != nil {
+		t.Fatalf("End = %v", err)
+	}
+	r.check()
+	if err := e.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil: every late claim released", err)
+	}
+	if runs.Load() != 3 {
+		t.Errorf("handlers ran %d times, want 3", runs.Load())
+	}
+}

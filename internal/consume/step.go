@@ -131,9 +131,9 @@ func (e *Engine[M, V]) duplicate(sc *scope, s *settler[M, V], j *job[M, V], winn
 	return e.deadLetter(sc, s, j, err, e.cfg.Attempts)
 }
 
-// release gives up the job's claim, if it holds one.
+// release gives up the job's claim, if it holds one (see drop).
 func (e *Engine[M, V]) release(j *job[M, V]) {
-	if j.t != nil && j.claim == nil && !j.ended {
+	if j.t != nil && !j.ended {
 		_ = j.t.Release()
 	}
 	j.t, j.claim = nil, nil
