@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,6 +60,7 @@ func (r *run) analyze(ctx context.Context) (*report, error) {
 	r.faultDetails(h, c, rep)
 	rep.dlt = r.deadLettered(ctx)
 	rep.races = racy(h.procs)
+	rep.badStops = badStops(h.procs)
 	r.evidence(ctx, h, rep)
 	return rep, nil
 }
@@ -206,6 +208,27 @@ func racy(procs []*proc) []string {
 		if b, err := os.ReadFile(p.log); err == nil && bytes.Contains(b, []byte("WARNING: DATA RACE")) {
 			out = append(out, p.inst+" ("+p.log+")")
 		}
+	}
+	return out
+}
+
+// badStops describes the processes that did not exit 0 after a SIGTERM
+// (the graceful stop: Run must return nil), with the error they logged.
+func badStops(procs []*proc) []string {
+	var out []string
+	for _, p := range procs {
+		if p.signal != sigTerm || p.exitErr == nil {
+			continue
+		}
+		why := p.exitErr.Error()
+		if b, err := os.ReadFile(p.log); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "chaos: worker ") {
+					why = line
+				}
+			}
+		}
+		out = append(out, why)
 	}
 	return out
 }

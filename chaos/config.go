@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,6 +24,7 @@ type config struct {
 	WMParts    int           // partitions of the Watermill topic
 	Duration   time.Duration // how long the producer publishes; the faults happen meanwhile
 	Density    float64       // faults per minute of Duration (0: the default count of each kind)
+	Faults     []faultKind   // the kinds of fault to inject, instead of the default or short set
 	Drain      time.Duration // bound on the wait for lag 0 after the last message
 	Work       time.Duration // the handler's minimum time (it takes Work to 2×Work)
 	Short      bool          // the short form: fewer messages, fewer faults
@@ -86,6 +88,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of the Kafka adapter's topic")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the producer publishes; faults are injected meanwhile")
 	fs.Float64Var(&cfg.Density, "density", cfg.Density, "faults per minute of -duration (0: the default set of faults)")
+	fs.Func("faults", "comma-separated `kinds` of fault to inject instead of the default set, in random order: "+kindNames(), func(v string) error {
+		kinds, err := parseKinds(v)
+		cfg.Faults = kinds
+		return err
+	})
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "bound on the wait for group lag 0 after the last message")
 	fs.DurationVar(&cfg.Work, "work", cfg.Work, "the handler's minimum time; each takes between this and twice this")
 	fs.BoolVar(&cfg.Short, "short", cfg.Short, "the short form: "+shortDescription)
@@ -127,6 +134,29 @@ doubles over the bound; 2 for bad flags.
 Flags:
 `)
 	fs.PrintDefaults()
+}
+
+// kindNames lists the -faults names.
+func kindNames() string {
+	var names []string
+	for k := range faultNames {
+		names = append(names, strings.ReplaceAll(faultKind(k).String(), " ", "-"))
+	}
+	return strings.Join(names, ", ")
+}
+
+func parseKinds(v string) ([]faultKind, error) {
+	var kinds []faultKind
+	for _, name := range strings.Split(v, ",") {
+		i := slices.IndexFunc(faultNames[:], func(n string) bool {
+			return strings.EqualFold(strings.ReplaceAll(n, " ", "-"), strings.TrimSpace(name))
+		})
+		if i < 0 {
+			return nil, fmt.Errorf("unknown fault %q (want %s)", name, kindNames())
+		}
+		kinds = append(kinds, faultKind(i))
+	}
+	return kinds, nil
 }
 
 func (c config) validate() error {

@@ -20,6 +20,7 @@ type report struct {
 	timeline []string
 	crashes  int
 	races    []string // workers whose log holds a data race report
+	badStops []string // workers that failed a graceful stop, with their error
 	drained  bool
 	drain    time.Duration // from the producer's end until lag 0
 	elapsed  time.Duration // from the producer's start until the analysis
@@ -63,6 +64,9 @@ func (r *report) failures() []string {
 	if !r.drained {
 		out = append(out, fmt.Sprintf("lag did not reach 0 within -drain %v", r.cfg.Drain))
 	}
+	if len(r.badStops) > 0 {
+		out = append(out, fmt.Sprintf("%d workers failed their graceful stop (Run returned an error; see the evidence)", len(r.badStops)))
+	}
 	if len(r.races) > 0 {
 		out = append(out, fmt.Sprintf("data races reported by %s", strings.Join(r.races, ", ")))
 	}
@@ -81,6 +85,12 @@ func (r *report) write(w io.Writer) {
 		fmt.Fprintln(w)
 		for _, l := range r.timeline {
 			fmt.Fprintln(w, l)
+		}
+	}
+	if len(r.badStops) > 0 {
+		fmt.Fprintln(w, "\ngraceful stops that failed:")
+		for _, e := range r.badStops {
+			fmt.Fprintln(w, "  "+e)
 		}
 	}
 	if len(r.evidence) > 0 {
