@@ -12,21 +12,22 @@ import (
 
 // topicResult is what one consumer group's journals show.
 type topicResult struct {
-	title      string
-	role       string
-	produced   int
-	keys       int
-	effects    int
-	lost       []string // keys without any effect
-	doubleKeys int      // keys with more than one effect
-	byClass    map[byte]int
-	bound      int // (a)'s bound: the handlers in flight at this role's SIGKILLs
-	atRisk     int // (b)'s: keys claimed or committed within the lost window of a Redis restart
-	duplicates int // duplicates acked without running the handler
-	lag        int64
-	lagParts   int
-	rate       float64 // produced per second
-	stats      map[string]int64
+	title       string
+	role        string
+	produced    int
+	keys        int
+	effects     int
+	lost        []string // keys without any effect
+	doubleKeys  int      // keys with more than one effect
+	byClass     map[byte]int
+	bound       int // (a)'s bound: the handlers in flight at this role's SIGKILLs
+	atRisk      int // (b)'s: keys claimed or committed within the lost window of a Redis restart
+	restartLost int // of (b), those whose won commit the restart lost (the others were in flight)
+	duplicates  int // duplicates acked without running the handler
+	lag         int64
+	lagParts    int
+	rate        float64 // produced per second
+	stats       map[string]int64
 }
 
 // faultResult is one fault with what it did.
@@ -91,6 +92,9 @@ func (r *run) topicResult(h *history, c *classifier, t *topic, rep *report) topi
 			tr.doubleKeys++
 			for _, d := range c.doubles(k, t.role) {
 				tr.byClass[d.class]++
+				if d.note == restartLost {
+					tr.restartLost++
+				}
 				rep.doubles = append(rep.doubles, d)
 				if d.fault >= 0 {
 					rep.faults[d.fault].doubles[d.class]++

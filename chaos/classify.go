@@ -12,6 +12,14 @@ const (
 	classOther   = 'c' // unexplained: a bug report
 )
 
+// Notes of classRestart doubles: the restart lost a commit the journal
+// shows as won, or the commit (or claim) was in flight across it, its
+// outcome unknown to the process, and the key ran again.
+const (
+	restartLost     = "won commit lost"
+	restartInFlight = "in flight"
+)
+
 // aofWindow is how much a Redis restart can lose with appendfsync
 // everysec: "about one second", and up to two when an fsync is slow (Redis
 // postpones the fsync by up to 2s before it blocks writes).
@@ -75,7 +83,10 @@ func (c *classifier) classify(d double) double {
 			continue
 		}
 		if c.h.touched(d.prev.proc, d.key, f.start.Add(-aofWindow), f.up) {
-			d.class, d.fault = classRestart, fi
+			d.class, d.fault, d.note = classRestart, fi, restartInFlight
+			if c.h.committed(d.prev.proc, d.key, f.start.Add(-aofWindow), f.start) {
+				d.note = restartLost
+			}
 			return d
 		}
 	}

@@ -56,7 +56,7 @@ func TestClassify(t *testing.T) {
 		{fault: fault{kind: faultRedisCrash}, start: s.at(5000), end: s.at(5001), up: s.at(5200)},
 	}
 	c := newClassifier(h, faults)
-	for key, want := range map[string]string{"a": "a", "b": "c:still held", "c": "c:no fault", "d": "", "e": "b", "f": "c:no fault", "g": "c:same process"} {
+	for key, want := range map[string]string{"a": "a", "b": "c:still held", "c": "c:no fault", "d": "", "e": "b:won commit lost", "f": "c:no fault", "g": "c:same process"} {
 		ds := c.doubles(key, roleKafka)
 		got := ""
 		if len(ds) > 1 {
@@ -64,7 +64,7 @@ func TestClassify(t *testing.T) {
 		}
 		if len(ds) == 1 {
 			got = string(ds[0].class)
-			if ds[0].class == classOther {
+			if ds[0].class != classKilled {
 				got += ":" + ds[0].note
 			}
 		}

@@ -120,6 +120,16 @@ func (h *history) touched(i int, key string, from, to time.Time) bool {
 	return false
 }
 
+// committed reports whether process i's commit of key won within [from, to].
+func (h *history) committed(i int, key string, from, to time.Time) bool {
+	for _, r := range h.keys[key] {
+		if r.proc == i && r.kind == evCommit && !r.at.Before(from) && !r.at.After(to) {
+			return true
+		}
+	}
+	return false
+}
+
 // resolved returns when, after t, a process other than i first ran key's
 // effect, committed it or acked a duplicate of it.
 func (h *history) resolved(key string, i int, t time.Time) (time.Time, bool) {

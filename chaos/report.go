@@ -186,9 +186,10 @@ func (r *report) writeSummary(w io.Writer) {
 	row("  (a) SIGKILLed in flight / bound", func(tr topicResult) string {
 		return fmt.Sprintf("%d / %d", tr.byClass[classKilled], tr.bound)
 	})
-	row("  (b) Redis restart lost it / at risk", func(tr topicResult) string {
+	row("  (b) across a Redis restart / at risk", func(tr topicResult) string {
 		return fmt.Sprintf("%d / %d", tr.byClass[classRestart], tr.atRisk)
 	})
+	row("      of which a won commit was lost", func(tr topicResult) string { return itoa(tr.restartLost) })
 	row("  (c) UNEXPLAINED", func(tr topicResult) string { return itoa(tr.byClass[classOther]) })
 	row("group lag at the end", func(tr topicResult) string { return itoa(tr.lag) })
 	row("store errors (retried)", func(tr topicResult) string { return stat(tr, "storeerrors") })

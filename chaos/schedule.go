@@ -52,7 +52,7 @@ const burstLead = 300 * time.Millisecond
 // has made the file durable up to about a second before.
 const aofLoss = time.Second
 
-// defaultFaults is the default run's set: 16 faults.
+// defaultFaults is the default run's set: 15 faults.
 var defaultFaults = []faultKind{
 	faultKill, faultKill, faultKill, faultKill, faultTerm, faultTerm,
 	faultRedisRestart, faultRedisCrash, faultRedisLatency, faultRedisCut, faultRedisCut, faultRedisFreeze,
