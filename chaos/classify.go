@@ -70,11 +70,9 @@ func (c *classifier) doubles(key, role string) []double {
 
 func (c *classifier) classify(d double) double {
 	p := c.h.procs[d.prev.proc]
-	if fi, killed := c.killOf[d.prev.proc]; killed && c.h.heldAtEnd(d.prev.proc, d.key) {
-		if !d.effect.at.After(p.exitAt) {
-			d.class, d.note = classOther, "ran again while the killed process still held the key"
-			return d
-		}
+	fi, killed := c.killOf[d.prev.proc]
+	killedHolding := killed && c.h.heldAtEnd(d.prev.proc, d.key)
+	if killedHolding && c.h.stillHeld(d.prev.proc, d.key) && d.effect.at.After(p.exitAt) {
 		d.class, d.fault = classKilled, fi
 		return d
 	}
@@ -82,7 +80,11 @@ func (c *classifier) classify(d double) double {
 		if !f.kind.redis() || f.up.IsZero() || !d.effect.at.After(f.start) {
 			continue
 		}
-		if c.h.touched(d.prev.proc, d.key, f.start.Add(-aofWindow), f.up) {
+		from := f.start.Add(-aofWindow)
+		// The earlier effect's commit or claim was lost, or the later
+		// effect's own claim was (it ran on a claim the restart forgot,
+		// after another process had claimed the key afresh).
+		if c.h.touched(d.prev.proc, d.key, from, f.up) || c.h.claimedIn(d.effect.proc, d.key, from, f.up) {
 			d.class, d.fault, d.note = classRestart, fi, restartInFlight
 			if c.h.committed(d.prev.proc, d.key, f.start.Add(-aofWindow), f.start) {
 				d.note = restartLost
@@ -92,6 +94,8 @@ func (c *classifier) classify(d double) double {
 	}
 	d.class = classOther
 	switch {
+	case killedHolding:
+		d.note = "ran again while the killed process still held the key"
 	case d.prev.proc == d.effect.proc:
 		d.note = "the same process ran it twice"
 	case p.signal == sigTerm && c.h.heldAtEnd(d.prev.proc, d.key):
@@ -130,6 +134,9 @@ func (e ending) maxWait() time.Duration {
 func (c *classifier) endingOf(i int, t time.Time) ending {
 	e := ending{proc: i}
 	for _, oc := range c.h.open(i) {
+		if !c.h.stillHeld(i, oc.key) {
+			continue
+		}
 		switch oc.state {
 		case evClaim:
 			e.notStarted++

@@ -97,8 +97,10 @@ func (h *history) open(i int) []openClaim {
 	return out
 }
 
-// heldAtEnd reports whether process i ended holding key with its effect
-// done: the commit had not landed (or landed after the last journal line).
+// heldAtEnd reports whether process i's journal ends with key claimed and
+// its effect done: the commit had not landed (or landed after the last
+// journal line). Whether the claim was still in Redis is stillHeld's
+// question.
 func (h *history) heldAtEnd(i int, key string) bool {
 	for _, c := range h.open(i) {
 		if c.key == key {
@@ -108,12 +110,41 @@ func (h *history) heldAtEnd(i int, key string) bool {
 	return false
 }
 
+// stillHeld reports whether no other process claimed key between process
+// i's last claim of it and i's end: if one did, i's claim was gone by then
+// (lost by a Redis crash, or expired) although i never learnt it.
+func (h *history) stillHeld(i int, key string) bool {
+	var last time.Time
+	for _, r := range h.keys[key] {
+		if r.proc == i && r.kind == evClaim {
+			last = r.at
+		}
+	}
+	end := h.procs[i].exitAt
+	for _, r := range h.keys[key] {
+		if r.proc != i && r.kind == evClaim && r.at.After(last) && (end.IsZero() || !r.at.After(end)) {
+			return false
+		}
+	}
+	return true
+}
+
 // touched reports whether process i claimed, committed or ran key's effect
 // within [from, to].
 func (h *history) touched(i int, key string, from, to time.Time) bool {
 	for _, r := range h.keys[key] {
 		if r.proc == i && (r.kind == evClaim || r.kind == evCommit || r.kind == evEffect) &&
 			!r.at.Before(from) && !r.at.After(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// claimedIn reports whether process i claimed key within [from, to].
+func (h *history) claimedIn(i int, key string, from, to time.Time) bool {
+	for _, r := range h.keys[key] {
+		if r.proc == i && r.kind == evClaim && !r.at.Before(from) && !r.at.After(to) {
 			return true
 		}
 	}
