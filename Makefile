@@ -37,6 +37,18 @@ lint: ## gofmt, go vet and staticcheck (version pinned in this Makefile).
 bench: ## Start the services and run the benchmarks (no tests, no race detector).
 	IDEMQ_RACE= scripts/test.sh -run '^$$' -bench . -benchmem
 
+.PHONY: chaos
+chaos: ## Fault run against `make services`: SIGKILLs, a Redis restart and crash, link faults; 120k messages, < 5 min. ARGS='-h'.
+	scripts/services.sh start
+	go build -o bin/chaos ./chaos
+	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos $(ARGS)
+
+.PHONY: chaos-short
+chaos-short: ## The short chaos run (< 2 min) that `make test` runs as TestChaosShort. ARGS='-seed N' repeats one.
+	scripts/services.sh start
+	go build -o bin/chaos ./chaos
+	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos -short $(ARGS)
+
 .PHONY: demo
 demo: ## Run the demo in-process (kfake, miniredis): duplicates and a crashed consumer, without and with idemq. Flags: ARGS='-h'.
 	go run ./cmd/demo-consumer $(ARGS)

@@ -3,6 +3,9 @@
 #   - redis-server, standalone            (IDEMQ_REDIS_ADDR)
 #   - a 3-master Redis Cluster            (IDEMQ_REDIS_CLUSTER_ADDRS)
 #   - Apache Kafka, one KRaft node        (IDEMQ_KAFKA_BROKERS)
+#     with a second listener for `make chaos` (IDEMQ_KAFKA_CHAOS_LISTENER), advertised at the
+#     address of the chaos run's fault proxy (IDEMQ_KAFKA_CHAOS_PROXY): clients that bootstrap
+#     through that proxy keep talking through it
 #   - Valkey 8.1, standalone              (IDEMQ_VALKEY_ADDR): native SET ... IFEQ
 #   - a replica of the standalone Redis   (IDEMQ_REDIS_REPLICA_ADDR): for WAIT (dedupe.WithReplicaAcks)
 #
@@ -30,6 +33,8 @@ redis_port=${IDEMQ_REDIS_PORT:-16379}
 cluster_ports=(17001 17002 17003)
 kafka_port=${IDEMQ_KAFKA_PORT:-19092}
 kafka_controller_port=$((kafka_port + 1))
+kafka_chaos_port=$((kafka_port + 2))       # the CHAOS listener
+kafka_chaos_proxy_port=$((kafka_port + 3)) # advertised for it: the chaos run's proxy listens here
 valkey_port=${IDEMQ_VALKEY_PORT:-16380}
 replica_port=${IDEMQ_REDIS_REPLICA_PORT:-16381}
 
@@ -124,11 +129,11 @@ write_kafka_properties() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$kafka_controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port,CHAOS://127.0.0.1:$kafka_chaos_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,CHAOS://127.0.0.1:$kafka_chaos_proxy_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CHAOS:PLAINTEXT
 log.dirs=$2
 num.partitions=1
 auto.create.topics.enable=false
@@ -144,7 +149,11 @@ PROPS
 
 start_kafka() {
   local dir=$run_dir/kafka
-  alive "$dir/pid" && return
+  if alive "$dir/pid"; then
+    grep -q '^listeners=.*CHAOS://' "$dir/server.properties" && return
+    log "kafka runs without the CHAOS listener (started by an older services.sh): restarting it"
+    stop_pidfile "$dir/pid"
+  fi
   rm -rf "$dir"; mkdir -p "$dir/data"
   write_kafka_properties "$dir/server.properties" "$dir/data"
   local cp="$kafka_libs/*" uuid
@@ -167,6 +176,8 @@ print_env() {
   echo "IDEMQ_REDIS_CLUSTER_ADDRS=$(IFS=,; echo "${addrs[*]}")"
   echo "IDEMQ_KAFKA_BROKERS=127.0.0.1:$kafka_port"
   echo "IDEMQ_KAFKA_LOG=$run_dir/kafka/kafka.log"
+  echo "IDEMQ_KAFKA_CHAOS_LISTENER=127.0.0.1:$kafka_chaos_port"
+  echo "IDEMQ_KAFKA_CHAOS_PROXY=127.0.0.1:$kafka_chaos_proxy_port"
   echo "IDEMQ_VALKEY_ADDR=127.0.0.1:$valkey_port"
   echo "IDEMQ_REDIS_REPLICA_ADDR=127.0.0.1:$replica_port"
 }

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// faultKind is one kind of fault the run injects.
+type faultKind int
+
+const (
+	faultKill         faultKind = iota // SIGKILL a consumer process, start it again
+	faultTerm                          // SIGTERM: a graceful stop (Run's ctx is cancelled), then start again
+	faultRedisRestart                  // SIGKILL the guard's redis-server, start it on the same dir and port
+	faultRedisCrash                    // the same, with the AOF cut back by a second: a host crash under appendfsync everysec
+	faultRedisLatency                  // added latency on every Redis link
+	faultRedisCut                      // every Redis connection dropped
+	faultRedisFreeze                   // Redis links frozen longer than go-redis's 3s read timeout
+	faultKafkaLatency                  // added latency on every consumer's Kafka link
+	faultKafkaCut                      // every consumer's Kafka connection dropped
+	faultKafkaFreeze                   // Kafka links frozen longer than the group's session timeout
+)
+
+var faultNames = [...]string{
+	faultKill: "SIGKILL", faultTerm: "SIGTERM", faultRedisRestart: "redis restart", faultRedisCrash: "redis crash",
+	faultRedisLatency: "redis latency", faultRedisCut: "redis cut", faultRedisFreeze: "redis freeze",
+	faultKafkaLatency: "kafka latency", faultKafkaCut: "kafka cut", faultKafkaFreeze: "kafka freeze",
+}
+
+func (k faultKind) String() string { return faultNames[k] }
+
+// redis reports whether k restarts the guard's Redis.
+func (k faultKind) redis() bool { return k == faultRedisRestart || k == faultRedisCrash }
+
+// fault is one scheduled fault.
+type fault struct {
+	kind    faultKind
+	at      time.Duration // after the producer's start
+	victim  string        // SIGKILL, SIGTERM: the member
+	dur     time.Duration // latency, freeze: how long; SIGKILL, SIGTERM: the pause before the restart
+	latency time.Duration // latency: added each way
+	burst   int           // SIGKILL: messages published at once burstLead before it (a backlog to catch up on)
+}
+
+// burstLead is how long before a SIGKILL its burst is published: the
+// consumers have fetched it and claimed it, and are working through it.
+const burstLead = 300 * time.Millisecond
+
+// aofLoss is what a Redis crash cuts from the AOF: appendfsync everysec
+// has made the file durable up to about a second before.
+const aofLoss = time.Second
+
+// defaultFaults is the default run's set: 15 faults.
+var defaultFaults = []faultKind{
+	faultKill, faultKill, faultKill, faultKill, faultTerm, faultTerm,
+	faultRedisRestart, faultRedisCrash, faultRedisLatency, faultRedisCut, faultRedisCut, faultRedisFreeze,
+	faultKafkaLatency, faultKafkaCut, faultKafkaFreeze,
+}
+
+// shortFaults is the short form's set: 8 faults.
+var shortFaults = []faultKind{
+	faultKill, faultKill, faultTerm, faultRedisCrash, faultRedisFreeze, faultRedisCut,
+	faultKafkaLatency, faultKafkaFreeze,
+}
+
+// Where faults go: none in the first lead (the group forms, traffic
+// flows) nor in the last tail of the producer's run (the last SIGKILL's
+// stranded claims should expire while messages still flow).
+const (
+	scheduleLead     = 8 * time.Second
+	scheduleTail     = 0.2 // of the duration
+	minFaultDistance = time.Second
+)
+
+// schedule draws the run's faults from rng: which kinds (the default or
+// short set, or -density per minute drawn from the default set's mix, as
+// many as fit),
+// their order, victims, durations and times. The first SIGKILL hits a
+// Kafka adapter consumer and, with routers, another hits a router.
+func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []fault {
+	kinds := append([]faultKind(nil), defaultFaults...)
+	if cfg.Short {
+		kinds = append(kinds[:0], shortFaults...)
+	}
+	if cfg.Density > 0 {
+		n := max(1, int(math.Round(cfg.Density*cfg.Duration.Minutes())))
+		kinds = kinds[:0]
+		for len(kinds) < n {
+			kinds = append(kinds, defaultFaults[rng.IntN(len(defaultFaults))])
+		}
+	}
+	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	faults := make([]fault, len(kinds))
+	for i, k := range kinds {
+		faults[i] = drawFault(rng, k)
+	}
+	to := time.Duration(float64(cfg.Duration) * (1 - scheduleTail))
+	faults = fitting(faults, to-scheduleLead)
+	assignVictims(rng, faults, kafkaMembers, routers)
+	addBursts(faults, min(400*cfg.Partitions, cfg.Messages/6), kafkaMembers)
+	place(rng, faults, scheduleLead, to)
+	return faults
+}
+
+// fitting returns the first faults whose durations fit in span one after
+// another (a high -density asks for more than fit).
+func fitting(faults []fault, span time.Duration) []fault {
+	busy := time.Duration(0)
+	for i, f := range faults {
+		if busy += f.dur + minFaultDistance; busy > span {
+			return faults[:i]
+		}
+	}
+	return faults
+}
+
+func drawFault(rng *rand.Rand, k faultKind) fault {
+	between := func(lo, hi time.Duration) time.Duration { return lo + time.Duration(rng.Int64N(int64(hi-lo)+1)) }
+	f := fault{kind: k}
+	switch k {
+	case faultKill, faultTerm:
+		f.dur = between(time.Second, 3*time.Second)
+	case faultRedisLatency, faultKafkaLatency:
+		f.dur, f.latency = between(6*time.Second, 10*time.Second), time.Duration(20+rng.IntN(41))*time.Millisecond
+	case faultRedisFreeze:
+		f.dur = between(4*time.Second, 6*time.Second) // > go-redis's ReadTimeout (3s)
+	case faultKafkaFreeze:
+		f.dur = between(7*time.Second, 9*time.Second) // > the session timeout (6s)
+	}
+	return f
+}
+
+// assignVictims picks the members SIGKILL and SIGTERM hit: the first
+// SIGKILL a Kafka adapter consumer, the second (with routers) a router,
+// the rest any member.
+func assignVictims(rng *rand.Rand, faults []fault, kafkaMembers, routers []string) {
+	all := append(append([]string(nil), kafkaMembers...), routers...)
+	kills := 0
+	for i := range faults {
+		if faults[i].kind != faultKill && faults[i].kind != faultTerm {
+			continue
+		}
+		pool := all
+		if faults[i].kind == faultKill {
+			switch {
+			case kills == 0:
+				pool = kafkaMembers
+			case kills == 1 && len(routers) > 0:
+				pool = routers
+			}
+			kills++
+		}
+		faults[i].victim = pool[rng.IntN(len(pool))]
+	}
+}
+
+// addBursts gives every other SIGKILL of a Kafka adapter consumer, the
+// first included, a burst of n messages: it then dies with a fetched
+// batch claimed and partly done, as a consumer catching up on a backlog
+// does (issue 14's case), while the others die in the steady stream.
+func addBursts(faults []fault, n int, kafkaMembers []string) {
+	kills := 0
+	for i := range faults {
+		if faults[i].kind == faultKill && slices.Contains(kafkaMembers, faults[i].victim) {
+			if kills%2 == 0 {
+				faults[i].burst = n
+			}
+			kills++
+		}
+	}
+}
+
+// bursts returns the messages the producer publishes at once, by time.
+func bursts(faults []fault) []burst {
+	var out []burst
+	for _, f := range faults {
+		if f.burst > 0 {
+			out = append(out, burst{at: f.at - burstLead, n: f.burst})
+		}
+	}
+	return out
+}
+
+// place spreads the faults over [from, to): each takes its duration (a
+// process's pause before its restart counts) and the free time is split
+// into random gaps. Faults never overlap.
+func place(rng *rand.Rand, faults []fault, from, to time.Duration) {
+	busy := time.Duration(0)
+	for _, f := range faults {
+		busy += f.dur + minFaultDistance
+	}
+	free := max(to-from-busy, 0)
+	weights := make([]float64, len(faults)+1)
+	total := 0.0
+	for i := range weights {
+		weights[i] = 0.5 + rng.Float64()
+		total += weights[i]
+	}
+	t := from
+	for i := range faults {
+		t += time.Duration(float64(free) * weights[i] / total)
+		faults[i].at = t
+		t += faults[i].dur + minFaultDistance
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestScheduleIsDeterministicAndFits(t *testing.T) {
+	t.Parallel()
+	kafka, routers := []string{"k1", "k2", "k3"}, []string{"w1", "w2"}
+	for _, cfg := range []config{defaultConfig(), shortConfig(), withDensity(defaultConfig(), 12)} {
+		for seed := uint64(1); seed <= 50; seed++ {
+			faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, kafka, routers)
+			if again := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, kafka, routers); !slices.Equal(again, faults) {
+				t.Fatalf("seed %d: two schedules differ", seed)
+			}
+			checkSchedule(t, cfg, seed, faults, kafka, routers)
+		}
+	}
+}
+
+func withDensity(c config, perMinute float64) config {
+	c.Density = perMinute
+	return c
+}
+
+func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka, routers []string) {
+	t.Helper()
+	want := len(defaultFaults)
+	switch {
+	case cfg.Density > 0:
+		want = int(cfg.Density * cfg.Duration.Minutes())
+	case cfg.Short:
+		want = len(shortFaults)
+	}
+	if len(faults) != want && (cfg.Density == 0 || len(faults) > want || len(faults) < 10) {
+		t.Fatalf("seed %d: %d faults, want %d", seed, len(faults), want)
+	}
+	kills := 0
+	for i, f := range faults {
+		if f.at < scheduleLead || f.at > time.Duration(float64(cfg.Duration)*(1-scheduleTail)) {
+			t.Errorf("seed %d: fault %d (%s) at %v, outside the window", seed, i, f.kind, f.at)
+		}
+		if i > 0 && f.at < faults[i-1].at+faults[i-1].dur+minFaultDistance {
+			t.Errorf("seed %d: fault %d at %v overlaps fault %d (%v + %v)", seed, i, f.at, i-1, faults[i-1].at, faults[i-1].dur)
+		}
+		if f.kind != faultKill {
+			continue
+		}
+		switch {
+		case kills == 0 && (!slices.Contains(kafka, f.victim) || f.burst == 0):
+			t.Errorf("seed %d: the first SIGKILL hits %s (burst %d), want a Kafka consumer after a burst", seed, f.victim, f.burst)
+		case kills == 1 && cfg.Density == 0 && !slices.Contains(routers, f.victim):
+			t.Errorf("seed %d: the second SIGKILL hits %s, want a router", seed, f.victim)
+		}
+		kills++
+	}
+}
+
+func TestDue(t *testing.T) {
+	t.Parallel()
+	bursts := []burst{{at: 5 * time.Second, n: 100}, {at: 8 * time.Second, n: 100}}
+	for _, tc := range []struct {
+		t    time.Duration
+		want int
+	}{
+		{0, 0}, {4 * time.Second, 320}, {5 * time.Second, 500}, {8 * time.Second, 840}, {10 * time.Second, 1000}, {time.Minute, 1000},
+	} {
+		if got := due(1000, bursts, 10*time.Second, tc.t); got != tc.want {
+			t.Errorf("due at %v = %d, want %d", tc.t, got, tc.want)
+		}
+	}
+}
