@@ -49,9 +49,9 @@ func runKafka(ctx context.Context, w workerConfig, client redis.UniversalClient,
 	defer dlt.Close()
 	key := idemqkafka.HeaderKey(keyHeader)
 	c, err := idemqkafka.NewConsumer(idemqkafka.Config[string]{
-		Reader: readerConfig(w),
-		Store:  store,
-		Key:    key,
+		Reader:  readerConfig(w),
+		Store:   store,
+		KeyFunc: key,
 		Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 			k, _ := key(m) // the adapter checked it
 			if err := fx.handle(ctx, k); err != nil {
@@ -127,9 +127,12 @@ func runWatermill(ctx context.Context, w workerConfig, client redis.UniversalCli
 		wlog = watermill.NewSlogLogger(logger)
 	}
 	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
-		Scope:       wmScope,
-		OnDuplicate: func(_ *wmessage.Message, key string) { fx.j.log(evDuplicate, key) },
-		Logger:      logger,
+		Scope: wmScope,
+		OnDuplicate: func(msg *wmessage.Message, _ []*wmessage.Message) error {
+			fx.j.log(evDuplicate, msg.Metadata.Get(keyHeader))
+			return nil
+		},
+		Logger: logger,
 	})
 	if err != nil {
 		return fmt.Errorf("chaos: %w", err)
