@@ -11,6 +11,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/testenv"
 )
 
 // TestOutcomesAreCommitted proves behaviour 1 for the two common outcomes:
@@ -20,7 +21,15 @@ import (
 // ends at 0.
 func TestOutcomesAreCommitted(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 4)
+	for name, srv := range map[string]func(testing.TB) testenv.RedisServer{"Redis": testenv.Redis, "Valkey": testenv.Valkey} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			outcomesAreCommitted(t, setupOn(t, srv(t), 4))
+		})
+	}
+}
+
+func outcomesAreCommitted(t *testing.T, e *env) {
 	const unique, dups = 200, 50
 	var handled, dupCalls counts
 	var mu sync.Mutex

@@ -79,6 +79,8 @@ func TestRebalanceExactlyOnce(t *testing.T) {
 		{"Standalone/AbruptCancel", testenv.Redis, true},
 		{"Cluster/CleanStop", testenv.RedisCluster, false},
 		{"Cluster/AbruptCancel", testenv.RedisCluster, true},
+		{"Valkey/CleanStop", testenv.Valkey, false},
+		{"Valkey/AbruptCancel", testenv.Valkey, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
