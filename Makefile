@@ -34,7 +34,12 @@ lint: ## gofmt, go vet and staticcheck (version pinned in this Makefile).
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 .PHONY: bench
-bench: ## Start the services and run the benchmarks (no tests, no race detector).
+bench: ## Start the services and run the benchmark program (go run ./bench): writes bench/RESULTS.md. Flags: ARGS='-h'.
+	scripts/services.sh start
+	set -a && eval "$$(scripts/services.sh env)" && set +a && go run ./bench $(ARGS)
+
+.PHONY: bench-go
+bench-go: ## Start the services and run the go test benchmarks (no tests, no race detector).
 	IDEMQ_RACE= scripts/test.sh -run '^$$' -bench . -benchmem
 
 .PHONY: chaos

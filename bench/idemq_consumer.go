@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	idemqkafka "github.com/idemq/idemq/adapters/kafka"
+	"github.com/idemq/idemq/dedupe"
+)
+
+// storeKind is the store under an idemq consumer row.
+type storeKind int
+
+const (
+	nullStoreKind storeKind = iota
+	memoryStoreKind
+	serverStoreKind // a RedisStore on the row's server (Redis or Valkey)
+)
+
+// newStore returns the round's store; a RedisStore under the round's fresh
+// prefix.
+func newStore(kind storeKind, rr rowRound) (dedupe.Store, error) {
+	switch kind {
+	case memoryStoreKind:
+		return dedupe.NewMemoryStore(), nil
+	case serverStoreKind:
+		return dedupe.NewRedisStore(rr.server.client, dedupe.WithPrefix(rr.prefix))
+	}
+	return nullStore{}, nil
+}
+
+// idemqRun consumes the fresh topic (or the duplicates topic) with an idemq
+// consumer with default settings: a no-op handler that calls
+// end(struct{}{}), and an OnDuplicate that counts. The round is timed from
+// Run to the last final outcome (handler and duplicate calls == messages),
+// as consumerRun of adapters/kafka/bench_test.go does; then Run is
+// cancelled and must return nil.
+func idemqRun(kind storeKind, dups, optimistic bool) runFunc {
+	return func(ctx context.Context, env *services, rr rowRound) (timed, error) {
+		k := env.kafka
+		t := k.fresh
+		if dups {
+			t = k.dups
+		}
+		store, err := newStore(kind, rr)
+		if err != nil {
+			return timed{}, err
+		}
+		defer store.Close()
+		out := &outcomes{want: int64(t.messages), done: make(chan struct{})}
+		c, err := idemqkafka.NewConsumer(idemqkafka.Config[struct{}]{
+			Reader:     k.readerConfig(t.name, k.group(rr.row, rr.round)),
+			Store:      store,
+			KeyFunc:    idemqkafka.HeaderKey(keyHeader),
+			Optimistic: optimistic,
+			Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[struct{}]) error {
+				end(struct{}{})
+				out.add()
+				return nil
+			},
+			OnDuplicate: func(context.Context, kafkago.Message, struct{}) error { out.add(); return nil },
+		})
+		if err != nil {
+			return timed{}, err
+		}
+		return runConsumer(ctx, c, out, t.messages)
+	}
+}
+
+// runConsumer runs c until every message has an outcome, then stops it.
+func runConsumer(ctx context.Context, c *idemqkafka.Consumer[struct{}], out *outcomes, messages int) (timed, error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() { errc <- c.Run(runCtx) }()
+	select {
+	case <-out.done:
+	case err := <-errc:
+		return timed{}, fmt.Errorf("the consumer returned early (%d of %d outcomes): %v", out.n.Load(), messages, err)
+	case <-ctx.Done():
+		cancel()
+		<-errc
+		return timed{}, fmt.Errorf("%d of %d outcomes: %w", out.n.Load(), messages, context.Cause(ctx))
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-errc; err != nil {
+		return timed{}, fmt.Errorf("the consumer: %w", err)
+	}
+	if n := out.n.Load(); n != int64(messages) {
+		return timed{}, fmt.Errorf("%d outcomes for %d messages", n, messages)
+	}
+	return timed{elapsed, messages}, nil
+}
+
+// outcomes counts handler and duplicate calls and closes done at want.
+type outcomes struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+	once sync.Once
+}
+
+func (o *outcomes) add() {
+	if o.n.Add(1) == o.want {
+		o.once.Do(func() { close(o.done) })
+	}
+}

@@ -1,0 +1,72 @@
+// Command bench measures idemq against the plain consumers it wraps, on the
+// real services of `make services`, and writes the tables of issue 13 to
+// bench/RESULTS.md from one run: Kafka consumers (raw kafka-go, franz-go, the
+// idemq consumer on every store), the batch path against a two-write Redis
+// floor, and the Watermill middleware.
+//
+//	make bench                      # starts the services, then go run ./bench
+//	go run ./bench -only 'kafka/raw|floor' -rounds 1
+//
+// Rounds are interleaved (round 1 of every row, then round 2, ...) and every
+// row reports its median, min and max. Everything the run creates (topics,
+// consumer groups, Redis keys under a prefix of its own) is deleted at the end.
+// The exit status is non-zero when a row fails (an error or a timeout), not
+// when a target is missed.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	_, err := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: it parses args, measures every selected row,
+// writes the report, deletes what it created and returns the rows. The
+// error is non-nil when the setup, a row or the cleanup failed; once the
+// measurements started, the report is written either way.
+func run(ctx context.Context, args []string, log io.Writer) (_ *results, err error) {
+	opts, err := parseOptions(args, log)
+	if err != nil {
+		return nil, err
+	}
+	rows := plan(opts)
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("-only %q selects no row", opts.only)
+	}
+	env, err := connect(ctx, opts, rows)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, env.close(log)) }()
+	res := &results{opts: opts, started: time.Now(), env: env, rows: rows, machine: describe(env)}
+	if err := env.setup(ctx, log); err != nil {
+		return nil, err
+	}
+	stopProfile, err := startProfile(opts.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	runRounds(ctx, env, rows, opts.rounds, log)
+	stopProfile()
+	res.elapsed, res.loadEnd = time.Since(res.started), loadAverage()
+	if err := writeReport(opts.out, res); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(log, "bench: wrote %s (%s)\n", opts.out, res.elapsed.Round(time.Second))
+	return res, res.failed()
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// sample is one round of one row.
+type sample struct {
+	rate       float64 // items per second over the timed part
+	items      int
+	cpuPerItem float64     // this process's CPU (user+sys) µs per item
+	redis      *redisDelta // the server's work per item; nil for rows without a server
+}
+
+// Bounds of a round: a row that is not done by rowTimeout fails, and one
+// that has not returned rowGrace after that is abandoned (and fails).
+const (
+	rowTimeout = 2 * time.Minute
+	rowGrace   = 30 * time.Second
+)
+
+// measure runs one round of r, after a garbage collection: process CPU and
+// the server's INFO are read around the whole round (setup and shutdown
+// included, so every command the round caused is counted), the rate over
+// the part the row times. The round's keys are deleted afterwards, outside
+// the window.
+func measure(ctx context.Context, env *services, r *row, round int) (sample, error) {
+	rr := rowRound{row: r.name, round: round}
+	var srv *server
+	if r.server != nil {
+		srv = r.server(env)
+		rr.server, rr.prefix = srv, srv.keyPrefix(r.name, round)
+		defer func() { _ = srv.deletePrefix(context.WithoutCancel(ctx), rr.prefix) }() // the final sweep retries a failure
+	}
+	runtime.GC() // the garbage of the row before is collected outside this round's window
+	before, err := snapshot(ctx, srv)
+	if err != nil {
+		return sample{}, err
+	}
+	t, err := bounded(ctx, env, r, rr)
+	if err != nil {
+		return sample{}, err
+	}
+	after, err := snapshot(ctx, srv)
+	if err != nil {
+		return sample{}, err
+	}
+	if t.items <= 0 || t.elapsed <= 0 {
+		return sample{}, fmt.Errorf("measured %d items in %s", t.items, t.elapsed)
+	}
+	s := sample{
+		rate:       float64(t.items) / t.elapsed.Seconds(),
+		items:      t.items,
+		cpuPerItem: float64(after.cpu-before.cpu) / float64(time.Microsecond) / float64(t.items),
+	}
+	if srv != nil {
+		s.redis, err = srv.delta(ctx, before.server, after.server, t.items)
+	}
+	return s, err
+}
+
+// bounded runs the round with a deadline, and stops waiting for it if it
+// ignores the deadline.
+func bounded(ctx context.Context, env *services, r *row, rr rowRound) (timed, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, rowTimeout, errRowTimeout)
+	defer cancel()
+	type result struct {
+		t   timed
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		t, err := r.run(ctx, env, rr)
+		done <- result{t, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		select {
+		case res = <-done:
+		case <-time.After(rowGrace):
+			return timed{}, fmt.Errorf("did not return %s after its deadline", rowGrace)
+		}
+	}
+	if res.err != nil && context.Cause(ctx) != nil && !errors.Is(res.err, context.Cause(ctx)) {
+		res.err = fmt.Errorf("%w: %w", context.Cause(ctx), res.err)
+	}
+	return res.t, res.err
+}
+
+var errRowTimeout = fmt.Errorf("timed out after %s", rowTimeout)
+
+// point is what measure reads before and after a round.
+type point struct {
+	cpu    time.Duration // this process's CPU so far
+	server *redisPoint   // nil without a server
+}
+
+func snapshot(ctx context.Context, srv *server) (point, error) {
+	p := point{cpu: processCPU()}
+	if srv == nil {
+		return p, nil
+	}
+	var err error
+	p.server, err = srv.point(ctx)
+	return p, err
+}

@@ -1,0 +1,94 @@
+package main
+
+import "strconv"
+
+// Names of the rows others refer to.
+const (
+	rawGroupRow = "kafka/raw-consumergroup"
+	noneRow     = "watermill/none"
+)
+
+// batchSizes are the batch path's sizes, and the floor's pipeline depths.
+var batchSizes = []int{1, 16, 100, 500}
+
+// floorDepth is the floor the Kafka rows' server CPU is compared with: the
+// consumer claims and commits up to 500 keys (BatchSize) per round trip.
+const floorDepth = 500
+
+// plan lists every row in table order (the order of each round), keeping
+// those -only selects.
+func plan(o options) []*row {
+	var rows []*row
+	rows = append(rows, kafkaRows(o)...)
+	rows = append(rows, batchRows(o)...)
+	rows = append(rows, watermillRows(o)...)
+	return filter(rows, o.only)
+}
+
+func onRedis(env *services) *server  { return env.redis }
+func onValkey(env *services) *server { return env.valkey }
+
+func kafkaRows(o options) []*row {
+	k := func(name, note string, needs need, run runFunc) *row {
+		return &row{name: name, section: sectionKafka, unit: "msgs/s", needs: needKafka | needs,
+			baseline: rawGroupRow, note: note, run: run}
+	}
+	withServer := func(r *row, srv func(*services) *server, floor string) *row {
+		r.server, r.floor = srv, floor
+		return r
+	}
+	redisFloor, valkeyFloor := floorName("redis", floorDepth), floorName("valkey", floorDepth)
+	return []*row{
+		k(rawGroupRow, "kafka-go ConsumerGroup + Generation.Start, a partition Reader per assignment, "+
+			"Generation.CommitOffsets every 1,000 per partition", 0, rawGroupRun),
+		k("kafka/raw-reader", "kafka-go Reader with GroupID, CommitMessages every 1,000 per partition (async)", 0, readerRun),
+		k("kafka/franz-go", "franz-go kgo group consumer, PollFetches, autocommit off, "+
+			"CommitUncommittedOffsets after every 1,000 records and at the end", 0, franzRun),
+		k("kafka/idemq-nullstore", "idemq consumer on a store that does nothing", 0, idemqRun(nullStoreKind, false, false)),
+		k("kafka/idemq-memory", "idemq consumer on dedupe.NewMemoryStore()", 0, idemqRun(memoryStoreKind, false, false)),
+		withServer(k("kafka/idemq-redis", "idemq consumer on Redis, claim-first, fresh keys", needRedis,
+			idemqRun(serverStoreKind, false, false)), onRedis, redisFloor),
+		withServer(k("kafka/idemq-redis-dup20", "the same, 20% of the messages repeat an earlier key", needRedis,
+			idemqRun(serverStoreKind, true, false)), onRedis, redisFloor),
+		withServer(k("kafka/idemq-valkey", "idemq consumer on Valkey, claim-first, fresh keys", needValkey,
+			idemqRun(serverStoreKind, false, false)), onValkey, valkeyFloor),
+		withServer(k("kafka/idemq-redis-optimistic", "idemq consumer on Redis, Config.Optimistic, fresh keys", needRedis,
+			idemqRun(serverStoreKind, false, true)), onRedis, redisFloor),
+	}
+}
+
+func floorName(server string, depth int) string { return "floor/" + server + "/" + strconv.Itoa(depth) }
+func batchName(server string, size int) string  { return "batch/" + server + "/" + strconv.Itoa(size) }
+
+func batchRows(o options) []*row {
+	var rows []*row
+	for _, s := range []struct {
+		label string
+		needs need
+		srv   func(*services) *server
+	}{{"redis", needRedis, onRedis}, {"valkey", needValkey, onValkey}} {
+		for _, size := range batchSizes {
+			floor := floorName(s.label, size)
+			rows = append(rows,
+				&row{name: floor, section: sectionBatch, unit: "keys/s", needs: s.needs, server: s.srv,
+					baseline: floor, floor: floor, run: floorRun(size, o.messages)},
+				&row{name: batchName(s.label, size), section: sectionBatch, unit: "keys/s", needs: s.needs, server: s.srv,
+					baseline: floor, floor: floor, run: batchRun(size, o.messages)})
+		}
+	}
+	return rows
+}
+
+func watermillRows(o options) []*row {
+	w := func(name, note string, needs need, srv func(*services) *server, floor string, run runFunc) *row {
+		return &row{name: name, section: sectionWatermill, unit: "msgs/s", needs: needs, server: srv,
+			baseline: noneRow, floor: floor, note: note, run: run}
+	}
+	return []*row{
+		w(noneRow, "router on GoChannel, no middleware", 0, nil, "", watermillRun(noMiddleware, o.messages)),
+		w("watermill/deduplicator", "Watermill's middleware.Deduplicator, in memory", 0, nil, "",
+			watermillRun(watermillDeduplicator, o.messages)),
+		w("watermill/idemq-redis", "idemq middleware on Redis, claim-first", needRedis, onRedis,
+			floorName("redis", floorDepth), watermillRun(idemqMiddleware, o.messages)),
+	}
+}

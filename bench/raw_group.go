@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// commitEvery is how often (in messages per partition, or records for
+// franz-go) the raw consumers commit, as the idemq consumer's default
+// CommitEvery does.
+const commitEvery = 1000
+
+// rawGroupRun consumes the fresh topic with kafka-go's ConsumerGroup API
+// alone, as the idemq consumer uses it (and as rawRun of
+// adapters/kafka/bench_test.go does): one generation, a partition Reader per
+// assignment inside Generation.Start, Generation.CommitOffsets every 1,000
+// messages of a partition. Timed from before the join to the last message.
+func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
+	k := env.kafka
+	topic := k.fresh.name
+	rc := k.readerConfig(topic, k.group(rr.row, rr.round))
+	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+		ID: rc.GroupID, Brokers: rc.Brokers, Topics: []string{topic},
+		HeartbeatInterval: rc.HeartbeatInterval, SessionTimeout: rc.SessionTimeout,
+		RebalanceTimeout: rc.RebalanceTimeout, JoinGroupBackoff: rc.JoinGroupBackoff,
+	})
+	if err != nil {
+		return timed{}, err
+	}
+	defer cg.Close()
+	start := time.Now()
+	gen, err := cg.Next(ctx)
+	if err != nil {
+		return timed{}, fmt.Errorf("joining: %w", err)
+	}
+	c := &rawCounter{want: int64(k.fresh.messages), done: make(chan struct{})}
+	for _, a := range gen.Assignments[topic] {
+		gen.Start(func(ctx context.Context) { c.consumePartition(ctx, gen, rc, a) })
+	}
+	select {
+	case <-c.done:
+		return timed{time.Since(start), k.fresh.messages}, c.err()
+	case <-ctx.Done():
+		return timed{}, fmt.Errorf("%d of %d messages: %w", c.n.Load(), c.want, context.Cause(ctx))
+	}
+}
+
+// rawCounter counts the messages of all partitions and closes done at want.
+type rawCounter struct {
+	n      atomic.Int64
+	want   int64
+	done   chan struct{}
+	once   sync.Once
+	mu     sync.Mutex
+	errors []error
+}
+
+func (c *rawCounter) add() {
+	if c.n.Add(1) == c.want {
+		c.once.Do(func() { close(c.done) })
+	}
+}
+
+func (c *rawCounter) fail(err error) {
+	c.mu.Lock()
+	c.errors = append(c.errors, err)
+	c.mu.Unlock()
+}
+
+func (c *rawCounter) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return errors.Join(c.errors...)
+}
+
+// consumePartition reads one assigned partition until the generation ends.
+func (c *rawCounter) consumePartition(ctx context.Context, gen *kafkago.Generation, rc kafkago.ReaderConfig, a kafkago.PartitionAssignment) {
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: rc.Brokers, Topic: rc.Topic, Partition: a.ID,
+		MinBytes: rc.MinBytes, MaxBytes: rc.MaxBytes, MaxWait: rc.MaxWait, ReadLagInterval: -1})
+	defer r.Close()
+	if err := r.SetOffset(a.Offset); err != nil {
+		c.fail(err)
+		return
+	}
+	for n := 1; ; n++ {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			return // the generation ended
+		}
+		if n%commitEvery == 0 {
+			if err := gen.CommitOffsets(map[string]map[int]int64{rc.Topic: {a.ID: m.Offset + 1}}); err != nil {
+				c.fail(fmt.Errorf("partition %d: commit: %w", a.ID, err))
+			}
+		}
+		c.add()
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// writeReport writes RESULTS.md: a header, a table per section, the
+// targets, and the failures if any.
+func writeReport(path string, res *results) error {
+	var b bytes.Buffer
+	writeHeader(&b, res)
+	for _, s := range []section{sectionKafka, sectionBatch, sectionWatermill} {
+		writeSection(&b, res, s)
+	}
+	writeTargets(&b, res)
+	writeFailures(&b, res)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func writeHeader(b *bytes.Buffer, res *results) {
+	o, m := res.opts, res.machine
+	fmt.Fprintf(b, "# idemq benchmark results\n\n")
+	fmt.Fprintf(b, "Command: `make bench` (`scripts/services.sh start`, the variables of `scripts/services.sh env`, "+
+		"then `go run ./bench`). This file: `%s`, started %s, %d rounds per row, interleaved (round 1 of every "+
+		"row, then round 2, ...); the run took %s. Load average (1 min) %s at the start, %s at the end.\n\n",
+		o.commandLine(), res.started.UTC().Format("2006-01-02 15:04 MST"), o.rounds, res.elapsed.Round(time.Second),
+		m.loadStart, res.loadEnd)
+	fmt.Fprintf(b, "| machine | |\n|---|---|\n")
+	fmt.Fprintf(b, "| CPUs (runtime.NumCPU) | %d |\n| OS/arch | %s/%s |\n| Go | %s |\n", m.cpus, m.goos, m.goarch, m.goVersion)
+	for _, s := range [][2]string{{"Redis (IDEMQ_REDIS_ADDR, INFO server)", m.redis},
+		{"Valkey (IDEMQ_VALKEY_ADDR, INFO server)", m.valkey}, {"Kafka (IDEMQ_KAFKA_BROKERS, from its log)", m.kafka}} {
+		if s[1] != "" {
+			fmt.Fprintf(b, "| %s | %s |\n", s[0], s[1])
+		}
+	}
+	b.WriteString("\nKafka, Redis, Valkey and this program share the machine's cores, and other work may run on it: " +
+		"compare figures within this file only. Every figure is the median over the rounds (min and max of the rate " +
+		"beside it); ratios are of medians. Server figures are deltas of INFO around each round: CPU is " +
+		"used_cpu_user + used_cpu_sys, commands are commandstats calls (a script call counts once and each command it " +
+		"runs counts too; INFO itself is left out), per message or key of the round; anything else the server did " +
+		"meanwhile counts too. Consumer CPU is this process's getrusage(RUSAGE_SELF) user + sys over the round, " +
+		"per message or key. Every round starts after a runtime.GC(). The server is shared with whatever else runs on the machine: a round during which a " +
+		"connection we did not open was made, or a client not named ours sent a command (CLIENT LIST), counts as " +
+		"shared (last column), and the server figures come from the other rounds when there are any. The top " +
+		"commands are calls per key over those rounds.\n")
+}
+
+func writeSection(b *bytes.Buffer, res *results, s section) {
+	rows := rowsOf(res.rows, s)
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## %s\n\n%s\n\n", sectionTitles[s], sectionIntro(res, s))
+	b.WriteString("| row | median | min | max | ratio to baseline | consumer CPU µs/item | server CPU µs/key | × floor | " +
+		"server cmds/key | top commands per key | rounds others used the server |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
+	for _, r := range rows {
+		b.WriteString(tableRow(res.rows, r) + "\n")
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		if r.note != "" {
+			fmt.Fprintf(b, "- `%s`: %s.\n", r.name, r.note)
+		}
+	}
+}
+
+var sectionTitles = map[section]string{
+	sectionKafka:     "Kafka consumers (msgs/s)",
+	sectionBatch:     "Batch path and the two-write floor (keys/s)",
+	sectionWatermill: "Watermill middleware (msgs/s)",
+}
+
+func rowsOf(rows []*row, s section) []*row {
+	var in []*row
+	for _, r := range rows {
+		if r.section == s {
+			in = append(in, r)
+		}
+	}
+	return in
+}

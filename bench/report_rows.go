@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// tableRow renders one row of a section's table.
+func tableRow(all []*row, r *row) string {
+	sum, ok := r.summarize()
+	if !ok {
+		return "| `" + r.name + "` | failed | | | | | | | | | |"
+	}
+	cells := []string{"`" + r.name + "`", rate(sum.median), rate(sum.min), rate(sum.max),
+		ratioCell(ratioTo(all, r.baseline, sum.median, func(s summary) float64 { return s.median })),
+		fmt.Sprintf("%.2f", sum.cpuPerItem)}
+	if sv := sum.server; sv == nil {
+		cells = append(cells, "", "", "", "", "")
+	} else {
+		cells = append(cells, fmt.Sprintf("%.2f", sv.cpu),
+			ratioCell(ratioTo(all, r.floor, sv.cpu, serverCPU)),
+			fmt.Sprintf("%.2f", sv.cmds), topCommands(sv.perCommand, 6), sharedCell(sv, len(r.samples)))
+	}
+	if r.name == r.baseline {
+		cells[4] = "1 (baseline)"
+	}
+	if r.name == r.floor && len(cells) > 7 {
+		cells[7] = "1 (floor)"
+	}
+	return "| " + strings.Join(cells, " | ") + " |"
+}
+
+// ratioTo divides x by the figure of the named row, NaN when that row is
+// absent or failed.
+func ratioTo(all []*row, name string, x float64, figure func(summary) float64) float64 {
+	if name == "" {
+		return math.NaN()
+	}
+	base := find(all, name)
+	if base == nil {
+		return math.NaN()
+	}
+	s, ok := base.summarize()
+	if !ok || figure(s) == 0 || math.IsNaN(figure(s)) {
+		return math.NaN()
+	}
+	return x / figure(s)
+}
+
+// serverCPU is the figure the floor ratios divide: NaN without server figures.
+func serverCPU(s summary) float64 {
+	if s.server == nil {
+		return math.NaN()
+	}
+	return s.server.cpu
+}
+
+// sharedCell says in how many rounds others used the server, and which
+// rounds the server figures come from.
+func sharedCell(sv *serverSummary, rounds int) string {
+	switch {
+	case sv.shared == 0:
+		return fmt.Sprintf("0 of %d", rounds)
+	case sv.rounds == sv.shared:
+		return fmt.Sprintf("%d of %d (figures from all)", sv.shared, rounds)
+	}
+	return fmt.Sprintf("%d of %d (figures from the other %d)", sv.shared, rounds, sv.rounds)
+}
+
+func ratioCell(x float64) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+// rate formats a rate with thousands separators: 412,345.
+func rate(x float64) string {
+	s := strconv.FormatInt(int64(math.Round(x)), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// sectionIntro says what a section's rows share.
+func sectionIntro(res *results, s section) string {
+	o := res.opts
+	switch s {
+	case sectionKafka:
+		intro := fmt.Sprintf("Topics produced once up front: %s messages of %d B on %d partitions, round-robin, "+
+			"the key in header %s.", rate(float64(o.messages)), o.valueSize, o.partitions, keyHeader)
+		if k := res.env.kafka; k != nil && k.dups.name != "" {
+			intro += fmt.Sprintf(" Fresh-key topic: %s unique keys. Duplicates topic: %s unique keys; %s messages "+
+				"(%.1f%%) repeat an earlier message's key, %s of them on another partition than that key's first message.",
+				rate(float64(k.fresh.uniqueKeys)), rate(float64(k.dups.uniqueKeys)), rate(float64(k.dups.repeats)),
+				100*float64(k.dups.repeats)/float64(k.dups.messages), rate(float64(k.dups.elsewhere)))
+		}
+		return intro + " Each round has a fresh consumer group and a fresh key prefix. Timed from the join (or Run) " +
+			"to the last message fetched (raw rows) or given its final outcome (idemq rows: handler and duplicate " +
+			"calls == messages); CPU is counted until Run has returned. Group settings of every kafka-go row: " +
+			"MaxWait 250ms, MaxBytes 10 MiB, heartbeat 100ms, session 6s. × floor: server CPU per key over that of `" +
+			floorName("redis", floorDepth) + "` (Valkey rows: `" + floorName("valkey", floorDepth) + "`)."
+	case sectionBatch:
+		return fmt.Sprintf("Fresh keys under a fresh prefix per round, %d goroutines sharing one store; "+
+			"%s keys per round. A floor row of depth d sends, per round of d keys, one pipeline of d "+
+			"`SET k C<token> NX PX %d` and then one of d `SET k V<token>:%s XX PX %d` (the claim and the fenced "+
+			"overwrite, unchecked); a batch row claims d keys with one dedupe.Batch (lease 30s), ends each with "+
+			"struct{}{} and waits for every commit. Ratios are to the floor of the same server and depth.",
+			callers, rate(float64(o.messages)), floorLeaseMS, floorValue, floorTTLMS)
+	}
+	return fmt.Sprintf("A router on GoChannel, %d messages in flight (%d goroutines each publishing its next "+
+		"message once the last was handled), every message a new key, %s messages per round; timed from the first "+
+		"publish to the last message handled. × floor: server CPU per key over that of `"+floorName("redis", floorDepth)+"`.", wmInFlight, wmInFlight, rate(float64(o.messages)))
+}
