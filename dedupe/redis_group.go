@@ -6,25 +6,31 @@ import (
 )
 
 // groupExec coalesces the store calls of concurrent guards (group commit):
-// a call made while another is in flight waits, and every call that waited
-// goes out together in the next round trip. An idle store sends a call at
-// once: grouping adds no latency when there is nothing to group with.
+// a call made while maxInFlight others are in flight waits, and every call
+// that waited goes out together in the next round trip. A store with a free
+// slot sends a call at once: grouping adds no latency when there is nothing
+// to group with.
 //
 // Calls of different callers are independent, so their ops may share one
 // Exec (and Exec's order within it) whatever keys they touch; one caller's
 // own calls are never grouped together, since it waits for each.
 //
-// The caller that finds the store idle leads: it sends its own ops; when
-// they return, it hands the calls queued meanwhile to one of their callers,
+// A caller that finds a free slot leads: it sends its own ops; when they
+// return, it hands the calls queued meanwhile to one of their callers,
 // which sends them all in one Exec and hands on in turn. Every caller thus
 // sends at most one round trip, its own group's.
 type groupExec struct {
 	send func(ctx context.Context, ops []Op) []OpResult
 
-	mu    sync.Mutex
-	busy  bool
-	queue []*groupCall
+	mu       sync.Mutex
+	inFlight int // round trips in flight, at most maxInFlight
+	queue    []*groupCall
 }
+
+// maxInFlight is how many grouped round trips may be in flight at once: a
+// second one lets the server work on one pipeline while the client writes
+// the next and reads the last.
+const maxInFlight = 2
 
 // groupCall is one caller's ops, waiting to be sent with others.
 type groupCall struct {
@@ -36,8 +42,8 @@ type groupCall struct {
 
 func (g *groupExec) exec(ctx context.Context, ops []Op) []OpResult {
 	g.mu.Lock()
-	if !g.busy {
-		g.busy = true
+	if g.inFlight < maxInFlight {
+		g.inFlight++
 		g.mu.Unlock()
 		me := &groupCall{ops: ops}
 		g.lead(ctx, []*groupCall{me})
@@ -73,7 +79,7 @@ func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
 	next := g.queue
 	g.queue = nil
 	if len(next) == 0 {
-		g.busy = false
+		g.inFlight--
 	}
 	g.mu.Unlock()
 	if len(next) > 0 {

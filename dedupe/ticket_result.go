@@ -23,21 +23,21 @@ import (
 func (t *Ticket[V]) Result(ctx context.Context) error {
 	t.b.mu.Lock()
 	state, endedAt := t.state, t.endedAt
-	err := t.err
+	err, outcome := t.err, t.outcome
 	t.b.mu.Unlock()
 	switch state {
-	case ticketEnded, ticketReleasing, ticketSettled:
+	case ticketSettled: // known already: never lost to a done ctx
+		return outcome
+	case ticketEnded, ticketReleasing:
 	case ticketOwned:
 		return ErrEndNotCalled
 	default:
 		return err
 	}
-	settled := t.awaitSettled()
-	select {
-	case <-settled: // known already: never lost to a done ctx
-		return t.settledOutcome()
-	default:
+	if ctx.Err() != nil { // a poll: no outcome yet
+		return context.Cause(ctx)
 	}
+	settled := t.awaitSettled()
 	timer := time.NewTimer(time.Until(endedAt.Add(t.b.cfg.commitTimeout)))
 	defer timer.Stop()
 	select {

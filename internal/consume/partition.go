@@ -1,6 +1,9 @@
 package consume
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // maxWaves is how many batches of one partition may run at once in ByKey
 // and Unordered: a slow message then holds back only its own batch's tail,
@@ -13,10 +16,12 @@ const maxWaves = 4
 // (holding no claim) until the previous batch's chain of that key has
 // finished.
 type partitionRun[M, V any] struct {
-	s     *Session[M, V]
-	o     *offsets
-	slots chan struct{}
-	wg    sync.WaitGroup
+	s      *Session[M, V]
+	o      *offsets
+	work   context.Context // the session's work ctx, per partition: handlers' contexts hang off it, not off one shared by every partition
+	cancel context.CancelFunc
+	slots  chan struct{}
+	wg     sync.WaitGroup
 
 	mu    sync.Mutex
 	gates map[string]chan struct{} // ByKey: the done channel of the latest batch's chain per order key
@@ -27,7 +32,8 @@ func newPartitionRun[M, V any](s *Session[M, V], o *offsets) *partitionRun[M, V]
 	if s.e.cfg.Ordering == ByPartition {
 		n = 1
 	}
-	return &partitionRun[M, V]{s: s, o: o, slots: make(chan struct{}, n), gates: map[string]chan struct{}{}}
+	work, cancel := context.WithCancel(s.work)
+	return &partitionRun[M, V]{s: s, o: o, work: work, cancel: cancel, slots: make(chan struct{}, n), gates: map[string]chan struct{}{}}
 }
 
 // slot waits for room for one more batch; false once the session stops.
@@ -46,7 +52,7 @@ func (r *partitionRun[M, V]) free() { <-r.slots }
 // overlap, in a goroutine otherwise.
 func (r *partitionRun[M, V]) run(jobs []*job[M, V]) {
 	dones := r.gate(jobs)
-	sc := &scope{stop: r.s.stop, work: r.s.work, finish: func(offset int64) { r.s.commits.finished(r.o, offset) }}
+	sc := &scope{stop: r.s.stop, work: r.work, finish: func(offset int64) { r.s.commits.finished(r.o, offset) }}
 	batch := func() {
 		defer r.free()
 		if err := r.s.e.runBatch(sc, jobs); err != nil {
@@ -96,4 +102,7 @@ func (r *partitionRun[M, V]) open(dones map[string]chan struct{}) {
 }
 
 // wait waits for the running batches.
-func (r *partitionRun[M, V]) wait() { r.wg.Wait() }
+func (r *partitionRun[M, V]) wait() {
+	r.wg.Wait()
+	r.cancel()
+}
