@@ -31,15 +31,23 @@ go test ${IDEMQ_RACE--race} -count=1 -v "$@" ./... >"$log" 2>&1 &
 go_test=$!
 tail -n +1 -f --pid=$go_test "$log" | grep --line-buffered -E '^(--- |ok |FAIL|panic|PASS$|Benchmark|\?|WARNING: DATA RACE)|^ +--- (FAIL|SKIP)' || true
 wait $go_test || status=$?
-# Each fuzz target runs briefly too (its seed corpus already ran above).
-fuzztime=${IDEMQ_FUZZTIME:-5s}
+# Each fuzz target runs briefly too (its seed corpus already ran above). The budget is a count of
+# executions, not a duration: with a duration, Go 1.26's fuzz coordinator can report a bare
+# "context deadline exceeded" when -fuzztime expires on a loaded machine (golang/go#75804).
+fuzztime=${IDEMQ_FUZZTIME:-30000x}
 if [ $status = 0 ] && [ "$fuzztime" != 0 ] && [ -z "$*" ]; then
   for target in dedupe:FuzzParseRecord dedupe:FuzzRecordKeySlot adapters/kafka:FuzzHeaderKey \
     adapters/kafka:FuzzDeadLetterMessage adapters/watermill:FuzzStoreKey adapters/watermill:FuzzMetadataKey; do
     pkg=./${target%%:*} name=${target#*:}
     echo "test: fuzzing $name ($pkg) for $fuzztime"
-    go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "$pkg" >>"$log" 2>&1 || { status=1; echo "test: $name FAILED" >&2; }
+    if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "$pkg" >"$log.fuzz" 2>&1; then
+      status=1
+      echo "test: $name FAILED:" >&2
+      tail -n 8 "$log.fuzz" >&2
+    fi
+    cat "$log.fuzz" >>"$log"
   done
+  rm -f "$log.fuzz"
 fi
 if [ $status != 0 ]; then
   echo "test: FAILED (exit $status). Failure messages:" >&2
