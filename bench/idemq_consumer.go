@@ -11,6 +11,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/nullstore"
 )
 
 // storeKind is the store under an idemq consumer row.
@@ -31,7 +32,7 @@ func newStore(kind storeKind, rr rowRound) (dedupe.Store, error) {
 	case serverStoreKind:
 		return dedupe.NewRedisStore(rr.server.client, dedupe.WithPrefix(rr.prefix))
 	}
-	return nullStore{}, nil
+	return nullstore.Store{}, nil
 }
 
 // idemqRun consumes the fresh topic (or the duplicates topic) with an idemq

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
 // keyHeader carries the idempotency key, the adapter's default.
@@ -98,48 +100,14 @@ func (b *recordingBalancer) Balance(m kafkago.Message, partitions ...int) int {
 	return p
 }
 
-// createTopic creates a topic, records it for deletion and waits until
-// every partition has a leader.
+// createTopic creates a topic, records it for deletion (a topic that was
+// never made is harmless to delete) and waits, at most 30s, until every
+// partition has a leader.
 func (k *kafkaCluster) createTopic(ctx context.Context, name string, partitions int) error {
-	res, err := k.client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err == nil {
-		err = res.Errors[name]
-	}
-	if err != nil {
-		return fmt.Errorf("creating topic %s: %w", name, err)
-	}
 	k.mu.Lock()
 	k.topics = append(k.topics, name)
 	k.mu.Unlock()
-	return k.waitForLeaders(ctx, name, partitions)
-}
-
-func (k *kafkaCluster) waitForLeaders(ctx context.Context, name string, partitions int) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for {
-		meta, err := k.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{name}})
-		if err == nil && leadersReady(meta, partitions) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topic %s: no leader for every partition: %v", name, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func leadersReady(meta *kafkago.MetadataResponse, partitions int) bool {
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) != partitions {
-		return false
-	}
-	for _, p := range meta.Topics[0].Partitions {
-		if p.Error != nil || p.Leader.Host == "" {
-			return false
-		}
-	}
-	return true
+	return kafkaadmin.CreateTopic(ctx, k.client, name, partitions)
 }

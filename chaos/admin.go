@@ -7,6 +7,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
 // admin creates and removes the run's topics and groups and reads lag,
@@ -25,76 +27,26 @@ func (a *admin) close() { a.transport.CloseIdleConnections() }
 
 // createTopic creates topic and waits until every partition has a leader.
 func (a *admin) createTopic(ctx context.Context, topic string, partitions int) error {
-	res, err := a.client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
+	if err := kafkaadmin.CreateTopic(ctx, a.client, topic, partitions); err != nil {
+		return fmt.Errorf("chaos: %w", err)
 	}
-	if err != nil {
-		return fmt.Errorf("chaos: creating topic %s: %w", topic, err)
-	}
-	return poll(ctx, 50*time.Millisecond, func() (bool, error) {
-		meta, err := a.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-		return err == nil && leadersReady(meta, partitions), err
-	})
-}
-
-func leadersReady(meta *kafkago.MetadataResponse, partitions int) bool {
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) != partitions {
-		return false
-	}
-	for _, p := range meta.Topics[0].Partitions {
-		if p.Error != nil || p.Leader.Host == "" {
-			return false
-		}
-	}
-	return true
+	return nil
 }
 
 // lag returns, per partition of topic, the end offset minus the group's
 // committed offset (a partition without a commit counts from 0).
 func (a *admin) lag(ctx context.Context, topic, group string, partitions int) (map[int]int64, error) {
-	ends, err := a.endOffsets(ctx, topic, partitions)
+	lag, err := kafkaadmin.Lag(ctx, a.client, topic, group, partitions)
 	if err != nil {
-		return nil, err
-	}
-	ids := make([]int, partitions)
-	for p := range ids {
-		ids[p] = p
-	}
-	res, err := a.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
-	if err == nil {
-		err = res.Error
-	}
-	if err != nil {
-		return nil, fmt.Errorf("chaos: offsets of group %s: %w", group, err)
-	}
-	lag := make(map[int]int64, partitions)
-	for p, end := range ends {
-		lag[p] = end
-	}
-	for _, p := range res.Topics[topic] {
-		lag[p.Partition] = ends[p.Partition] - max(p.CommittedOffset, 0)
+		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	return lag, nil
 }
 
 func (a *admin) endOffsets(ctx context.Context, topic string, partitions int) (map[int]int64, error) {
-	req := make([]kafkago.OffsetRequest, partitions)
-	for p := range req {
-		req[p] = kafkago.LastOffsetOf(p)
-	}
-	res, err := a.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: req}})
+	ends, err := kafkaadmin.EndOffsets(ctx, a.client, topic, partitions)
 	if err != nil {
-		return nil, fmt.Errorf("chaos: end offsets of %s: %w", topic, err)
-	}
-	ends := map[int]int64{}
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("chaos: end offset of %s/%d: %w", topic, p.Partition, p.Error)
-		}
-		ends[p.Partition] = p.LastOffset
+		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	return ends, nil
 }

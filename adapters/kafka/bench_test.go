@@ -14,6 +14,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/nullstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -57,38 +58,6 @@ func BenchmarkThroughput(b *testing.B) {
 	})
 }
 
-// nullStore claims and commits every key at once, keeping nothing: the
-// consumer's cost without a store's.
-type nullStore struct{}
-
-var _ dedupe.BatchStore = nullStore{}
-
-func (nullStore) Watch(context.Context, string) (dedupe.Interest, error) { return nullInterest{}, nil }
-func (nullStore) Get(context.Context, string) (dedupe.Record, error)     { return dedupe.Record{}, nil }
-func (nullStore) Commit(context.Context, string, dedupe.Commit) (dedupe.Record, bool, error) {
-	return dedupe.Record{}, true, nil
-}
-func (nullStore) Claim(context.Context, string, string, time.Duration) (dedupe.Record, bool, error) {
-	return dedupe.Record{}, true, nil
-}
-func (nullStore) Renew(context.Context, string, string, time.Duration) (bool, error) {
-	return true, nil
-}
-func (nullStore) Release(context.Context, string, string) (bool, error) { return true, nil }
-func (nullStore) Close() error                                          { return nil }
-func (nullStore) Exec(_ context.Context, ops []dedupe.Op) []dedupe.OpResult {
-	res := make([]dedupe.OpResult, len(ops))
-	for i := range res {
-		res[i].OK = true
-	}
-	return res
-}
-
-type nullInterest struct{}
-
-func (nullInterest) Events() <-chan dedupe.Event { return nil }
-func (nullInterest) Close()                      {}
-
 // benchRuns runs b.N consumptions and reports messages per second.
 func benchRuns(b *testing.B, run func(*testing.B) time.Duration) {
 	var total time.Duration
@@ -128,11 +97,11 @@ func benchTopic(b *testing.B, k testenv.KafkaBroker, dupShare float64) string {
 }
 
 // consumerRun consumes the topic with a Consumer and a no-op handler, on
-// Redis, or on a nullStore when srv is nil. It reports the Redis server's
+// Redis, or on a nullstore.Store when srv is nil. It reports the Redis server's
 // CPU time per message.
 func consumerRun(b *testing.B, k testenv.KafkaBroker, srv *testenv.RedisServer, topic string) time.Duration {
 	b.Helper()
-	var store dedupe.Store = nullStore{}
+	var store dedupe.Store = nullstore.Store{}
 	if srv != nil {
 		rs, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix+testenv.Name(b)+":"))
 		if err != nil {

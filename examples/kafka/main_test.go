@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,32 +18,8 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	topic := testenv.Name(t)
 	k.DeleteAtCleanup(t, topic)
-	out := captureStdout(t, func() error { return run(ctx, k.Brokers[0], srv.Addrs[0], topic, srv.Prefix) })
+	out := testenv.Stdout(t, func() error { return run(ctx, k.Brokers[0], srv.Addrs[0], topic, srv.Prefix) })
 	if want := "charged order-1\nduplicate: receipt for order-1\n"; out != want {
 		t.Errorf("the example printed %q, want %q", out, want)
 	}
-}
-
-// captureStdout runs fn and returns what it printed.
-func captureStdout(t *testing.T, fn func() error) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	orig := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	ferr := fn()
-	os.Stdout = orig
-	_ = w.Close()
-	out := <-done
-	if ferr != nil {
-		t.Fatalf("run = %v; it printed %q", ferr, strings.TrimSpace(out))
-	}
-	return out
 }

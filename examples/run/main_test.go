@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,31 +16,8 @@ func TestRun(t *testing.T) {
 	srv := testenv.Redis(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out := captureStdout(t, func() error { return run(ctx, srv.Addrs[0], srv.Prefix) })
+	out := testenv.Stdout(t, func() error { return run(ctx, srv.Addrs[0], srv.Prefix) })
 	if want := "placed order-1\nduplicate: already done as order-1\n"; out != want {
 		t.Errorf("the example printed %q, want %q", out, want)
 	}
-}
-
-func captureStdout(t *testing.T, fn func() error) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	orig := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	ferr := fn()
-	os.Stdout = orig
-	_ = w.Close()
-	out := <-done
-	if ferr != nil {
-		t.Fatalf("run = %v; it printed %q", ferr, strings.TrimSpace(out))
-	}
-	return out
 }

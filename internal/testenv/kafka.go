@@ -6,6 +6,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
 // KafkaBroker is a real Kafka broker (or cluster) reachable from the tests.
@@ -46,17 +48,10 @@ func (k KafkaBroker) Topic(t testing.TB, partitions int) string {
 	c := k.client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := c.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
-	}
-	if err != nil {
-		t.Fatalf("testenv: creating topic %s: %v", topic, err)
-	}
 	k.DeleteAtCleanup(t, topic)
-	k.waitForLeaders(ctx, t, c, topic, partitions)
+	if err := kafkaadmin.CreateTopic(ctx, c, topic, partitions); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
 	return topic
 }
 
@@ -68,35 +63,6 @@ func (k KafkaBroker) DeleteAtCleanup(t testing.TB, topic string) {
 		defer cancel()
 		_, _ = c.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: []string{topic}})
 	})
-}
-
-func (k KafkaBroker) waitForLeaders(ctx context.Context, t testing.TB, c *kafkago.Client, topic string, partitions int) {
-	t.Helper()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		meta, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-		if err == nil && leadersReady(meta, partitions) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("testenv: topic %s has no leader for every partition: %v", topic, err)
-		case <-tick.C:
-		}
-	}
-}
-
-func leadersReady(meta *kafkago.MetadataResponse, partitions int) bool {
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) != partitions {
-		return false
-	}
-	for _, p := range meta.Topics[0].Partitions {
-		if p.Error != nil || p.Leader.Host == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // Group returns a consumer-group name unique to this call.

@@ -1,0 +1,102 @@
+package kafkaadmin_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/kafkaadmin"
+	"github.com/idemq/idemq/internal/testenv"
+)
+
+func client(t *testing.T, k testenv.KafkaBroker) *kafkago.Client {
+	transport := &kafkago.Transport{}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &kafkago.Client{Addr: kafkago.TCP(k.Brokers...), Transport: transport, Timeout: 10 * time.Second}
+}
+
+// TestCreateTopic: a new topic can be written at once on every partition; a
+// second create of the same name is TopicAlreadyExists.
+func TestCreateTopic(t *testing.T) {
+	k := testenv.Kafka(t)
+	c := client(t, k)
+	topic := testenv.Name(t)
+	k.DeleteAtCleanup(t, topic)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := kafkaadmin.CreateTopic(ctx, c, topic, 3); err != nil {
+		t.Fatalf("CreateTopic: %v", err)
+	}
+	w := k.Writer(t, topic)
+	w.Balancer = &kafkago.RoundRobin{}
+	if err := w.WriteMessages(ctx, kafkago.Message{Value: []byte("a")}, kafkago.Message{Value: []byte("b")}, kafkago.Message{Value: []byte("c")}); err != nil {
+		t.Fatalf("writing right after CreateTopic: %v", err)
+	}
+	err := kafkaadmin.CreateTopic(ctx, c, topic, 3)
+	if !errors.Is(err, kafkago.TopicAlreadyExists) {
+		t.Fatalf("second CreateTopic: got %v, want TopicAlreadyExists", err)
+	}
+}
+
+// TestLag: a group that committed nothing lags by the end offsets; after a
+// commit on one partition, that partition lags by what follows the commit.
+func TestLag(t *testing.T) {
+	k := testenv.Kafka(t)
+	c := client(t, k)
+	topic, group := k.Topic(t, 2), k.Group(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w := k.Writer(t, topic)
+	w.Balancer = kafkago.BalancerFunc(func(_ kafkago.Message, _ ...int) int { return 0 })
+	for range 3 {
+		if err := w.WriteMessages(ctx, kafkago.Message{Value: []byte("x")}); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	lag, err := kafkaadmin.Lag(ctx, c, topic, group, 2)
+	if err != nil {
+		t.Fatalf("Lag: %v", err)
+	}
+	if got, want := lag, map[int]int64{0: 3, 1: 0}; !equal(got, want) {
+		t.Fatalf("lag before any commit: got %v, want %v", got, want)
+	}
+	res, err := c.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: group, GenerationID: -1,
+		Topics: map[string][]kafkago.OffsetCommit{topic: {{Partition: 0, Offset: 2}}}})
+	if err == nil {
+		err = errors.Join(offsetErrors(res)...)
+	}
+	if err != nil {
+		t.Fatalf("OffsetCommit: %v", err)
+	}
+	if lag, err = kafkaadmin.Lag(ctx, c, topic, group, 2); err != nil {
+		t.Fatalf("Lag: %v", err)
+	}
+	if got, want := lag, map[int]int64{0: 1, 1: 0}; !equal(got, want) {
+		t.Fatalf("lag after committing offset 2: got %v, want %v", got, want)
+	}
+}
+
+func offsetErrors(res *kafkago.OffsetCommitResponse) []error {
+	var errs []error
+	for _, ps := range res.Topics {
+		for _, p := range ps {
+			errs = append(errs, p.Error)
+		}
+	}
+	return errs
+}
+
+func equal(a, b map[int]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
