@@ -9,7 +9,7 @@ help: ## List the targets and what they do.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: ## Install/start Redis, a Redis Cluster and Kafka, run all tests with -race, stop them.
+test: ## Install/start Redis (+ a replica), Valkey, a Redis Cluster and Kafka, run all tests with -race and every fuzz target briefly, stop them.
 	scripts/test.sh
 
 .PHONY: cover
@@ -43,7 +43,7 @@ bench-go: ## Start the services and run the go test benchmarks (no tests, no rac
 	IDEMQ_RACE= scripts/test.sh -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
-chaos: ## Fault run against `make services`: SIGKILLs, a Redis restart and crash, link faults; 120k messages, < 5 min. ARGS='-h'.
+chaos: ## Fault run against `make services`: SIGKILLs, a Redis restart and crash, link faults; 120k messages, 15 faults, about 3 min (at most 5). ARGS='-h'.
 	scripts/services.sh start
 	go build -o bin/chaos ./chaos
 	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos $(ARGS)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
 // kafkaCluster is the broker of IDEMQ_KAFKA_BROKERS, with the topics and
@@ -78,37 +79,7 @@ func (k *kafkaCluster) readerConfig(topic, group string) kafkago.ReaderConfig {
 // close deletes the run's groups and topics and closes the connections.
 func (k *kafkaCluster) close(ctx context.Context) error {
 	defer k.transport.CloseIdleConnections()
-	var errs []error
-	if len(k.groups) > 0 {
-		res, err := k.client.DeleteGroups(ctx, &kafkago.DeleteGroupsRequest{GroupIDs: k.groups})
-		errs = append(errs, err)
-		if err == nil {
-			for g, err := range res.Errors {
-				if !errors.Is(err, kafkago.GroupIdNotFound) { // a round that failed before its join
-					errs = append(errs, wrapf(err, "deleting group %s", g))
-				}
-			}
-		}
-	}
-	if len(k.topics) > 0 {
-		res, err := k.client.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: k.topics})
-		errs = append(errs, err)
-		if err == nil {
-			for t, err := range res.Errors {
-				if !errors.Is(err, kafkago.UnknownTopicOrPartition) { // gone already (a restarted broker)
-					errs = append(errs, wrapf(err, "deleting topic %s", t))
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
+	return kafkaadmin.Remove(ctx, k.client, k.topics, k.groups)
 }
 
 // kafkaVersion reads the broker's version from its log (IDEMQ_KAFKA_LOG,

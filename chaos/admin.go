@@ -7,12 +7,11 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-
-	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
-// admin creates and removes the run's topics and groups and reads lag,
-// directly against the broker.
+// admin is the run's own connection to the broker, not through the fault
+// proxy: internal/kafkaadmin's calls (topics, lag, cleanup) go through its
+// client, and it tells whether a group is stable.
 type admin struct {
 	client    *kafkago.Client
 	transport *kafkago.Transport
@@ -24,32 +23,6 @@ func newAdmin(addr string) *admin {
 }
 
 func (a *admin) close() { a.transport.CloseIdleConnections() }
-
-// createTopic creates topic and waits until every partition has a leader.
-func (a *admin) createTopic(ctx context.Context, topic string, partitions int) error {
-	if err := kafkaadmin.CreateTopic(ctx, a.client, topic, partitions); err != nil {
-		return fmt.Errorf("chaos: %w", err)
-	}
-	return nil
-}
-
-// lag returns, per partition of topic, the end offset minus the group's
-// committed offset (a partition without a commit counts from 0).
-func (a *admin) lag(ctx context.Context, topic, group string, partitions int) (map[int]int64, error) {
-	lag, err := kafkaadmin.Lag(ctx, a.client, topic, group, partitions)
-	if err != nil {
-		return nil, fmt.Errorf("chaos: %w", err)
-	}
-	return lag, nil
-}
-
-func (a *admin) endOffsets(ctx context.Context, topic string, partitions int) (map[int]int64, error) {
-	ends, err := kafkaadmin.EndOffsets(ctx, a.client, topic, partitions)
-	if err != nil {
-		return nil, fmt.Errorf("chaos: %w", err)
-	}
-	return ends, nil
-}
 
 // stable reports whether group is Stable with n members.
 func (a *admin) stable(ctx context.Context, group string, n int) (bool, error) {
@@ -79,13 +52,6 @@ func advertised(ctx context.Context, addr string) ([]string, error) {
 		addrs = append(addrs, fmt.Sprintf("%s:%d", b.Host, b.Port))
 	}
 	return addrs, nil
-}
-
-// remove deletes the run's topics and consumer groups (cleanup: errors
-// ignored).
-func (a *admin) remove(ctx context.Context, topics, groups []string) {
-	_, _ = a.client.DeleteGroups(ctx, &kafkago.DeleteGroupsRequest{GroupIDs: groups})
-	_, _ = a.client.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: topics})
 }
 
 // poll calls check every interval until it reports true or ctx ends (then

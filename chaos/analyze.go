@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
 // topicResult is what one consumer group's journals show.
@@ -160,7 +162,7 @@ func atRisk(h *history, f *faultResult) map[string]int {
 func (r *run) deadLettered(ctx context.Context) int64 {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ends, err := r.admin.endOffsets(ctx, r.dlt, 1)
+	ends, err := kafkaadmin.EndOffsets(ctx, r.admin.client, r.dlt, 1)
 	if err != nil {
 		return -1
 	}

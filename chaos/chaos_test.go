@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idemq/idemq/internal/testenv"
 )
 
 // TestChaosShort runs the short chaos run (`make chaos-short`) against the
@@ -49,17 +51,10 @@ func TestChaosShort(t *testing.T) {
 // IDEMQ_REQUIRE_SERVICES=1.
 func requireServices(t *testing.T) {
 	t.Helper()
-	missing := ""
 	if os.Getenv("IDEMQ_KAFKA_BROKERS") == "" {
-		missing = "IDEMQ_KAFKA_BROKERS is unset (run `make services` and export what it prints, or `make test`)"
-	} else if _, err := exec.LookPath("redis-server"); err != nil {
-		missing = "no redis-server on PATH (scripts/services.sh installs it)"
+		testenv.Missing(t, "Kafka with the CHAOS listener", "IDEMQ_KAFKA_BROKERS", "the variable is unset")
 	}
-	if missing == "" {
-		return
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		testenv.Missing(t, "a redis-server binary", "PATH", err.Error())
 	}
-	if os.Getenv("IDEMQ_REQUIRE_SERVICES") == "1" {
-		t.Fatal("chaos: " + missing)
-	}
-	t.Skip("chaos: " + missing)
 }

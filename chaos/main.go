@@ -23,7 +23,7 @@
 // commit fell within the last seconds a Redis restart may lose. The exit
 // status is 1 otherwise, 2 for bad flags.
 //
-//	go run ./chaos            # the default run: 100,000 + 20,000 messages, 14 faults, under 5 minutes
+//	go run ./chaos            # the default run: 100,000 + 20,000 messages, 15 faults, about 3 minutes (at most 5)
 //	go run ./chaos -short     # the short form: under 2 minutes
 //	go run ./chaos -h         # the flags
 package main

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/internal/faultproxy"
+	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
 // run is one chaos run: its services, processes and what happened.
@@ -184,11 +185,11 @@ func (r *run) createTopics(ctx context.Context) error {
 	defer cancel()
 	for _, t := range r.topics {
 		t.keys = keysOf(t.msgs)
-		if err := r.admin.createTopic(ctx, t.name, t.partitions); err != nil {
+		if err := kafkaadmin.CreateTopic(ctx, r.admin.client, t.name, t.partitions); err != nil {
 			return err
 		}
 	}
-	return r.admin.createTopic(ctx, r.dlt, 1)
+	return kafkaadmin.CreateTopic(ctx, r.admin.client, r.dlt, 1)
 }
 
 // startFleet starts every worker and waits until both groups are stable
@@ -333,7 +334,7 @@ func (r *run) progress(ctx context.Context) string {
 func (r *run) totalLag(ctx context.Context, t *topic) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	lag, err := r.admin.lag(ctx, t.name, t.group, t.partitions)
+	lag, err := kafkaadmin.Lag(ctx, r.admin.client, t.name, t.group, t.partitions)
 	var sum int64
 	for _, n := range lag {
 		sum += n
@@ -369,7 +370,7 @@ func (r *run) drain(ctx context.Context) {
 	}
 	for _, t := range r.topics {
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		t.lag, _ = r.admin.lag(lctx, t.name, t.group, t.partitions)
+		t.lag, _ = kafkaadmin.Lag(lctx, r.admin.client, t.name, t.group, t.partitions)
 		cancel()
 	}
 	r.say("lag %s; stopping the workers", r.progress(ctx))
@@ -393,7 +394,7 @@ func (r *run) teardown(rep *report, err error) {
 		for _, t := range r.topics {
 			topics, groups = append(topics, t.name), append(groups, t.group)
 		}
-		r.admin.remove(ctx, append(topics, r.dlt), groups)
+		_ = kafkaadmin.Remove(ctx, r.admin.client, append(topics, r.dlt), groups)
 	}
 	if r.dir == "" {
 		return

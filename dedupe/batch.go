@@ -64,8 +64,9 @@ type Batch[V any] struct {
 // default DefaultLease), WithTTL, WithCodec, WithCommitTimeout, WithNoWait
 // (Await returns ErrInProgress at once) and WithKeepClaimOnError (Release
 // keeps the claim until its lease ends); and WithQueuedLease, for the
-// Batch only. WithEagerStart is Run's only: ErrInvalidOption. Close the
-// Batch when done.
+// Batch only. WithEagerStart and WithFingerprint are Run's only
+// (ErrInvalidOption): a Batch takes fingerprints per key, with ClaimKeys.
+// Close the Batch when done.
 func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 	cfg, err := newRunConfig(opts)
 	switch {
@@ -95,9 +96,6 @@ func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 
 // fenced reports claim-first mode.
 func (b *Batch[V]) fenced() bool { return !b.cfg.optimistic }
-
-// queuedLease is the lease of a claim whose work has not started.
-func (b *Batch[V]) queuedLease() time.Duration { return b.queued }
 
 // leaseOf is the lease a held ticket's renewal asks for. Caller holds b.mu.
 func (b *Batch[V]) leaseOf(t *Ticket[V]) time.Duration {

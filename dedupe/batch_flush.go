@@ -26,23 +26,31 @@ func (b *Batch[V]) flusher() {
 	}
 }
 
-// flushQueue sends what is queued and applies the replies. It reports
-// whether there was anything to send.
+// flushQueue sends what is queued and applies the replies; ops that failed
+// are sent again after a backoff, together with what was queued meanwhile.
+// It reports whether there was anything to send.
 func (b *Batch[V]) flushQueue() bool {
-	b.mu.Lock()
-	queue := b.queue
-	b.queue = nil
-	b.mu.Unlock()
+	queue := b.takeQueue()
 	if len(queue) == 0 {
 		return false
 	}
 	for n := 0; len(queue) > 0; n++ {
 		if n > 0 {
 			time.Sleep(retryBackoff(n - 1))
+			queue = append(queue, b.takeQueue()...)
 		}
 		queue = b.flushOnce(queue, n)
 	}
 	return true
+}
+
+// takeQueue empties the queue of ended and released tickets.
+func (b *Batch[V]) takeQueue() []*Ticket[V] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	queue := b.queue
+	b.queue = nil
+	return queue
 }
 
 // flushOnce sends the ops of queue (attempt n) and settles them, except

@@ -13,8 +13,10 @@ type batchRenewal[V any] struct {
 	results []OpResult
 }
 
-// heartbeat renews every held claim of the Batch in one round trip every
-// lease/3 (one round trip in flight at most), and keeps each ticket's lease
+// heartbeat renews the held claims of the Batch in one round trip every
+// queued lease/3 (one round trip in flight at most): every claim whose work
+// has not started, and each started one about every lease/3 (renewDue). It
+// keeps each ticket's lease
 // by the local clock: a ticket whose last successful claim or renewal was
 // sent more than leaseSafety ago loses its lease (its contexts are
 // cancelled with ErrLeaseLost) whatever the store does, before another owner
@@ -49,14 +51,15 @@ func (b *Batch[V]) heartbeat() {
 	}
 }
 
-// renew starts the renewal of every held claim whose lease is not lost, and
-// reports whether it started one.
+// renew starts the renewal of every held claim whose lease is not lost and
+// whose renewal is due, and reports whether it started one.
 func (b *Batch[V]) renew(replies chan<- batchRenewal[V]) bool {
 	b.mu.Lock()
 	var tickets []*Ticket[V]
 	var ops []Op
+	now := time.Now()
 	for t := range b.held {
-		if t.lost == nil {
+		if t.lost == nil && b.renewDue(t, now) {
 			tickets = append(tickets, t)
 			ops = append(ops, Op{Kind: OpRenew, Key: t.key, Token: t.token, Lease: b.leaseOf(t)})
 		}
@@ -72,6 +75,17 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V]) bool {
 		replies <- batchRenewal[V]{sent: sent, tickets: tickets, ops: ops, results: b.exec(ctx, ops)}
 	})
 	return true
+}
+
+// renewDue reports whether t's claim is renewed by the heartbeat at now. A
+// queued claim is renewed at every beat; a started one, with the full
+// lease, once its local deadline is within lease/3 (plus one beat), so
+// about every lease/3 as Run renews: a beat renews it too when the lease is
+// the queued lease. A claim that just started has at most
+// leaseSafety(queued) <= lease/3 + queued/3 left, so its first renewal with
+// the full lease is at the next beat. Caller holds b.mu.
+func (b *Batch[V]) renewDue(t *Ticket[V], now time.Time) bool {
+	return !t.started || t.deadline.Sub(now) <= b.cfg.lease/3+b.queued/3
 }
 
 // renewed applies a renewal's replies to the tickets still held.

@@ -28,8 +28,9 @@
 // the fenced release publishes too). Either is safe for the key's effects
 // only if the owner is
 // really gone: a live owner whose claim is released loses its lease (its
-// commit is refused), but its work may already have had effects, and the
-// next owner runs it again. Forget is for a value committed by mistake; it
+// commit is refused once another owner has claimed the key, and lands if
+// nobody has), but its work may already have had effects, and the next
+// owner runs it again. Forget is for a value committed by mistake; it
 // makes the next delivery of the key run its work again.
 //
 // No claim's age can be told (a record keeps neither the time of its claim

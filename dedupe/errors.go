@@ -85,6 +85,9 @@ var (
 	ErrReleased = errors.New("dedupe: ticket released without a value")
 	// errUnknownOp: an Op of an unknown kind.
 	errUnknownOp = errors.New("dedupe: unknown op kind")
+	// errTooManyRounds: an Exec op still unanswered after maxRounds
+	// pipelines (scripts flushed again and again): its outcome is unknown.
+	errTooManyRounds = errors.New("dedupe: no answer after the most pipelines one Exec sends")
 )
 
 // StoreError reports a failed store call: Redis down, a timeout, a refused

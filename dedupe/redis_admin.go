@@ -59,9 +59,9 @@ func (s *RedisStore) Inspect(ctx context.Context, key string) (KeyInfo, error) {
 // a release on the key's channel, marked by a waiter or not, so that every
 // waiter re-reads the key and claims it at once instead of waiting for the
 // lease to run out. It is for a claim stuck with a long lease (its owner
-// crashed): an owner that is still alive loses its lease (its renewals and
-// its commit are refused) but learns it only by its own clock, and its work
-// may then run twice.
+// crashed): an owner that is still alive loses its lease (its renewals are
+// refused, and its commit too once another owner has claimed the key) but
+// learns it only by its own clock, and its work may then run twice.
 //
 // It reads the claim's token, then deletes the claim of that token (two
 // round trips), so that a call the client resends after a lost reply never

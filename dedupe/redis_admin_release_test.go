@@ -20,8 +20,9 @@ const wakeBound = 10 * time.Second
 func waiter(t *testing.T, srv testenv.RedisServer, s *dedupe.RedisStore, key string) (ran <-chan struct{}, result <-chan error) {
 	t.Helper()
 	ranc, resc := make(chan struct{}), make(chan error, 1)
+	ws := newRedisStore(t, srv) // here, not in the goroutine: it may fail the test
 	go func() {
-		_, err := dedupe.Run(context.Background(), newRedisStore(t, srv), key, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+		_, err := dedupe.Run(context.Background(), ws, key, func(ctx context.Context, end dedupe.End[string]) (int, error) {
 			close(ranc)
 			end("after the release")
 			return 0, nil

@@ -58,6 +58,9 @@ func (s *RedisStore) execNow(ctx context.Context, ops []Op) []OpResult {
 	for n := 0; r != nil && n < maxRounds; n++ {
 		r = r.send(ctx)
 	}
+	if r != nil {
+		r.giveUp()
+	}
 	return results
 }
 
@@ -254,6 +257,24 @@ func (r *round) fail(err error) {
 	for _, c := range r.calls {
 		for _, i := range c.idx {
 			r.plan.results[i].Err = err
+		}
+	}
+}
+
+// giveUp fails the ops of a round that was never sent and have no answer
+// yet. A remaining-lease read or a retried claim's renewal only adds to an
+// answer the op already has, which stands.
+func (r *round) giveUp() {
+	for _, c := range r.calls {
+		r.failUnanswered(c.idx)
+	}
+	r.failUnanswered(slices.Concat(r.claims, r.gets, r.cas))
+}
+
+func (r *round) failUnanswered(idx []int) {
+	for _, i := range idx {
+		if res := &r.plan.results[i]; !res.OK && res.Err == nil && res.Current.State == Absent {
+			res.Err = errTooManyRounds
 		}
 	}
 }

@@ -76,26 +76,17 @@ func (r *round) replicated(wait *redis.Cmd) {
 	if err != nil {
 		cause = fmt.Errorf("dedupe: waiting for %d replicas: %w", s.replicas, err)
 	}
-	for i, op := range r.plan.ops {
-		if res := &r.plan.results[i]; op.Kind == OpCommit && res.OK && r.sentHere(i) {
+	fail := func(i int) {
+		if res := &r.plan.results[i]; r.plan.ops[i].Kind == OpCommit && res.OK {
 			*res = OpResult{Err: cause}
 		}
 	}
-}
-
-// sentHere reports whether op i went out in this round.
-func (r *round) sentHere(i int) bool {
-	for _, j := range r.cas {
-		if j == i {
-			return true
-		}
+	for _, i := range r.cas { // the commits that went out in this round
+		fail(i)
 	}
 	for _, c := range r.calls {
-		for _, j := range c.idx {
-			if j == i {
-				return true
-			}
+		for _, i := range c.idx {
+			fail(i)
 		}
 	}
-	return false
 }

@@ -107,26 +107,37 @@ func orDefault(n, def int) int {
 // scanInfos reads the keys of one SCAN page that pass o's filters, past
 // after, sorted by order.
 func (s *RedisStore) scanInfos(ctx context.Context, names []string, o ScanOptions, after string) ([]KeyInfo, error) {
-	var keys, rks []string
+	var keys, rks, orders []string
 	for _, rk := range names {
 		k, ok := s.userKey(rk)
-		if ok && (o.Match == "" || globMatch(o.Match, k)) && order(rk) > after {
-			keys, rks = append(keys, k), append(rks, rk)
+		if !ok || o.Match != "" && !globMatch(o.Match, k) {
+			continue
+		}
+		if ord := order(rk); ord > after {
+			keys, rks, orders = append(keys, k), append(rks, rk), append(orders, ord)
 		}
 	}
 	replies, err := s.inspectMany(ctx, rks, false)
 	if err != nil {
 		return nil, s.scanErr(err)
 	}
-	var infos []KeyInfo
+	type ordered struct {
+		order string
+		info  KeyInfo
+	}
+	var kept []ordered
 	for i, reply := range replies {
 		info, err := readInspect(keys[i], rks[i], reply, true)
 		info.Err = err
 		if keep(info, o.State) {
-			infos = append(infos, info)
+			kept = append(kept, ordered{orders[i], info})
 		}
 	}
-	slices.SortFunc(infos, func(a, b KeyInfo) int { return strings.Compare(order(a.RecordKey), order(b.RecordKey)) })
+	slices.SortFunc(kept, func(a, b ordered) int { return strings.Compare(a.order, b.order) })
+	var infos []KeyInfo
+	for _, k := range kept {
+		infos = append(infos, k.info)
+	}
 	return infos, nil
 }
 

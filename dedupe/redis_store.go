@@ -153,45 +153,11 @@ func (s *RedisStore) Watch(ctx context.Context, key string) (Interest, error) {
 // ActiveInterests reports how many keys have at least one live Interest.
 func (s *RedisStore) ActiveInterests() int { return s.sub.active() }
 
-// Get implements Store. A claim's remaining lease costs a second command;
-// a key this store watches is read, and another owner's claim marked as
-// watched, by one script call instead.
+// Get implements Store: an OpGet. A claim's remaining lease costs a second
+// command; a key this store watches is read, and another owner's claim
+// marked as watched, by one script call instead.
 func (s *RedisStore) Get(ctx context.Context, key string) (Record, error) {
-	if s.sub.isClosed() {
-		return Record{}, ErrStoreClosed
-	}
-	rk := s.recordKey(key)
-	if s.sub.watching(s.channel(key)) {
-		return s.getWatched(ctx, key, rk)
-	}
-	v, err := s.client.Get(ctx, rk).Result()
-	if isNil(err) {
-		return Record{}, nil
-	}
-	if err != nil {
-		return Record{}, err
-	}
-	rec, err := parseRecord(key, v)
-	if rec.State == Claimed {
-		// Only a waiter needs a claim's remaining lease: read it only then,
-		// so that the common case (free or committed) is one command.
-		if pttl, perr := s.client.PTTL(ctx, rk).Result(); perr == nil {
-			rec.TTL = ttlFromPTTL(pttlMillis(pttl))
-		}
-	}
-	return rec, err
-}
-
-// getWatched reads a watched key with the watched script.
-func (s *RedisStore) getWatched(ctx context.Context, key, rk string) (Record, error) {
-	reply, err := watchedScript.Run(ctx, s.client, []string{rk}, "g", "", 0).Slice()
-	if err != nil {
-		return Record{}, err
-	}
-	if len(reply) != 1 {
-		return Record{}, fmt.Errorf("dedupe: script replied %d results for 1 op", len(reply))
-	}
-	r := readWatchedReply(Op{Kind: OpClaim, Key: key}, reply[0])
+	r := s.exec1(ctx, Op{Kind: OpGet, Key: key})
 	return r.Current, r.Err
 }
 

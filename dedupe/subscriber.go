@@ -261,7 +261,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // watchedKeys reports, per op, whether a watcher of this store watches the
-// op's key; nil when none does (the common case: no lookup per op).
+// op's key; nil when none does (the common case: no lookup per op). Only
+// the kinds an Exec sends differently for a watched key are looked up.
 func (s *subscriber) watchedKeys(st *RedisStore, ops []Op) []bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -270,14 +271,13 @@ func (s *subscriber) watchedKeys(st *RedisStore, ops []Op) []bool {
 	}
 	watched := make([]bool, len(ops))
 	for i, op := range ops {
-		watched[i] = s.interests[st.channel(op.Key)] != nil
+		if watchable(op.Kind) {
+			watched[i] = s.interests[st.channel(op.Key)] != nil
+		}
 	}
 	return watched
 }
 
-// watching reports whether a watcher of this store watches channel.
-func (s *subscriber) watching(channel string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.interests[channel] != nil
-}
+// watchable reports whether an op of kind k is sent differently when this
+// store watches its key (claims mark, gets and commits read the mark).
+func watchable(k OpKind) bool { return k == OpClaim || k == OpGet || k == OpCommit }

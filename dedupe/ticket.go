@@ -311,7 +311,7 @@ func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
 		t.state, t.err = ticketOwned, nil
 		t.b.held[t] = struct{}{}
 		if t.b.fenced() {
-			t.deadline = sent.Add(leaseSafety(t.b.queuedLease()))
+			t.deadline = sent.Add(leaseSafety(t.b.queued))
 			t.expireIfLate() // a reply that came too late: lost at once
 			t.b.rearm()
 		}

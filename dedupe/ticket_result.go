@@ -9,9 +9,15 @@ import (
 // Result waits for the outcome of End and returns:
 //
 //	nil                          committed: this owner won
+//	*ConflictError[V]            optimistic mode: another run committed first;
+//	                             the work is done (Value is the winner's)
 //	*ConflictError[V] with Err   ErrLeaseLost: the lease was lost and the taker
 //	                             committed; the work is done (Value is the taker's)
+//	*KeyReusedError              the key was committed for another payload
+//	                             (WithFingerprint, ClaimKeys): nothing committed
 //	ErrLeaseLost                 fenced off, nothing committed by this owner
+//	ErrInProgress                optimistic mode: a claim-first owner holds the
+//	                             key; nothing committed by this run
 //	ErrCommitUnknown             no answer within the commit timeout, or the
 //	                             connection failed: the outcome is unknown
 //	ErrStoreClosed, other errors the outcome is unknown

@@ -36,8 +36,10 @@ wait $go_test || status=$?
 # "context deadline exceeded" when -fuzztime expires on a loaded machine (golang/go#75804).
 fuzztime=${IDEMQ_FUZZTIME:-30000x}
 if [ $status = 0 ] && [ "$fuzztime" != 0 ] && [ -z "$*" ]; then
-  for target in dedupe:FuzzParseRecord dedupe:FuzzRecordKeySlot adapters/kafka:FuzzHeaderKey \
-    adapters/kafka:FuzzDeadLetterMessage adapters/watermill:FuzzStoreKey adapters/watermill:FuzzMetadataKey; do
+  # Every fuzz target of the repo, found in the sources: "dir:FuzzName" per line.
+  targets=$(grep -rE --include='*_test.go' --exclude-dir=.run --exclude-dir=.git -o '^func Fuzz[A-Za-z0-9_]*' . |
+    sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)$|\1:\2|' | sort)
+  for target in $targets; do
     pkg=./${target%%:*} name=${target#*:}
     echo "test: fuzzing $name ($pkg) for $fuzztime"
     if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "$pkg" >"$log.fuzz" 2>&1; then

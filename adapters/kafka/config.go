@@ -87,8 +87,10 @@ type Config[V any] struct {
 
 	// Optimistic selects the core's optimistic mode instead of claim-first.
 	// Two holders of one key (a duplicate on another partition, a
-	// rebalance) may then both run the handler until one commits; the other
-	// is cancelled. Use it only for handlers with no side effect before end.
+	// rebalance) may then both run the handler; the first commit wins, and
+	// the others end as duplicates (OnDuplicate with the winner's value)
+	// when their own commit finds it. Use it only for handlers with no side
+	// effect before end.
 	Optimistic bool
 
 	// Lease is the claim's lease in claim-first mode (>= 30ms; default: the
@@ -99,8 +101,8 @@ type Config[V any] struct {
 	// of itself while the handler runs. A claimed key whose handler has not
 	// started holds the shorter dedupe.DefaultQueuedLease (5s) instead, so a
 	// crash strands only the keys that were running. A claim round trip
-	// slower than Lease/2 counts as a store failure and is retried. It must
-	// be 0 in Optimistic mode.
+	// slower than Lease/2 (at least 1s; 1s in Optimistic mode) counts as a
+	// store failure and is retried. It must be 0 in Optimistic mode.
 	Lease time.Duration
 
 	// TTL is how long a committed key is remembered (default dedupe.DefaultTTL).

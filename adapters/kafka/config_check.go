@@ -3,8 +3,6 @@ package idemqkafka
 import (
 	"time"
 
-	"go.opentelemetry.io/otel/metric/noop"
-
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/ratelog"
 )
@@ -36,9 +34,6 @@ func withDefaults[V any](cfg Config[V], sessionTimeout time.Duration) (Config[V]
 	setDefault(&cfg.CommitInterval, DefaultCommitInterval)
 	setDefault(&cfg.DrainTimeout, DefaultDrainTimeout)
 	cfg.Logger = ratelog.Logger(cfg.Logger, 0)
-	if cfg.MeterProvider == nil {
-		cfg.MeterProvider = noop.NewMeterProvider()
-	}
 	return cfg, nil
 }
 

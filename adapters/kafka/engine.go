@@ -34,11 +34,15 @@ func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Messa
 	})
 }
 
-// The public enums are the engine's, value for value (a compile error
-// otherwise).
+// The public enums are the engine's, value for value: an index other than
+// 0 is a compile error.
 var (
-	_ = [1]int{}[consume.KeyDeadLetter-consume.KeyPolicy(KeyDeadLetter)+consume.KeyProcess-consume.KeyPolicy(KeyProcess)]
-	_ = [1]int{}[consume.Unordered-consume.Ordering(Unordered)+consume.ByKey-consume.Ordering(ByKey)]
+	_ = [1]int{}[consume.KeyReject-consume.KeyPolicy(KeyReject)]
+	_ = [1]int{}[consume.KeyProcess-consume.KeyPolicy(KeyProcess)]
+	_ = [1]int{}[consume.KeyDeadLetter-consume.KeyPolicy(KeyDeadLetter)]
+	_ = [1]int{}[consume.ByPartition-consume.Ordering(ByPartition)]
+	_ = [1]int{}[consume.ByKey-consume.Ordering(ByKey)]
+	_ = [1]int{}[consume.Unordered-consume.Ordering(Unordered)]
 )
 
 // guardOptions are the dedupe.Batch options of cfg's mode.

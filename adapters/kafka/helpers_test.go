@@ -132,13 +132,6 @@ func (r *running) wait(t *testing.T, d time.Duration) error {
 	}
 }
 
-// client returns a kafka-go admin client for the broker.
-func (e *env) client(t *testing.T) *kafkago.Client {
-	transport := &kafkago.Transport{}
-	t.Cleanup(transport.CloseIdleConnections)
-	return &kafkago.Client{Addr: kafkago.TCP(e.k.Brokers...), Transport: transport, Timeout: 10 * time.Second}
-}
-
 // committed returns the group's committed offset of each partition (-1: none).
 func (e *env) committed(t *testing.T) map[int]int64 {
 	t.Helper()
@@ -148,7 +141,7 @@ func (e *env) committed(t *testing.T) map[int]int64 {
 	for i := range parts {
 		parts[i] = i
 	}
-	client := e.client(t)
+	client := e.k.Client(t)
 	var res *kafkago.OffsetFetchResponse
 	for {
 		var err error
@@ -183,7 +176,7 @@ func (e *env) ends(t *testing.T) map[int]int64 {
 	for i := range reqs {
 		reqs[i] = kafkago.LastOffsetOf(i)
 	}
-	res, err := e.client(t).ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{e.topic: reqs}})
+	res, err := e.k.Client(t).ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{e.topic: reqs}})
 	if err != nil {
 		t.Fatalf("ListOffsets: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 )
 
-// DefaultKeyHeader is the header HeaderKey reads when Config.Key is nil.
+// DefaultKeyHeader is the header HeaderKey reads when Config.KeyFunc is nil.
 const DefaultKeyHeader = "Idempotency-Key"
 
 // KeyFunc returns a message's idempotency key. An error, an empty key or

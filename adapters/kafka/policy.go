@@ -48,8 +48,8 @@ type Backoff struct {
 // delay is the wait before retry number n (0-based).
 func (b Backoff) delay(n int) time.Duration { return consume.Backoff(b).Delay(n) }
 
-// Defaults applied by NewConsumer and NewProcessor (the lease and the TTL
-// are dedupe's: dedupe.DefaultLease, dedupe.DefaultTTL).
+// Defaults applied by NewConsumer and NewProcessor (the TTL is dedupe's
+// DefaultTTL; the lease is the group's SessionTimeout, see Config.Lease).
 const (
 	DefaultAttempts       = 3
 	DefaultMaxInFlight    = 256

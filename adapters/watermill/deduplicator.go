@@ -17,7 +17,7 @@ type Deduplicator struct {
 	opts  []dedupe.RunOption
 	m     *metrics
 
-	scopes sync.Map // scopes already logged: string -> struct{}
+	handlerScopes, publishScopes sync.Map // scopes already logged, per kind: string -> struct{}
 }
 
 // New validates cfg once and returns a Deduplicator on store (a
@@ -45,7 +45,14 @@ func (d *Deduplicator) Stats() Stats { return d.m.stats() }
 // instances that name one handler differently deduplicate nothing between
 // them, and this line shows it.
 func (d *Deduplicator) logScope(kind, scope string, explicit bool) {
-	if _, seen := d.scopes.LoadOrStore(kind+":"+scope, struct{}{}); seen {
+	seen := &d.handlerScopes
+	if kind == publishKind {
+		seen = &d.publishScopes
+	}
+	if _, ok := seen.Load(scope); ok { // the common case: no allocation
+		return
+	}
+	if _, ok := seen.LoadOrStore(scope, struct{}{}); ok {
 		return
 	}
 	source := "the router handler's name"

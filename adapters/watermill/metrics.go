@@ -15,7 +15,7 @@ type Stats struct {
 	Duplicates    int64 // the key was committed already: stored outputs returned, or a publish dropped
 	HandlerErrors int64 // the handler (or publish) failed: nothing committed, nacked
 	GuardErrors   int64 // the guard failed (*GuardError: Redis down, commit unknown, ...): nacked
-	InvalidKeys   int64 // messages without a valid key, handled by InvalidKey
+	InvalidKeys   int64 // messages without a valid key (handled by InvalidKey), or whose key was reused for another payload (nacked)
 	InFlight      int64 // handlers (and guarded publishes) running now
 }
 

@@ -11,7 +11,8 @@ import (
 	"github.com/idemq/idemq/internal/kafkaadmin"
 )
 
-// admin creates and removes the run's topics and groups and reads lag.
+// admin creates and removes the run's topics and groups and reads lag,
+// with internal/kafkaadmin.
 type admin struct {
 	client    *kafkago.Client
 	transport *kafkago.Transport
@@ -40,10 +41,5 @@ func (a *admin) createTopic(ctx context.Context, topic string, partitions int) e
 // remove deletes the run's topics and consumer groups (errors ignored: it
 // is cleanup).
 func (a *admin) remove(ctx context.Context, topics, groups []string) {
-	if len(groups) > 0 {
-		_, _ = a.client.DeleteGroups(ctx, &kafkago.DeleteGroupsRequest{GroupIDs: groups})
-	}
-	if len(topics) > 0 {
-		_, _ = a.client.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: topics})
-	}
+	_ = kafkaadmin.Remove(ctx, a.client, topics, groups)
 }

@@ -153,9 +153,9 @@ func newOptimisticBatch[V any](t *testing.T, s dedupe.Store, opts ...dedupe.RunO
 	return batch
 }
 
-// mutedRenewals is a store whose renewals, once muted, never reach the
-// backend, as for an owner that died; it remembers the lease of each key's
-// last renewal that did.
+// mutedRenewals is a store whose renewals (single or in a batch's Exec),
+// once muted, never reach the backend, as for an owner that died; it
+// remembers the lease of each key's last renewal that did.
 type mutedRenewals struct {
 	dedupe.Store
 	mu     sync.Mutex
@@ -169,23 +169,55 @@ func (s *mutedRenewals) mute() {
 	s.muted = true
 }
 
+var errDeadOwner = errors.New("dedupetest: the owner is dead")
+
 func (s *mutedRenewals) Renew(ctx context.Context, key, token string, lease time.Duration) (bool, error) {
-	s.mu.Lock()
-	muted := s.muted
-	s.mu.Unlock()
-	if muted {
-		return false, errors.New("dedupetest: the owner is dead")
+	if s.isMuted() {
+		return false, errDeadOwner
 	}
 	held, err := s.Store.Renew(ctx, key, token, lease)
 	if held && err == nil {
-		s.mu.Lock()
-		if s.leases == nil {
-			s.leases = map[string]time.Duration{}
-		}
-		s.leases[key] = lease
-		s.mu.Unlock()
+		s.renewed(key, lease)
 	}
 	return held, err
+}
+
+// Exec does the same for a batch's renewals, so that the store's own Exec
+// is shown to give each renewal the lease it asks for.
+func (s *mutedRenewals) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
+	results := make([]dedupe.OpResult, len(ops))
+	muted := s.isMuted()
+	var pass []dedupe.Op
+	var idx []int
+	for i, op := range ops {
+		if op.Kind == dedupe.OpRenew && muted {
+			results[i].Err = errDeadOwner
+			continue
+		}
+		pass, idx = append(pass, op), append(idx, i)
+	}
+	for j, r := range execAll(ctx, s.Store, pass) {
+		results[idx[j]] = r
+		if op := pass[j]; op.Kind == dedupe.OpRenew && r.OK && r.Err == nil {
+			s.renewed(op.Key, op.Lease)
+		}
+	}
+	return results
+}
+
+func (s *mutedRenewals) isMuted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.muted
+}
+
+func (s *mutedRenewals) renewed(key string, lease time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases == nil {
+		s.leases = map[string]time.Duration{}
+	}
+	s.leases[key] = lease
 }
 
 // renewedWith returns the lease of key's last successful renewal (0: none).

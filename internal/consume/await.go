@@ -36,15 +36,13 @@ func (e *Engine[M, V]) await(sc *scope, heads []*job[M, V], gated []chain[M, V])
 			}
 		})
 	}
-	for _, c := range gated {
-		wg.Go(func() {
-			select {
-			case <-c.gate:
-			case <-sc.stop.Done():
-			}
-		})
-	}
 	wg.Wait()
+	for _, c := range gated {
+		select {
+		case <-c.gate:
+		case <-sc.stop.Done():
+		}
+	}
 	if backoff && first == nil {
 		Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails))
 		sc.fails++
@@ -85,10 +83,8 @@ func (e *Engine[M, V]) awaitBriefly(sc *scope, j *job[M, V]) bool {
 	defer cancel()
 	err := j.t.Await(ctx)
 	e.countRoundTrips()
-	var conflict *dedupe.ConflictError[V]
-	var reused *dedupe.KeyReusedError
 	switch {
-	case err == nil || errors.As(err, &conflict) || errors.As(err, &reused):
+	case decided[V](err):
 		count(e.cfg.Metrics.Conflicts, 1)
 		j.claim = err
 		return true
@@ -102,14 +98,21 @@ func (e *Engine[M, V]) awaitBriefly(sc *scope, j *job[M, V]) bool {
 func (e *Engine[M, V]) awaitOne(sc *scope, j *job[M, V]) {
 	err := j.t.Await(sc.stop)
 	e.countRoundTrips()
-	var conflict *dedupe.ConflictError[V]
-	var reused *dedupe.KeyReusedError
 	switch {
-	case err == nil || errors.As(err, &conflict) || errors.As(err, &reused):
+	case decided[V](err):
 		j.claim = err // held, committed, or reused: the next wave decides
 	case sc.stopping():
 		j.t, j.claim = nil, nil
 	default:
 		e.storeFailed(j, "awaiting", err)
 	}
+}
+
+// decided reports whether an Await's err tells the key's state: held by
+// this owner (nil), committed (*ConflictError) or committed for another
+// payload (*KeyReusedError).
+func decided[V any](err error) bool {
+	var conflict *dedupe.ConflictError[V]
+	var reused *dedupe.KeyReusedError
+	return err == nil || errors.As(err, &conflict) || errors.As(err, &reused)
 }

@@ -49,8 +49,8 @@ func (e *Engine[M, V]) chains(jobs []*job[M, V]) []chain[M, V] {
 		return chains
 	case Unordered:
 		chains := make([]chain[M, V], len(jobs))
-		for i, j := range jobs {
-			chains[i] = chain[M, V]{jobs: []*job[M, V]{j}}
+		for i := range jobs {
+			chains[i] = chain[M, V]{jobs: jobs[i : i+1 : i+1]} // no slice per job
 		}
 		return chains
 	}

@@ -10,7 +10,7 @@
 //
 //	Session.Partition      a partition's batches, as the log delivers them
 //	  partitionRun         batches in flight per partition (Ordering), offsets in order
-//	    batchRun           one batch, in waves: claim all keys, run, settle, await
+//	    runBatch           one batch, in waves: claim all keys, run, settle, await
 //	      chain            the messages that must run one after another
 //	        step           one message: its claim's answer decides
 //	          execute      the handler, retried in place, then End: the commit is queued

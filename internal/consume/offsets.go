@@ -15,7 +15,6 @@ type offsets struct {
 	pending  []entry // pending[head:] are ahead of the position; offsets increase
 	head     int
 	position int64 // the offset after the finished prefix; -1 before any
-	finished int   // finished since the last take
 }
 
 type entry struct {
@@ -32,24 +31,21 @@ func (o *offsets) add(offset int64) {
 	o.pending = append(o.pending, entry{offset: offset})
 }
 
-// done records that offset's outcome is final and returns how many
-// messages finished since the last take.
-func (o *offsets) done(offset int64) int {
+// done records that offset's outcome is final.
+func (o *offsets) done(offset int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	live := o.pending[o.head:]
 	i := sort.Search(len(live), func(i int) bool { return live[i].offset >= offset })
 	if i == len(live) || live[i].offset != offset || live[i].done {
-		return o.finished
+		return
 	}
 	live[i].done = true
-	o.finished++
 	for o.head < len(o.pending) && o.pending[o.head].done {
 		o.position = o.pending[o.head].offset + 1
 		o.head++
 	}
 	o.compact()
-	return o.finished
 }
 
 // compact drops the entries behind the position once they are the majority.
@@ -63,11 +59,9 @@ func (o *offsets) compact() {
 	}
 }
 
-// take returns the committable position (-1 if none) and resets the
-// finished count.
+// take returns the committable position (-1 if none).
 func (o *offsets) take() int64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.finished = 0
 	return o.position
 }

@@ -74,7 +74,8 @@ func TestHaltLetsRunningHandlersFinish(t *testing.T) {
 	cfg := testConfig(store)
 	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
 		if m.offset == 2 {
-			second.Add(1)
+			second.Add(1) // checked below; it must not close started again
+			return nil
 		}
 		close(started)
 		<-finish
@@ -161,7 +162,11 @@ func TestOptimisticLoserIsDuplicate(t *testing.T) {
 			if running.Add(1) == 2 {
 				close(both)
 			}
-			<-both // both run at once: no claim
+			select { // both run at once: no claim
+			case <-both:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			end(name)
 			return nil
 		}

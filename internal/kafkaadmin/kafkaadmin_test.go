@@ -3,6 +3,7 @@ package kafkaadmin_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -12,17 +13,11 @@ import (
 	"github.com/idemq/idemq/internal/testenv"
 )
 
-func client(t *testing.T, k testenv.KafkaBroker) *kafkago.Client {
-	transport := &kafkago.Transport{}
-	t.Cleanup(transport.CloseIdleConnections)
-	return &kafkago.Client{Addr: kafkago.TCP(k.Brokers...), Transport: transport, Timeout: 10 * time.Second}
-}
-
 // TestCreateTopic: a new topic can be written at once on every partition; a
 // second create of the same name is TopicAlreadyExists.
 func TestCreateTopic(t *testing.T) {
 	k := testenv.Kafka(t)
-	c := client(t, k)
+	c := k.Client(t)
 	topic := testenv.Name(t)
 	k.DeleteAtCleanup(t, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -30,12 +25,22 @@ func TestCreateTopic(t *testing.T) {
 	if err := kafkaadmin.CreateTopic(ctx, c, topic, 3); err != nil {
 		t.Fatalf("CreateTopic: %v", err)
 	}
+	meta, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		t.Fatalf("Metadata: %v", err)
+	}
+	for _, p := range meta.Topics[0].Partitions {
+		if p.Leader.Host == "" {
+			t.Errorf("partition %d has no leader right after CreateTopic", p.ID)
+		}
+	}
 	w := k.Writer(t, topic)
 	w.Balancer = &kafkago.RoundRobin{}
+	w.MaxAttempts = 1 // a write to a partition without a leader fails, not retried
 	if err := w.WriteMessages(ctx, kafkago.Message{Value: []byte("a")}, kafkago.Message{Value: []byte("b")}, kafkago.Message{Value: []byte("c")}); err != nil {
 		t.Fatalf("writing right after CreateTopic: %v", err)
 	}
-	err := kafkaadmin.CreateTopic(ctx, c, topic, 3)
+	err = kafkaadmin.CreateTopic(ctx, c, topic, 3)
 	if !errors.Is(err, kafkago.TopicAlreadyExists) {
 		t.Fatalf("second CreateTopic: got %v, want TopicAlreadyExists", err)
 	}
@@ -45,7 +50,7 @@ func TestCreateTopic(t *testing.T) {
 // commit on one partition, that partition lags by what follows the commit.
 func TestLag(t *testing.T) {
 	k := testenv.Kafka(t)
-	c := client(t, k)
+	c := k.Client(t)
 	topic, group := k.Topic(t, 2), k.Group(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -60,7 +65,7 @@ func TestLag(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Lag: %v", err)
 	}
-	if got, want := lag, map[int]int64{0: 3, 1: 0}; !equal(got, want) {
+	if got, want := lag, map[int]int64{0: 3, 1: 0}; !maps.Equal(got, want) {
 		t.Fatalf("lag before any commit: got %v, want %v", got, want)
 	}
 	res, err := c.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: group, GenerationID: -1,
@@ -74,7 +79,7 @@ func TestLag(t *testing.T) {
 	if lag, err = kafkaadmin.Lag(ctx, c, topic, group, 2); err != nil {
 		t.Fatalf("Lag: %v", err)
 	}
-	if got, want := lag, map[int]int64{0: 1, 1: 0}; !equal(got, want) {
+	if got, want := lag, map[int]int64{0: 1, 1: 0}; !maps.Equal(got, want) {
 		t.Fatalf("lag after committing offset 2: got %v, want %v", got, want)
 	}
 }
@@ -87,16 +92,4 @@ func offsetErrors(res *kafkago.OffsetCommitResponse) []error {
 		}
 	}
 	return errs
-}
-
-func equal(a, b map[int]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

@@ -74,14 +74,14 @@ func container(t testing.TB, addrs *[]string, service, variable string, run runF
 		return *addrs
 	}
 	if !dockerHealthy() {
-		missing(t, service, variable, "variable unset and no Docker engine")
+		Missing(t, service, variable, "variable unset and no Docker engine")
 	}
 	c, got, err := run(context.Background())
 	if c != nil {
 		containers.started = append(containers.started, c)
 	}
 	if err != nil {
-		missing(t, service, variable, "starting a container: "+err.Error())
+		Missing(t, service, variable, "starting a container: "+err.Error())
 	}
 	*addrs = got
 	return got

@@ -25,15 +25,15 @@ func Kafka(t testing.TB) KafkaBroker {
 	k := KafkaBroker{Brokers: brokers}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := k.client(t).Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
-		missing(t, "Kafka at "+brokers[0], "IDEMQ_KAFKA_BROKERS", err.Error())
+	if _, err := k.Client(t).Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
+		Missing(t, "Kafka at "+brokers[0], "IDEMQ_KAFKA_BROKERS", err.Error())
 	}
 	return k
 }
 
-// client returns a kafka-go client with its own transport, whose idle
+// Client returns a kafka-go client with its own transport, whose idle
 // connections are closed at the end of the test.
-func (k KafkaBroker) client(t testing.TB) *kafkago.Client {
+func (k KafkaBroker) Client(t testing.TB) *kafkago.Client {
 	transport := &kafkago.Transport{}
 	t.Cleanup(transport.CloseIdleConnections)
 	return &kafkago.Client{Addr: kafkago.TCP(k.Brokers...), Transport: transport, Timeout: 10 * time.Second}
@@ -45,7 +45,7 @@ func (k KafkaBroker) client(t testing.TB) *kafkago.Client {
 func (k KafkaBroker) Topic(t testing.TB, partitions int) string {
 	t.Helper()
 	topic := Name(t)
-	c := k.client(t)
+	c := k.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	k.DeleteAtCleanup(t, topic)
@@ -57,7 +57,7 @@ func (k KafkaBroker) Topic(t testing.TB, partitions int) string {
 
 // DeleteAtCleanup deletes topic (made by the test itself) at the end of the test.
 func (k KafkaBroker) DeleteAtCleanup(t testing.TB, topic string) {
-	c := k.client(t)
+	c := k.Client(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -10,9 +10,7 @@ import (
 // fault injection (internal/faultproxy): it can freeze every link, lose the
 // next reply, cut every connection or add latency. Point a client at Addr
 // instead of the server.
-type Proxy struct {
-	*faultproxy.Proxy
-}
+type Proxy = faultproxy.Proxy
 
 // NewProxy starts a proxy to target (host:port), stopped at the end of the test.
 func NewProxy(t testing.TB, target string) *Proxy {
@@ -22,5 +20,5 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		t.Fatalf("testenv: %v", err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	return &Proxy{p}
+	return p
 }

@@ -33,7 +33,7 @@ func Valkey(t testing.TB) RedisServer {
 	t.Helper()
 	addrs := addrsFromEnv("IDEMQ_VALKEY_ADDR")
 	if addrs == nil {
-		missing(t, "Valkey", "IDEMQ_VALKEY_ADDR", "variable unset; no container fallback")
+		Missing(t, "Valkey", "IDEMQ_VALKEY_ADDR", "variable unset; no container fallback")
 	}
 	return newRedisServer(t, addrs[:1], false)
 }
@@ -45,11 +45,11 @@ func RedisWithReplica(t testing.TB) (RedisServer, string) {
 	t.Helper()
 	replica := addrsFromEnv("IDEMQ_REDIS_REPLICA_ADDR")
 	if replica == nil {
-		missing(t, "a Redis replica", "IDEMQ_REDIS_REPLICA_ADDR", "variable unset; no container fallback")
+		Missing(t, "a Redis replica", "IDEMQ_REDIS_REPLICA_ADDR", "variable unset; no container fallback")
 	}
 	primary := addrsFromEnv("IDEMQ_REDIS_ADDR")
 	if primary == nil {
-		missing(t, "Redis", "IDEMQ_REDIS_ADDR", "variable unset")
+		Missing(t, "Redis", "IDEMQ_REDIS_ADDR", "variable unset")
 	}
 	return newRedisServer(t, primary[:1], false), replica[0]
 }
@@ -59,7 +59,7 @@ func RedisCluster(t testing.TB) RedisServer {
 	t.Helper()
 	addrs := addrsFromEnv("IDEMQ_REDIS_CLUSTER_ADDRS")
 	if addrs == nil {
-		missing(t, "Redis Cluster", "IDEMQ_REDIS_CLUSTER_ADDRS", "variable unset; no container fallback")
+		Missing(t, "Redis Cluster", "IDEMQ_REDIS_CLUSTER_ADDRS", "variable unset; no container fallback")
 	}
 	return newRedisServer(t, addrs, true)
 }
@@ -71,7 +71,7 @@ func newRedisServer(t testing.TB, addrs []string, cluster bool) RedisServer {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Client.Ping(ctx).Err(); err != nil {
-		missing(t, "Redis at "+addrs[0], "IDEMQ_REDIS_ADDR", err.Error())
+		Missing(t, "Redis at "+addrs[0], "IDEMQ_REDIS_ADDR", err.Error())
 	}
 	t.Cleanup(func() { s.deletePrefix(t) })
 	return s

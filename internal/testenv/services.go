@@ -24,8 +24,9 @@ func addrsFromEnv(name string) []string {
 // required reports whether a missing service must fail the test.
 func required() bool { return os.Getenv("IDEMQ_REQUIRE_SERVICES") == "1" }
 
-// missing fails or skips the test, saying how to provide the service.
-func missing(t testing.TB, service, variable, why string) {
+// Missing fails the test (IDEMQ_REQUIRE_SERVICES=1) or skips it, saying
+// how to provide the service: set variable, or let make start it.
+func Missing(t testing.TB, service, variable, why string) {
 	t.Helper()
 	msg := "testenv: " + service + " is not available (" + why + "): set " + variable +
 		", run `make services`, or run the tests with `make test`"
