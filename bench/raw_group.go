@@ -36,6 +36,10 @@ func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error)
 	defer cg.Close()
 	start := time.Now()
 	gen, err := cg.Next(ctx)
+	for isTemporary(err) { // a broker just started: its group coordinator is not ready yet
+		start = time.Now() // the group retries by itself; the timing starts with the join that works
+		gen, err = cg.Next(ctx)
+	}
 	if err != nil {
 		return timed{}, fmt.Errorf("joining: %w", err)
 	}
@@ -100,4 +104,11 @@ func (c *rawCounter) consumePartition(ctx context.Context, gen *kafkago.Generati
 		}
 		c.add()
 	}
+}
+
+// isTemporary reports a Kafka error that kafka-go retries by itself, such
+// as a group coordinator that is not available yet.
+func isTemporary(err error) bool {
+	var kerr kafkago.Error
+	return errors.As(err, &kerr) && kerr.Temporary()
 }
