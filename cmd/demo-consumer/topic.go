@@ -26,7 +26,7 @@ func newAdmin(brokers []string) *admin {
 func (a *admin) close() { a.transport.CloseIdleConnections() }
 
 // createTopic creates topic and waits until every partition has a leader
-// (writing earlier can fail with "Not Leader For Partition").
+// (a write before that finds no leader to send to).
 func (a *admin) createTopic(ctx context.Context, topic string, partitions int) error {
 	err := kafkaadmin.CreateTopic(ctx, a.client, topic, partitions)
 	if errors.Is(err, kafkago.TopicAlreadyExists) {

@@ -17,9 +17,11 @@ import (
 const leaderPoll = 20 * time.Millisecond
 
 // CreateTopic creates topic with the given number of partitions (replication
-// factor 1) and waits until every partition has a leader: writing earlier
-// can fail with "Not Leader For Partition". An existing topic is an error
-// that matches kafkago.TopicAlreadyExists with errors.Is.
+// factor 1) and waits until the metadata names a leader for every
+// partition: a write before that finds no leader to send to. (Right after
+// it, a write may still meet "Not Leader For Partition" while the leader
+// takes over, which kafka-go's Writer retries.) An existing topic is an
+// error that matches kafkago.TopicAlreadyExists with errors.Is.
 func CreateTopic(ctx context.Context, c *kafkago.Client, topic string, partitions int) error {
 	res, err := c.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
 		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
