@@ -39,7 +39,10 @@ func TestCancelStopsHandlersAndCommitsNothingOfThem(t *testing.T) {
 		cause = context.Cause(ctx)
 		return ctx.Err()
 	}
-	e := newTestEngine(t, cfg)
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := newRun(t, e, oneMessage(msg{offset: 1, key: "a"}, msg{offset: 2, key: "b"}))
 	s, stop := r.start(testContext(t))
 	<-started
@@ -57,6 +60,11 @@ func TestCancelStopsHandlersAndCommitsNothingOfThem(t *testing.T) {
 	}
 	if last := r.commits[len(r.commits)-1][Partition{Topic: "t"}]; last != 2 {
 		t.Errorf("last commit = %d, want 2 (after the first message, not past the cancelled one)", last)
+	}
+	// The release is sent in the background; Close waits for it, and
+	// reports a claim the engine never released (ErrEndNotCalled).
+	if err := e.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil: the cancelled message's claim released", err)
 	}
 	if rec, err := store.Get(context.Background(), "b"); err != nil || rec.State != dedupe.Absent {
 		t.Errorf("the cancelled message's key = %+v, %v; want released", rec, err)
