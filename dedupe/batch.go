@@ -20,9 +20,11 @@ import (
 // releases whatever has ended in one round trip (group commit: what ends
 // while a round trip is in flight goes out together in the next one, and
 // nothing waits when the store is idle). A claimed key whose work has not
-// started yet (see Ticket.Context) holds a short lease (WithQueuedLease),
-// so that a crashed owner strands only the keys it was working on for the
-// full lease.
+// started yet holds a short lease (WithQueuedLease), so that a crashed
+// owner strands only the keys it was working on for the full lease; the
+// work on a key starts with Ticket.Start, which first has the store confirm
+// the claim on the full lease, so that a store stalled for longer than the
+// queued lease cannot let another owner take a key whose work runs.
 //
 // In optimistic mode (WithOptimistic) Claim reads the keys in one round
 // trip instead, and every free key may run at once; the commits go out
@@ -45,6 +47,7 @@ type Batch[V any] struct {
 	stop       chan struct{} // closed by Close once the last releases are queued
 	wake       chan struct{} // the flusher has work
 	rearmed    chan struct{} // a ticket's deadline may be earlier than the heartbeat's timer
+	promotions chan struct{} // a ticket asked for promotion (Promote, Start, Context)
 	wg         sync.WaitGroup
 	calls      sync.WaitGroup // Claim and Await calls in flight
 	roundTrips atomic.Int64
@@ -82,7 +85,7 @@ func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 	b := &Batch[V]{
 		store: store, cfg: cfg, queued: cfg.queuedLeaseOr(), tokens: newToken()[:16] + "-",
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
-		rearmed: make(chan struct{}, 1),
+		rearmed: make(chan struct{}, 1), promotions: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
 		held:    map[*Ticket[V]]struct{}{},
 		pending: map[*Ticket[V]]struct{}{},
@@ -99,7 +102,7 @@ func (b *Batch[V]) fenced() bool { return !b.cfg.optimistic }
 
 // leaseOf is the lease a held ticket's renewal asks for. Caller holds b.mu.
 func (b *Batch[V]) leaseOf(t *Ticket[V]) time.Duration {
-	if t.started {
+	if t.promote {
 		return b.cfg.lease
 	}
 	return b.queued
@@ -315,6 +318,14 @@ func forgottenErr(keys []string) error {
 func (b *Batch[V]) rearm() {
 	select {
 	case b.rearmed <- struct{}{}:
+	default:
+	}
+}
+
+// wakeHeartbeat tells the heartbeat that a ticket asked for promotion.
+func (b *Batch[V]) wakeHeartbeat() {
+	select {
+	case b.promotions <- struct{}{}:
 	default:
 	}
 }

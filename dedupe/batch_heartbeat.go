@@ -15,8 +15,9 @@ type batchRenewal[V any] struct {
 
 // heartbeat renews the held claims of the Batch in one round trip every
 // queued lease/3 (one round trip in flight at most): every claim whose work
-// has not started, and each started one about every lease/3 (renewDue). It
-// keeps each ticket's lease
+// has not started, and each started one about every lease/3 (renewDue).
+// Between beats it sends the promotions asked for (Promote, Start), all that
+// were asked for meanwhile in one round trip. It keeps each ticket's lease
 // by the local clock: a ticket whose last successful claim or renewal was
 // sent more than leaseSafety ago loses its lease (its contexts are
 // cancelled with ErrLeaseLost) whatever the store does, before another owner
@@ -28,7 +29,7 @@ func (b *Batch[V]) heartbeat() {
 	deadline := time.NewTimer(lease)
 	defer deadline.Stop()
 	replies := make(chan batchRenewal[V], 1) // one renewal in flight: never blocks
-	inFlight := false
+	inFlight, promote := false, false        // promote: promotions were asked for while one was in flight
 	closed := storeDone(b.store)
 	for {
 		select {
@@ -39,27 +40,34 @@ func (b *Batch[V]) heartbeat() {
 			closed = nil
 		case <-tick.C:
 			if !inFlight {
-				inFlight = b.renew(replies)
+				inFlight = b.renew(replies, true)
 			}
+		case <-b.promotions:
+			promote = true
 		case r := <-replies:
 			inFlight = false
 			b.renewed(r)
 		case <-deadline.C:
 		case <-b.rearmed:
 		}
+		if promote && !inFlight {
+			promote, inFlight = false, b.renew(replies, false)
+		}
 		deadline.Reset(b.expire())
 	}
 }
 
 // renew starts the renewal of every held claim whose lease is not lost and
-// whose renewal is due, and reports whether it started one.
-func (b *Batch[V]) renew(replies chan<- batchRenewal[V]) bool {
+// whose renewal is due (beat) or whose promotion was asked for since the
+// last round trip, and reports whether it started one.
+func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 	b.mu.Lock()
 	var tickets []*Ticket[V]
 	var ops []Op
 	now := time.Now()
 	for t := range b.held {
-		if t.lost == nil && b.renewDue(t, now) {
+		if t.lost == nil && (t.asked || beat && b.renewDue(t, now)) {
+			t.asked = false
 			tickets = append(tickets, t)
 			ops = append(ops, Op{Kind: OpRenew, Key: t.key, Token: t.token, Lease: b.leaseOf(t)})
 		}
@@ -77,15 +85,14 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V]) bool {
 	return true
 }
 
-// renewDue reports whether t's claim is renewed by the heartbeat at now. A
-// queued claim is renewed at every beat; a started one, with the full
-// lease, once its local deadline is within lease/3 (plus one beat), so
-// about every lease/3 as Run renews: a beat renews it too when the lease is
-// the queued lease. A claim that just started has at most
-// leaseSafety(queued) <= lease/3 + queued/3 left, so its first renewal with
-// the full lease is at the next beat. Caller holds b.mu.
+// renewDue reports whether t's claim is renewed by the beat at now. A
+// queued claim is renewed at every beat, and so is one whose promotion the
+// store has not confirmed yet (a promotion that failed is sent again); a
+// promoted one, with the full lease, once its local deadline is within
+// lease/3 (plus one beat), so about every lease/3 as Run renews. Caller
+// holds b.mu.
 func (b *Batch[V]) renewDue(t *Ticket[V], now time.Time) bool {
-	return !t.started || t.deadline.Sub(now) <= b.cfg.lease/3+b.queued/3
+	return !t.promoted || t.deadline.Sub(now) <= b.cfg.lease/3+b.queued/3
 }
 
 // renewed applies a renewal's replies to the tickets still held.
@@ -100,6 +107,9 @@ func (b *Batch[V]) renewed(r batchRenewal[V]) {
 		case res.Err == nil && res.OK:
 			if d := r.sent.Add(leaseSafety(r.ops[i].Lease)); d.After(t.deadline) {
 				t.deadline = d
+			}
+			if r.ops[i].Lease == b.cfg.lease && !t.promoted {
+				t.setPromoted()
 			}
 		case res.Err == nil:
 			t.lose(ErrLeaseLost) // gone: expired, or taken over

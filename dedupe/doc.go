@@ -40,9 +40,12 @@
 // itself); with WithNoWait it returns ErrInProgress at once. The owner
 // renews its lease every lease/3 while fn runs, and keeps the lease by its
 // own clock (see Guarantees); its commit is fenced: it never replaces
-// another owner's claim or value, so an owner whose lease was taken over
-// gets ErrLeaseLost, never success (a commit held up past its lease still
-// lands if nobody took the key meanwhile: the work is done). Only a claim stops two consumers from both
+// another owner's claim or value (a commit held up past its lease still
+// lands if nobody took the key meanwhile: the work is done). An owner whose
+// fn finished after its lease was taken over does not run fn again: its
+// commit waits for the taker, as a duplicate would, and then commits on the
+// free key or returns the taker's commit (a *ConflictError wrapping
+// ErrLeaseLost). Only a claim stops two consumers from both
 // doing an instant side effect (a card charged, a mail sent) when one
 // message reaches both, which is why it is the default.
 //
@@ -126,8 +129,11 @@
 //	*ConflictError[V], Err == ErrLeaseLost
 //	                                   this owner lost its lease and the taker committed:
 //	                                   the work is done (Value is the taker's): ack
-//	ErrLeaseLost (no *ConflictError)   this owner lost its lease and another owner holds the key;
-//	                                   nothing is committed: do not ack
+//	ErrLeaseLost (no *ConflictError)   this owner lost its lease before fn finished, or fn
+//	                                   finished and ctx ended while its commit waited for the
+//	                                   owner that took the key over (joined with ctx's cause,
+//	                                   or with ErrInProgress under WithNoWait); nothing is
+//	                                   committed: do not ack
 //	fn's own error, end not called     the work failed: do not ack; redeliver to retry
 //	ErrInProgress                      another owner is working: retry later, do not ack
 //	ErrCommitUnknown                   the commit's outcome is unknown: never ack
@@ -200,7 +206,7 @@
 //	batch, _ := dedupe.NewBatch[Receipt](store)  // claim-first; dedupe.WithOptimistic() for the other mode
 //	defer batch.Close()
 //	tickets, err := batch.Claim(ctx, keys...)  // one round trip for all keys
-//	// per ticket: Err() == nil → run the work with t.Context(ctx), then t.End(v) or t.Release();
+//	// per ticket: Err() == nil → t.Start(ctx), run the work with t.Context(ctx), then t.End(v) or t.Release();
 //	//             *ConflictError → a duplicate; ErrInProgress → t.Await(ctx)
 //	// then t.Result(ctx): nil or *ConflictError → ack; anything else → do not ack
 //
@@ -208,10 +214,18 @@
 // heartbeat renews every held claim in one round trip; End and Release
 // return at once and a flusher sends whatever has ended in one round trip,
 // while what ends meanwhile waits for the next (group commit: no delay when
-// idle). A claimed key whose work has not started (Ticket.Context not
-// called) holds the queued lease (WithQueuedLease, default 5s) instead of
-// the full one, so that an owner that dies strands only the keys it was
-// working on for the full lease; the others are free within seconds.
+// idle). A claimed key whose work has not started holds the queued lease
+// (WithQueuedLease, default 5s) instead of the full one, so that an owner
+// that dies strands only the keys it was working on for the full lease; the
+// others are free within seconds. Ticket.Start, called right before the
+// work, promotes the claim to the full lease and returns once the store
+// confirmed it (Ticket.Promote asks for it ahead of time, without waiting;
+// promotions asked for meanwhile share one round trip): a store that stalls
+// for longer than the queued lease can then not let another owner take a
+// key whose work is running. A ticket whose commit reports ErrLeaseLost
+// (another owner took the key) has done its work: do not run it again;
+// Claim the key anew and, once held, End it with the same value, or accept
+// the taker's value.
 //
 // In optimistic mode, Claim reads the keys in one round trip and every free
 // key may run at once; commits are grouped and the first one of a key wins.

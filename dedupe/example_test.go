@@ -120,6 +120,12 @@ func ExampleBatch() {
 		if t.Err() != nil {
 			continue // not ours to run: a duplicate, or in progress
 		}
+		if err := t.Start(ctx); err != nil { // the claim on the full lease, confirmed
+			if err := t.Release(); err != nil {
+				panic(err)
+			}
+			continue // retry later
+		}
 		work, cancel := t.Context(ctx) // cancelled if the lease is lost
 		_ = work                       // charge the card...
 		cancel()

@@ -23,6 +23,7 @@ type execution[V any] struct {
 	ends      int       // calls of end while fn ran
 	returned  bool      // fn has returned: end does nothing any more
 	endedAt   time.Time // when the first end started the commit
+	data      []byte    // the encoded value of the first end
 	aborted   error     // why the guard cancelled fn, if it did
 	committed chan struct{}
 	result    commitResult
@@ -118,23 +119,25 @@ func (x *execution[V]) end(value V) {
 	case encErr != nil:
 		x.setResult(commitResult{err: &encodeError{encErr}})
 	default:
-		go x.commit(data)
+		x.mu.Lock()
+		x.data = data
+		x.mu.Unlock()
+		go func() { x.setResult(x.g.commit(data)) }()
 	}
 }
 
-// commit runs the store's atomic commit, detached from ctx cancellation (an
-// abandoned commit has an unknown outcome) and bounded by the commit timeout
-// for clients that honour context deadlines.
-func (x *execution[V]) commit(data []byte) {
-	deadline := time.Now().Add(x.g.cfg.commitTimeout)
+// commit runs the store's atomic commit of data, detached from ctx
+// cancellation (an abandoned commit has an unknown outcome) and bounded by
+// the commit timeout for clients that honour context deadlines.
+func (g *guard[V]) commit(data []byte) commitResult {
+	deadline := time.Now().Add(g.cfg.commitTimeout)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	c := Commit{Token: x.g.token, Fenced: x.g.fenced(), Value: data, TTL: x.g.cfg.ttl}
+	c := Commit{Token: g.token, Fenced: g.fenced(), Value: data, TTL: g.cfg.ttl}
 	for n := 0; ; n++ {
-		cur, won, err := x.g.store.Commit(ctx, x.g.key, c)
+		cur, won, err := g.store.Commit(ctx, g.key, c)
 		if !retryable(err) || !retryBefore(deadline, n) || !sleepCtx(ctx, retryBackoff(n)) {
-			x.setResult(commitResult{current: cur, won: won, err: err})
-			return
+			return commitResult{current: cur, won: won, err: err}
 		}
 	}
 }
@@ -230,7 +233,29 @@ func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
 	case !x.g.fenced():
 		return ErrInProgress // a claim-first owner holds the key
 	}
-	return ErrLeaseLost
+	return x.commitAfterTakeover(ctx)
+}
+
+// commitAfterTakeover handles a fenced commit that found another owner's
+// claim: this run's lease ran out (a stalled store, a paused process) and
+// another run took the key while fn was finishing. fn has done its work, so
+// it must not run again: wait for the other owner as a duplicate would, then
+// commit this run's value on the free key, or return the other owner's
+// commit as a *ConflictError wrapping ErrLeaseLost. If ctx ends first it
+// returns ErrLeaseLost, joined with ctx's cause.
+func (x *execution[V]) commitAfterTakeover(ctx context.Context) error {
+	x.mu.Lock()
+	data := x.data
+	x.mu.Unlock()
+	if _, err := x.g.acquire(ctx); err != nil {
+		var conflict *ConflictError[V]
+		if errors.As(err, &conflict) {
+			conflict.Err = ErrLeaseLost
+			return conflict
+		}
+		return errors.Join(ErrLeaseLost, err)
+	}
+	return x.commitErr(ctx, x.g.commit(data))
 }
 
 // releaseIfOwner gives up the claim in claim mode, so that a retry need not

@@ -21,7 +21,10 @@ type Ticket[V any] struct {
 	lead     *lead         // while this ticket holds or claims the key for the Batch
 	follows  *lead         // the holder this ticket waits for, in memory
 	deadline time.Time     // claim-first: the lease by the local clock, when to give up
-	started  bool          // Context was called: the work runs, the claim has the full lease
+	promote  bool          // the work starts (Promote, Start, Context): renewals ask for the full lease
+	asked    bool          // promote was set since the last renewal round that sent it
+	promoted bool          // the store confirmed this owner's claim on the full lease
+	onLease  chan struct{} // made when Start waits; closed once promoted or lost
 	ttl      time.Duration // the other owner's remaining lease, when busy
 	lost     error         // why the lease was lost (or the Batch or store closed), if so
 	cancels  []*context.CancelCauseFunc
@@ -131,9 +134,10 @@ func (t *Ticket[V]) expireIfLate() {
 // and marks the work as started. It is cancelled, with ErrLeaseLost as its
 // cause, when this owner's lease is lost (by the local clock, before another
 // owner can claim the key), or with ErrBatchClosed or ErrStoreClosed when
-// the Batch or the store closes first. In claim-first mode a started ticket's
-// claim is renewed with the full lease (WithClaim) instead of the queued one
-// (WithQueuedLease). Call cancel when the work is done.
+// the Batch or the store closes first. In claim-first mode it promotes the
+// claim to the full lease (WithClaim) as Promote does, without waiting for
+// the store: call Start first, so that the work starts only once the store
+// holds the claim for the full lease. Call cancel when the work is done.
 func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(parent)
 	t.b.mu.Lock()
@@ -143,7 +147,9 @@ func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.Ca
 		cancel(t.lost)
 		return ctx, func() {}
 	}
-	t.started = t.started || t.state == ticketOwned
+	if t.state == ticketOwned && !t.promote {
+		t.askPromotion()
+	}
 	entry := &cancel
 	t.cancels = append(t.cancels, entry)
 	return ctx, func() {
@@ -253,6 +259,7 @@ func (t *Ticket[V]) lose(cause error) {
 		return
 	}
 	t.lost = cause
+	t.wakeStart()
 	for _, c := range t.cancels {
 		(*c)(cause)
 	}
@@ -312,6 +319,10 @@ func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
 		t.b.held[t] = struct{}{}
 		if t.b.fenced() {
 			t.deadline = sent.Add(leaseSafety(t.b.queued))
+			if t.b.queued >= t.b.cfg.lease {
+				t.promote, t.asked = true, false
+				t.setPromoted() // claimed on the full lease already
+			}
 			t.expireIfLate() // a reply that came too late: lost at once
 			t.b.rearm()
 		}

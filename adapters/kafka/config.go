@@ -93,14 +93,18 @@ type Config[V any] struct {
 	// effect before end.
 	Optimistic bool
 
-	// Lease is the claim's lease in claim-first mode (>= 30ms; default: the
-	// group's SessionTimeout, kafka-go's 30s unless Reader sets it, for
-	// NewProcessor dedupe.DefaultLease): how long a crashed member's running
-	// keys stay blocked, so a member the group takes for dead after
-	// SessionTimeout loses its keys after as long. It is renewed every third
-	// of itself while the handler runs. A claimed key whose handler has not
-	// started holds the shorter dedupe.DefaultQueuedLease (5s) instead, so a
-	// crash strands only the keys that were running. A claim round trip
+	// Lease is the claim's lease in claim-first mode (>= 30ms; default
+	// dedupe.DefaultLease, 30s): how long a crashed member's running keys
+	// stay blocked, and what bounds the Redis stall a running handler
+	// survives: a write stall of up to 2/3 of Lease (20s by default) runs
+	// each key once; in a longer one the handler's ctx is cancelled with
+	// dedupe.ErrLeaseLost and another member may take the key. It is renewed
+	// every third of itself while the handler runs, and a handler starts only
+	// once Redis has confirmed its claim on the full Lease. A claimed key
+	// whose handler has not started holds the shorter
+	// dedupe.DefaultQueuedLease (5s) instead, so a crash strands only the
+	// keys that were running (and up to 16 per partition promoted ahead of
+	// their start) for the full Lease. A claim round trip
 	// slower than Lease/2 (at least 1s; 1s in Optimistic mode) counts as a
 	// store failure and is retried. It must be 0 in Optimistic mode.
 	Lease time.Duration

@@ -10,7 +10,7 @@ import (
 // withDefaults returns cfg with every zero optional field set, or a
 // *ConfigError for a field out of range. It checks what both NewConsumer
 // and NewProcessor use; groupConfig checks the consumer's Reader.
-func withDefaults[V any](cfg Config[V], sessionTimeout time.Duration) (Config[V], error) {
+func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 	if err := checkRequired(cfg); err != nil {
 		return cfg, err
 	}
@@ -24,7 +24,7 @@ func withDefaults[V any](cfg Config[V], sessionTimeout time.Duration) (Config[V]
 	setDefault(&cfg.Backoff.Min, defaultBackoffMin)
 	setDefault(&cfg.Backoff.Max, max(defaultBackoffMax, cfg.Backoff.Min))
 	if !cfg.Optimistic {
-		setDefault(&cfg.Lease, sessionTimeout)
+		setDefault(&cfg.Lease, dedupe.DefaultLease)
 	}
 	setDefault(&cfg.TTL, dedupe.DefaultTTL)
 	setDefault[dedupe.Codec](&cfg.Codec, dedupe.JSONCodec{})

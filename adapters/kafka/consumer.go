@@ -34,7 +34,7 @@ func NewConsumer[V any](cfg Config[V]) (*Consumer[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err = withDefaults(cfg, sessionTimeout(cfg.Reader))
+	cfg, err = withDefaults(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,10 @@
 //	dead-letter write fails, permanent             -                             never: Run returns a *MessageError
 //	handler failed every attempt, no DeadLetter    -                             never: Run returns a *MessageError
 //	store error (Redis down, claim failed)         not run                       not committed; retried until Redis answers
-//	commit unknown, or lease lost before commit    ran (may run again)           not committed; the key is claimed again
+//	commit unknown, or another owner took the key  ran once; its value is kept   not yet: the key is claimed again (waiting
+//	  after the handler finished                                                 for the taker), then its value committed
+//	                                                                             without running it, or the taker's accepted
+//	lease lost before the handler finished         stopped (ErrLeaseLost)        not committed; the key is claimed again
 //	invalid or reused key, KeyReject (default)     not run                       never: Run returns a *MessageError
 //	invalid or reused key, KeyProcess              runs without dedupe           committed on success
 //	invalid or reused key, KeyDeadLetter           not run                       committed once the write is acknowledged
@@ -114,12 +117,14 @@
 // Redis. The keys of its fetched batches whose handlers had not started hold
 // the queued lease (dedupe.DefaultQueuedLease, 5s); they are free for
 // another member within that. The keys whose handlers were running hold the
-// full Lease, which defaults to the group's SessionTimeout: the group takes
-// the member for dead after SessionTimeout, and its running keys are free
-// after as long. So after a SIGKILL:
+// full Lease (dedupe.DefaultLease, 30s, by default): a handler starts only
+// once Redis has confirmed its claim on the full Lease, and with ByPartition
+// and ByKey the next 16 keys of a chain are promoted to it ahead of their
+// start. So after a SIGKILL:
 //
 //   - stranded for up to Lease: the keys whose handlers were running, at
-//     most MaxInFlight (and one per assigned partition with ByPartition);
+//     most MaxInFlight, and up to 16 promoted keys per chain (per assigned
+//     partition with ByPartition) that had not started yet;
 //   - stranded for up to 5s: every other key it had claimed, at most
 //     BatchSize per assigned partition (4 batches per partition with ByKey
 //     and Unordered);

@@ -270,3 +270,16 @@ func header(m kafkago.Message, name string) string {
 	}
 	return ""
 }
+
+// stored returns the committed value of key in the store ("" if none).
+func (e *env) stored(t *testing.T, key string) string {
+	t.Helper()
+	rec, err := e.store.Get(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	if rec.State != dedupe.Committed {
+		return ""
+	}
+	return string(rec.Value)
+}

@@ -49,7 +49,7 @@ type Backoff struct {
 func (b Backoff) delay(n int) time.Duration { return consume.Backoff(b).Delay(n) }
 
 // Defaults applied by NewConsumer and NewProcessor (the TTL is dedupe's
-// DefaultTTL; the lease is the group's SessionTimeout, see Config.Lease).
+// DefaultTTL, the lease its DefaultLease; see Config.Lease).
 const (
 	DefaultAttempts       = 3
 	DefaultMaxInFlight    = 256

@@ -5,7 +5,6 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/consume"
 )
 
@@ -21,7 +20,7 @@ type Processor[V any] struct {
 // NewProcessor returns a Processor for cfg. It uses every field except
 // those marked "consumer only". Close it when done.
 func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
-	cfg, err := withDefaults(cfg, dedupe.DefaultLease)
+	cfg, err := withDefaults(cfg)
 	if err != nil {
 		return nil, err
 	}

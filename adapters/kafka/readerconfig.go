@@ -9,9 +9,8 @@ import (
 
 // kafka-go's defaults (consumergroup.go, reader.go).
 const (
-	kafkaSessionTimeout = 30 * time.Second
-	kafkaBackoffMin     = 100 * time.Millisecond
-	kafkaBackoffMax     = time.Second
+	kafkaBackoffMin = 100 * time.Millisecond
+	kafkaBackoffMax = time.Second
 )
 
 // groupConfig derives the consumer group's configuration from the user's
@@ -92,11 +91,6 @@ func checkReader(rc kafkago.ReaderConfig) error {
 		return invalid("Reader.ReadBackoffMax", "is below ReadBackoffMin")
 	}
 	return nil
-}
-
-// sessionTimeout is the group's session timeout: the consumer's default lease.
-func sessionTimeout(rc kafkago.ReaderConfig) time.Duration {
-	return orDefault(rc.SessionTimeout, kafkaSessionTimeout)
 }
 
 // partitionConfig is the configuration of the Reader of one assigned

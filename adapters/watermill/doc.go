@@ -64,8 +64,12 @@
 //
 // A *dedupe.ConflictError whose Err is dedupe.ErrLeaseLost means this
 // delivery's lease ran out and the taker committed: the work is done, so it
-// is a duplicate (acked with the taker's outputs). A bare dedupe.ErrLeaseLost
-// means the taker has not committed: a *GuardError, nacked.
+// is a duplicate (acked with the taker's outputs). A handler that finished
+// after another owner took its key is not run again: dedupe.Run waits for
+// that owner and commits the handler's outputs on the free key, or returns
+// the taker's. A bare dedupe.ErrLeaseLost means the lease ran out before
+// the handler finished, or the message's context ended while the finished
+// handler's commit waited: a *GuardError, nacked.
 //
 // The handler sees the guard's context as msg.Context() (cancelled if the
 // lease is lost); the message's own context is restored when it returns.

@@ -111,8 +111,11 @@ func assertGuardError(t *testing.T, out []*wmessage.Message, err, want error) {
 	}
 }
 
-// TestLeaseLost covers the two ends of a lost lease: the taker committed (a
-// duplicate: the taker's outputs, acked) or it did not (a GuardError: nack).
+// TestLeaseLost covers a handler that finished after its lease was lost and
+// another owner took the key: the taker committed (a duplicate: the taker's
+// outputs, acked); the taker released (the owner's outputs are committed,
+// the handler is not run again); or the message's context ended while the
+// owner waited for the taker (a GuardError: nack).
 func TestLeaseLost(t *testing.T) {
 	t.Parallel()
 
@@ -137,17 +140,59 @@ func TestLeaseLost(t *testing.T) {
 		}
 	})
 
-	t.Run("TakerStillWorkingIsGuardError", func(t *testing.T) {
+	t.Run("TakerReleasesThenOwnerCommits", func(t *testing.T) {
+		t.Parallel()
+		mem := memoryStore(t)
+		fs := &faultStore{Store: mem}
+		d := newDedup(t, fs, idemqwatermill.Config{})
+		var calls atomic.Int32
+		var key string
+		released := make(chan error, 1)
+		out, err := d.Middleware(func(msg *wmessage.Message) ([]*wmessage.Message, error) {
+			calls.Add(1)
+			key = fs.releaseOwner(t)
+			if _, ok, err := fs.Store.Claim(context.Background(), key, "thief", time.Minute); !ok || err != nil {
+				t.Errorf("thief's claim: %v, %v", ok, err)
+			}
+			go func() { // once the finished owner waits for the thief, the thief gives up
+				for mem.ActiveInterests() == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				_, err := mem.Release(context.Background(), key, "thief")
+				released <- err
+			}()
+			return []*wmessage.Message{output("owner-out", "k1", "by the owner")}, nil
+		})(newMsg("k1", "a"))
+		if err != nil || len(out) != 1 || out[0].UUID != "owner-out" {
+			t.Errorf("finished owner = %v, %v; want its own outputs committed, nil", out, err)
+		}
+		if err := <-released; err != nil {
+			t.Errorf("thief's release: %v", err)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("the handler ran %d times, want 1", n)
+		}
+		if rec, err := mem.Get(context.Background(), key); err != nil || rec.State != dedupe.Committed {
+			t.Errorf("the key = %+v, %v; want the owner's outputs committed", rec, err)
+		}
+	})
+
+	t.Run("ContextEndsWhileWaitingIsGuardError", func(t *testing.T) {
 		t.Parallel()
 		fs := &faultStore{Store: memoryStore(t)}
 		d := newDedup(t, fs, idemqwatermill.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		m := newMsg("k1", "a")
+		m.SetContext(ctx)
 		out, err := d.Middleware(func(msg *wmessage.Message) ([]*wmessage.Message, error) {
 			key := fs.releaseOwner(t)
 			if _, ok, err := fs.Store.Claim(context.Background(), key, "thief", time.Minute); !ok || err != nil {
 				t.Errorf("thief's claim: %v, %v", ok, err)
 			}
+			cancel() // the message's context ends: the owner cannot wait for the thief
 			return []*wmessage.Message{output("owner-out", "k1", "by the owner")}, nil
-		})(newMsg("k1", "a"))
+		})(m)
 		assertGuardError(t, out, err, dedupe.ErrLeaseLost)
 	})
 }

@@ -129,6 +129,51 @@ var batchModeTests = map[string]func(*testing.T, Backend){
 		mustRelease(t, tickets[0])
 		mustRelease(t, tickets[1])
 	},
+	"StartReturnsOnceTheFullLeaseIsHeld": func(t *testing.T, b Backend) {
+		ctx, k := testContext(t), key(t)
+		owner := newBatch[int](t, openStore(t, b), dedupe.WithClaim(time.Minute), dedupe.WithQueuedLease(300*time.Millisecond))
+		ticket := claim(t, owner, k)[0]
+		assertErr(t, ticket.Start(ctx), nil)
+		if rec, err := openStore(t, b).Get(ctx, k); err != nil || rec.State != dedupe.Claimed || rec.TTL < 30*time.Second {
+			t.Fatalf("after Start the key = %+v, %v; want claimed with most of the 1m lease left", rec, err)
+		}
+		assertErr(t, ticket.Start(ctx), nil) // promoted already: at once
+		mustEnd(t, ticket, 1)
+		assertErr(t, ticket.Result(ctx), nil)
+	},
+	"StartWithoutTheStoreLosesTheLease": func(t *testing.T, b Backend) {
+		ctx, k := testContext(t), key(t)
+		stalled := &mutedRenewals{Store: openStore(t, b)}
+		stalled.mute() // renewals never arrive, as in a stalled store
+		owner := newBatch[int](t, stalled, dedupe.WithClaim(time.Minute), dedupe.WithQueuedLease(300*time.Millisecond))
+		ticket := claim(t, owner, k)[0]
+		ticket.Promote()
+		began := time.Now()
+		assertErr(t, ticket.Start(ctx), dedupe.ErrLeaseLost) // the work must not start
+		if took := time.Since(began); took > 2*time.Second {
+			t.Errorf("Start returned after %v, want within the 300ms queued lease", took)
+		}
+		rec, err := openStore(t, b).Get(ctx, k)
+		if err != nil || rec.State == dedupe.Claimed && rec.TTL > 300*time.Millisecond {
+			t.Fatalf("the key = %+v, %v; want its queued claim at most, never promoted", rec, err)
+		}
+		mustRelease(t, ticket)
+	},
+	"StartEndsWithClose": func(t *testing.T, b Backend) {
+		stalled := &mutedRenewals{Store: openStore(t, b)}
+		stalled.mute()
+		owner, err := dedupe.NewBatch[int](stalled, dedupe.WithClaim(time.Minute), dedupe.WithQueuedLease(5*time.Second))
+		if err != nil {
+			t.Fatalf("NewBatch: %v", err)
+		}
+		ticket := claim(t, owner, key(t))[0]
+		started := make(chan error, 1)
+		go func() { started <- ticket.Start(testContext(t)) }()
+		if err := owner.Close(); !errors.Is(err, dedupe.ErrEndNotCalled) {
+			t.Errorf("Close = %v, want ErrEndNotCalled naming the held key", err)
+		}
+		assertErr(t, <-started, dedupe.ErrBatchClosed)
+	},
 	"QueuedLeaseCannotOutliveLease": func(t *testing.T, b Backend) {
 		_, err := dedupe.NewBatch[int](openStore(t, b), dedupe.WithClaim(time.Second), dedupe.WithQueuedLease(time.Minute))
 		assertErr(t, err, dedupe.ErrInvalidOption)

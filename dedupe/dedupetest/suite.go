@@ -50,6 +50,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"Notification", notificationTests},
 		{"Lifecycle", lifecycleTests},
 		{"Claim", claimTests},
+		{"Takeover", takeoverTests},
 		{"Batch", batchTests},
 		{"BatchModes", batchModeTests},
 		{"Fingerprint", fingerprintTests},

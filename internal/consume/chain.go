@@ -112,10 +112,12 @@ func (e *Engine[M, V]) chain(sc *scope, jobs []*job[M, V], halt *atomic.Bool) (*
 }
 
 func (e *Engine[M, V]) runChain(sc *scope, s *settler[M, V], jobs []*job[M, V], halt *atomic.Bool) (*job[M, V], error) {
+	ahead := 0 // jobs[:ahead] were asked to promote their claims
 	for i, j := range jobs {
 		if j.done || j.ended {
 			continue
 		}
+		ahead = promote(jobs, max(ahead, i), i+promoteAhead)
 		s.ready()
 		switch {
 		case s.err != nil:
@@ -153,4 +155,24 @@ func earlier[M, V any](before []*job[M, V], j *job[M, V]) *job[M, V] {
 		}
 	}
 	return nil
+}
+
+// promoteAhead is how many jobs of a chain, from the one about to run, have
+// their claims promoted to the full lease ahead of their start, so that
+// Ticket.Start rarely waits for the store: the promotions of every chain go
+// out together in the Batch's next round trip. A consumer killed with
+// promoted keys not started yet holds them for the full lease; the rest of
+// its claimed keys for the queued lease.
+const promoteAhead = 16
+
+// promote asks for the promotion of the held claims of jobs[from:to] and
+// returns the end of the range it covered.
+func promote[M, V any](jobs []*job[M, V], from, to int) int {
+	to = min(to, len(jobs))
+	for _, j := range jobs[from:to] {
+		if j.t != nil && j.claim == nil && !j.ended && !j.done {
+			j.t.Promote()
+		}
+	}
+	return max(from, to)
 }

@@ -120,6 +120,11 @@ func (e *Engine[M, V]) storeFailed(j *job[M, V], doing string, err error) {
 	}
 	j.t, j.claim, j.ended = nil, nil, false
 	count(e.cfg.Metrics.StoreErrors, 1)
+	if j.ran {
+		e.warn("store failed; the handler's value will be committed again, without running the handler",
+			"doing", doing, e.cfg.Log.Attrs(j.msg), "key", j.key, "err", err)
+		return
+	}
 	e.warn("store failed; the message will be retried", "doing", doing, e.cfg.Log.Attrs(j.msg), "key", j.key, "err", err)
 }
 

@@ -24,6 +24,8 @@ type ticket[V any] interface {
 	Key() string
 	Err() error
 	Await(ctx context.Context) error
+	Promote()
+	Start(ctx context.Context) error
 	Context(parent context.Context) (context.Context, context.CancelFunc)
 	End(v V) error
 	Release() error

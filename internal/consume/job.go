@@ -10,6 +10,8 @@ type job[M, V any] struct {
 	t       ticket[V] // the key's current ticket; nil when none is held
 	claim   error     // what t says: nil (held), *dedupe.ConflictError[V] or dedupe.ErrInProgress
 	ended   bool      // t.End was called: t.Result decides the outcome
+	ran     bool      // the handler succeeded: value is its outcome, and it never runs again
+	value   V         // what the handler ended with, committed again if its first commit failed
 	done    bool      // the outcome is final
 	outcome Outcome
 	gate    <-chan struct{} // ByKey: closed once the previous batch's chain of this order key is done

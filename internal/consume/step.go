@@ -28,11 +28,20 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 	switch {
 	case j.t == nil:
 		return false, nil
+	case j.claim == nil && j.ran: // the handler ran; its commit did not land: commit its value again
+		return e.ended(sc, s, j, j.value), nil
 	case j.claim == nil:
 		return e.execute(sc, s, j)
 	case errors.As(j.claim, &reused): // the key was reused for another payload: an invalid key
 		j.t, j.claim, j.keyErr = nil, nil, reused
 		return e.invalidKey(sc, s, j)
+	case errors.As(j.claim, &conflict) && j.ran:
+		// the handler ran here, and another owner committed the key since:
+		// the work is done, and the handler does not run again
+		j.t, j.claim = nil, nil
+		count(e.cfg.Metrics.Conflicts, 1)
+		e.finish(sc, j, Processed)
+		return true, nil
 	case errors.As(j.claim, &conflict):
 		j.t, j.claim = nil, nil
 		return e.duplicate(sc, s, j, conflict.Value)
@@ -66,6 +75,9 @@ func (e *Engine[M, V]) execute(sc *scope, s *settler[M, V], j *job[M, V]) (bool,
 	defer e.freeSlot()
 	ctx, cancel := sc.work, context.CancelFunc(nil)
 	if j.t != nil {
+		if err := j.t.Start(sc.work); err != nil { // the claim on the full lease, confirmed by the store
+			return e.interrupted(j, err)
+		}
 		ctx, cancel = j.t.Context(sc.work)
 		defer cancel()
 	}
@@ -76,6 +88,7 @@ func (e *Engine[M, V]) execute(sc *scope, s *settler[M, V], j *job[M, V]) (bool,
 	})
 	switch {
 	case err == nil:
+		j.ran, j.value = true, value
 		return e.ended(sc, s, j, value), nil
 	case interrupted:
 		return e.interrupted(j, context.Cause(ctx))
@@ -100,9 +113,10 @@ func (e *Engine[M, V]) ended(sc *scope, s *settler[M, V], j *job[M, V], v V) boo
 	return true
 }
 
-// interrupted handles a handler stopped by its ctx rather than failing: a
-// lost lease sends the job back to be claimed; a rebalance or the drain
-// timeout leaves it without an outcome (its offset stays uncommitted).
+// interrupted handles a handler stopped (or not started) by its ctx rather
+// than failing: a lost lease sends the job back to be claimed; a rebalance
+// or the drain timeout leaves it without an outcome (its offset stays
+// uncommitted).
 func (e *Engine[M, V]) interrupted(j *job[M, V], cause error) (bool, error) {
 	e.release(j)
 	if errors.Is(cause, dedupe.ErrLeaseLost) {
