@@ -80,10 +80,13 @@ func WithClaim(lease time.Duration) RunOption {
 // started yet (default DefaultQueuedLease, or the lease if that is
 // shorter). Claim takes every key of a batch at once, but works on them one
 // after another; each held claim is renewed every queued lease/3, with this
-// lease until Ticket.Context marks its work as started and with the full
-// lease (WithClaim) from then on. So when the owner dies, the keys it had
-// not started are free for another owner after at most this lease, and only
-// those it was working on stay blocked for the full lease. It must be at
+// lease until it is promoted (Ticket.Start, Ticket.Promote, Ticket.Context)
+// and with the full lease (WithClaim) from then on. So when the owner dies,
+// the keys it had not promoted are free for another owner after at most
+// this lease, and only those it was working on (or had promoted ahead) stay
+// blocked for the full lease. A stall of the store longer than this lease
+// frees the unpromoted keys: Start then reports ErrLeaseLost, and their
+// work does not start. It must be at
 // least 30ms and at most the lease; NewBatch only (Run starts its work at
 // once: ErrInvalidOption), claim-first mode only.
 func WithQueuedLease(d time.Duration) RunOption {
