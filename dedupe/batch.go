@@ -60,6 +60,7 @@ type Batch[V any] struct {
 	held    map[*Ticket[V]]struct{} // tickets holding the key, neither ended nor released
 	pending map[*Ticket[V]]struct{} // ended or released, outcome not known yet
 	queue   []*Ticket[V]            // of pending, those the flusher has not sent yet
+	asks    []*Ticket[V]            // asked for promotion since the heartbeat last sent the asks
 }
 
 // NewBatch returns a Batch on store. It accepts the options of Run, which

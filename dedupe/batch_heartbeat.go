@@ -43,15 +43,21 @@ func (b *Batch[V]) heartbeat() {
 				inFlight = b.renew(replies, true)
 			}
 		case <-b.promotions:
-			promote = true
+			if inFlight {
+				promote = true
+			} else {
+				inFlight = b.renew(replies, false)
+			}
+			continue // no deadline moved
 		case r := <-replies:
 			inFlight = false
-			b.renewed(r)
+			b.renewed(r) // deadlines only move later, or the lease is lost at once
+			if promote {
+				promote, inFlight = false, b.renew(replies, false)
+			}
+			continue
 		case <-deadline.C:
 		case <-b.rearmed:
-		}
-		if promote && !inFlight {
-			promote, inFlight = false, b.renew(replies, false)
 		}
 		deadline.Reset(b.expire())
 	}
@@ -64,14 +70,26 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 	b.mu.Lock()
 	var tickets []*Ticket[V]
 	var ops []Op
-	now := time.Now()
-	for t := range b.held {
-		if t.lost == nil && (t.asked || beat && b.renewDue(t, now)) {
-			t.asked = false
-			tickets = append(tickets, t)
-			ops = append(ops, Op{Kind: OpRenew, Key: t.key, Token: t.token, Lease: b.leaseOf(t)})
+	add := func(t *Ticket[V]) {
+		t.asked = false
+		tickets = append(tickets, t)
+		ops = append(ops, Op{Kind: OpRenew, Key: t.key, Token: t.token, Lease: b.leaseOf(t)})
+	}
+	if beat {
+		now := time.Now()
+		for t := range b.held {
+			if t.lost == nil && b.renewDue(t, now) { // due, and every claim not promoted yet
+				add(t)
+			}
 		}
 	}
+	for _, t := range b.asks { // between beats only these: no scan of every held claim
+		if _, held := b.held[t]; held && t.asked && t.lost == nil {
+			add(t)
+		}
+	}
+	clear(b.asks)
+	b.asks = b.asks[:0]
 	b.mu.Unlock()
 	if len(tickets) == 0 {
 		return false

@@ -10,12 +10,18 @@ import "context"
 // whose work never starts is held for the full lease if its owner dies.
 // It does nothing for a ticket that does not hold its key, or in
 // optimistic mode.
-func (t *Ticket[V]) Promote() {
-	b := t.b
+func (t *Ticket[V]) Promote() { t.b.Promote(t) }
+
+// Promote is Ticket.Promote for many tickets of the Batch at once, so that
+// their promotions share one round trip.
+func (b *Batch[V]) Promote(tickets ...*Ticket[V]) {
+	asked := false
 	b.mu.Lock()
-	asked := t.state == ticketOwned && t.lost == nil && b.fenced() && !t.promote
-	if asked {
-		t.askPromotion()
+	for _, t := range tickets {
+		if t.b == b && t.state == ticketOwned && t.lost == nil && b.fenced() && !t.promote {
+			t.askPromotion()
+			asked = true
+		}
 	}
 	b.mu.Unlock()
 	if asked {
@@ -74,6 +80,7 @@ func (t *Ticket[V]) Start(ctx context.Context) error {
 // trip. Caller holds b.mu.
 func (t *Ticket[V]) askPromotion() {
 	t.promote, t.asked = true, true
+	t.b.asks = append(t.b.asks, t)
 }
 
 // setPromoted records that the store holds the claim on the full lease, and

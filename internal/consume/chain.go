@@ -117,7 +117,9 @@ func (e *Engine[M, V]) runChain(sc *scope, s *settler[M, V], jobs []*job[M, V], 
 		if j.done || j.ended {
 			continue
 		}
-		ahead = promote(jobs, max(ahead, i), i+promoteAhead)
+		if ahead < i+promoteAhead/2 { // refilled by halves: the asks of a chain go out together
+			ahead = e.promote(jobs, max(ahead, i), i+promoteAhead)
+		}
 		s.ready()
 		switch {
 		case s.err != nil:
@@ -165,14 +167,21 @@ func earlier[M, V any](before []*job[M, V], j *job[M, V]) *job[M, V] {
 // its claimed keys for the queued lease.
 const promoteAhead = 16
 
-// promote asks for the promotion of the held claims of jobs[from:to] and
-// returns the end of the range it covered.
-func promote[M, V any](jobs []*job[M, V], from, to int) int {
+// promote asks for the promotion of the held claims of jobs[from:to], in
+// one round trip, and returns the end of the range it covered.
+func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int) int {
 	to = min(to, len(jobs))
+	if from >= to {
+		return from
+	}
+	var ts []ticket[V]
 	for _, j := range jobs[from:to] {
 		if j.t != nil && j.claim == nil && !j.ended && !j.done {
-			j.t.Promote()
+			ts = append(ts, j.t)
 		}
 	}
-	return max(from, to)
+	if len(ts) > 0 {
+		e.guard.Promote(ts)
+	}
+	return to
 }

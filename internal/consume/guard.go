@@ -13,6 +13,9 @@ type guard[V any] interface {
 	// Claim claims keys; err != nil means nothing usable was claimed (a
 	// ticket may still carry its own claim's failure in Err).
 	Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]ticket[V], error)
+	// Promote asks for the promotion of tickets' claims to the full lease,
+	// in one round trip (dedupe.Batch.Promote).
+	Promote(tickets []ticket[V])
 	// RoundTrips counts the store round trips so far.
 	RoundTrips() int64
 	// Close releases every claim still held and stops background work.
@@ -24,7 +27,6 @@ type ticket[V any] interface {
 	Key() string
 	Err() error
 	Await(ctx context.Context) error
-	Promote()
 	Start(ctx context.Context) error
 	Context(parent context.Context) (context.Context, context.CancelFunc)
 	End(v V) error
@@ -47,6 +49,16 @@ func (g batchGuard[V]) Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]ti
 		out[i] = t
 	}
 	return out, nil
+}
+
+func (g batchGuard[V]) Promote(tickets []ticket[V]) {
+	ts := make([]*dedupe.Ticket[V], 0, len(tickets))
+	for _, t := range tickets {
+		if t, ok := t.(*dedupe.Ticket[V]); ok {
+			ts = append(ts, t)
+		}
+	}
+	g.b.Promote(ts...)
 }
 
 func (g batchGuard[V]) RoundTrips() int64 { return g.b.Stats().RoundTrips }
