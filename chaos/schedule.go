@@ -75,20 +75,24 @@ const (
 )
 
 // schedule draws the run's faults from rng: which kinds (the default or
-// short set, or -density per minute drawn from the default set's mix, as
-// many as fit),
-// their order, victims, durations and times. The first SIGKILL hits a
-// Kafka adapter consumer and, with routers, another hits a router.
+// short set or -faults, or -density per minute drawn from the mix of
+// -faults or else of the default set, as many as fit), their order,
+// victims, durations and times. The first SIGKILL hits a Kafka adapter
+// consumer and, with routers, another hits a router.
 func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []fault {
-	kinds := append([]faultKind(nil), defaultFaults...)
-	if cfg.Short {
+	mix := defaultFaults
+	if len(cfg.Faults) > 0 {
+		mix = cfg.Faults
+	}
+	kinds := append([]faultKind(nil), mix...)
+	if cfg.Short && len(cfg.Faults) == 0 {
 		kinds = append(kinds[:0], shortFaults...)
 	}
 	if cfg.Density > 0 {
 		n := max(1, int(math.Round(cfg.Density*cfg.Duration.Minutes())))
 		kinds = kinds[:0]
 		for len(kinds) < n {
-			kinds = append(kinds, defaultFaults[rng.IntN(len(defaultFaults))])
+			kinds = append(kinds, mix[rng.IntN(len(mix))])
 		}
 	}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })

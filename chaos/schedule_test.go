@@ -21,6 +21,30 @@ func TestScheduleIsDeterministicAndFits(t *testing.T) {
 	}
 }
 
+// TestScheduleFaultsFlag checks that -faults picks the kinds: each one
+// given, as many times, and nothing else.
+func TestScheduleFaultsFlag(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.Faults = []faultKind{faultRedisFreeze, faultKill, faultRedisFreeze}
+	for seed := uint64(1); seed <= 20; seed++ {
+		faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, []string{"k1", "k2", "k3"}, nil)
+		if len(faults) != 3 || countKind(faults, faultRedisFreeze) != 2 || countKind(faults, faultKill) != 1 {
+			t.Fatalf("seed %d: -faults redis-freeze,SIGKILL,redis-freeze scheduled %v, want those 3", seed, faults)
+		}
+	}
+}
+
+func countKind(faults []fault, k faultKind) int {
+	n := 0
+	for _, f := range faults {
+		if f.kind == k {
+			n++
+		}
+	}
+	return n
+}
+
 func withDensity(c config, perMinute float64) config {
 	c.Density = perMinute
 	return c
