@@ -62,6 +62,9 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 	if len(faults) != want && (cfg.Density == 0 || len(faults) > want || len(faults) < 10) {
 		t.Fatalf("seed %d: %d faults, want %d", seed, len(faults), want)
 	}
+	if pauses := countKind(faults, faultRedisPause); cfg.Density == 0 && !cfg.Short && pauses != 1 {
+		t.Errorf("seed %d: %d Redis write pauses in the default run, want 1", seed, pauses)
+	}
 	kills := 0
 	for i, f := range faults {
 		if f.at < scheduleLead || f.at > time.Duration(float64(cfg.Duration)*(1-scheduleTail)) {
@@ -69,6 +72,12 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 		}
 		if i > 0 && f.at < faults[i-1].at+faults[i-1].dur+minFaultDistance {
 			t.Errorf("seed %d: fault %d at %v overlaps fault %d (%v + %v)", seed, i, f.at, i-1, faults[i-1].at, faults[i-1].dur)
+		}
+		if i > 0 && f.at < faults[i-1].at+faults[i-1].dur+minFaultDistance+max(f.quiet, faults[i-1].quiet) {
+			t.Errorf("seed %d: fault %d (%s) at %v is within the quiet time of fault %d (%s, %v + %v)", seed, i, f.kind, f.at, i-1, faults[i-1].kind, faults[i-1].at, faults[i-1].dur)
+		}
+		if f.kind == faultRedisPause && (f.dur < pauseMin || f.dur > pauseMax || f.quiet != pauseQuiet || f.burst == 0) {
+			t.Errorf("seed %d: a write pause of %v with quiet %v and a burst of %d, want %v to %v with %v and a burst", seed, f.dur, f.quiet, f.burst, pauseMin, pauseMax, pauseQuiet)
 		}
 		if f.kind != faultKill {
 			continue

@@ -118,7 +118,8 @@ func consume(ctx context.Context, w workerConfig, j *journal) error {
 	}
 }
 
-// handler is both roles' message handler: journal the start, work for
+// handler is both roles' message handler: journal the start (and whether
+// its ctx was cancelled already: a handler started on a lost lease), work for
 // between Work and 2×Work (preparing a payment call), then, unless the
 // context was cancelled meanwhile (it honours its ctx, as the guard
 // requires), make the effect and journal it. The caller then calls end:
@@ -139,7 +140,11 @@ type handler struct {
 }
 
 func (h *handler) handle(ctx context.Context, key string) error {
-	h.j.log(evStart, key)
+	if ctx.Err() != nil {
+		h.j.write(entry{kind: evStart, key: key}, entry{kind: evDeadStart, key: key})
+	} else {
+		h.j.log(evStart, key)
+	}
 	if h.work > 0 {
 		t := time.NewTimer(h.work + rand.N(h.work+1))
 		select {
