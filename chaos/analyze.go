@@ -26,6 +26,7 @@ type topicResult struct {
 	atRisk      int // (b)'s: keys claimed or committed within the lost window of a Redis restart
 	restartLost int // of (b), those whose won commit the restart lost (the others were in flight)
 	duplicates  int // duplicates acked without running the handler
+	deadStarts  int // handlers called with their ctx already cancelled
 	lag         int64
 	lagParts    int
 	rate        float64 // produced per second
@@ -84,6 +85,8 @@ func (r *run) topicResult(h *history, c *classifier, t *topic, rep *report) topi
 				n++
 			case evDuplicate:
 				tr.duplicates++
+			case evDeadStart:
+				tr.deadStarts++
 			}
 		}
 		tr.effects += n

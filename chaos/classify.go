@@ -103,7 +103,29 @@ func (c *classifier) classify(d double) double {
 	default:
 		d.note = "no fault explains it"
 	}
+	if fi := c.stallOf(d); fi >= 0 {
+		d.fault = fi
+		d.note += ", across the " + c.faults[fi].kind.String()
+	}
 	return d
+}
+
+// stallOf returns the index of the Redis stall (a write pause or a freeze)
+// across which the earlier effect's process held the key (it claimed, ran
+// or committed it between a queued lease before the stall and pauseQuiet
+// after it) and the extra effect came after the stall began, or -1. It
+// only names the fault of an unexplained double, for the fault's row: a
+// stall explains none. Every process was alive through it, and a live
+// owner runs a key once however long Redis stalls; a write pause's quiet
+// time keeps the windows of (a) and (b) away from it (see pauseQuiet).
+func (c *classifier) stallOf(d double) int {
+	for fi, f := range c.faults {
+		if (f.kind == faultRedisPause || f.kind == faultRedisFreeze) && d.effect.at.After(f.start) &&
+			c.h.touched(d.prev.proc, d.key, f.start.Add(-queuedLease), f.end.Add(pauseQuiet)) {
+			return fi
+		}
+	}
+	return -1
 }
 
 // ending is what a SIGKILL or SIGTERM left behind: the claims the process

@@ -124,8 +124,8 @@ A bounded fault run against the real services of 'make services': Kafka
 adapter consumer processes in one group and a pair of Watermill routers,
 with their guard on a redis-server of the run's own (AOF, everysec). While
 the producer publishes, the run SIGKILLs and restarts consumers, stops some
-gracefully, restarts Redis, and adds latency, dropped connections and
-freezes on the Redis and Kafka links (a fault proxy). Then it waits for lag
+gracefully, restarts Redis, pauses its writes, and adds latency, dropped
+connections and freezes on the Redis and Kafka links (a fault proxy). Then it waits for lag
 0 and counts, from the handlers' journals, every key's effects.
 
 Exit status 1 on a lost message, a double effect no fault explains, or

@@ -10,6 +10,10 @@ import (
 	"github.com/idemq/idemq/dedupe"
 )
 
+// queuedLease is the lease of a key the Kafka adapter claimed and whose
+// handler has not started.
+const queuedLease = dedupe.DefaultQueuedLease
+
 // newStore is a worker's guard store: a RedisStore under the run's prefix,
 // journaled. name maps store keys to the report's keys (nil: the same).
 func newStore(client redis.UniversalClient, prefix string, j *journal, name func(string) string) (*recordingStore, func(), error) {

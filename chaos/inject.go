@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/idemq/idemq/internal/faultproxy"
 )
 
@@ -63,6 +65,8 @@ func (in *injector) inject(ctx context.Context, f fault) injected {
 		in.freeze(ctx, in.redisProxy, &r)
 	case faultKafkaFreeze:
 		in.freeze(ctx, in.kafkaProxy, &r)
+	case faultRedisPause:
+		in.pause(ctx, &r)
 	}
 	return r
 }
@@ -103,6 +107,19 @@ func (in *injector) freeze(ctx context.Context, p *faultproxy.Proxy, r *injected
 	r.end = time.Now()
 }
 
+// pause holds every write on the guard's redis-server for r.dur (CLIENT
+// PAUSE ... WRITE, sent to the server directly: the proxy is not involved)
+// and returns when Redis takes writes again by its own clock.
+func (in *injector) pause(ctx context.Context, r *injected) {
+	client := redis.NewClient(&redis.Options{Addr: in.redis.addr()})
+	defer client.Close()
+	r.err = client.Do(ctx, "CLIENT", "PAUSE", r.dur.Milliseconds(), "WRITE").Err()
+	if r.err == nil {
+		sleep(ctx, time.Until(r.start.Add(r.dur)))
+	}
+	r.end = time.Now()
+}
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
@@ -136,6 +153,8 @@ func (r injected) describe() string {
 		return fmt.Sprintf("+%v each way, %s", r.fault.latency, seconds(r.end.Sub(r.start)))
 	case faultRedisCut, faultKafkaCut:
 		return fmt.Sprintf("%d connections", r.links)
+	case faultRedisPause:
+		return fmt.Sprintf("%s after a burst of %d", seconds(r.end.Sub(r.start)), r.burst)
 	default:
 		return seconds(r.end.Sub(r.start))
 	}

@@ -25,6 +25,7 @@ type journal struct {
 const (
 	evStart     = 'S' // the handler started for key
 	evEffect    = 'E' // the handler's side effect, written before it calls end
+	evDeadStart = 'Z' // the handler was called with its ctx already cancelled (it does nothing)
 	evDuplicate = 'D' // a duplicate acked without running the handler
 	evClaim     = 'C' // the guard claimed key (token: the owner token)
 	evCommit    = 'K' // the guard's commit of key won (token: the committing run's)

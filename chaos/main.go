@@ -15,15 +15,15 @@
 //
 // While the producer publishes, a schedule drawn from -seed SIGKILLs and
 // restarts consumers, stops some gracefully, SIGKILLs and restarts Redis,
-// and adds latency, dropped connections and freezes on the Redis and Kafka
-// links. Then the run waits for lag 0 and reads the journals: every key
+// pauses its writes longer than the queued lease, and adds latency,
+// dropped connections and freezes on the Redis and Kafka links. Then the run waits for lag 0 and reads the journals: every key
 // must have an effect, and every extra effect must be explained: (a) the
 // earlier one's process was SIGKILLed holding the key before its commit
 // landed (at most its handlers in flight then), or (b) its claim or
 // commit fell within the last seconds a Redis restart may lose. The exit
 // status is 1 otherwise, 2 for bad flags.
 //
-//	go run ./chaos            # the default run: 100,000 + 20,000 messages, 15 faults, about 3 minutes (at most 5)
+//	go run ./chaos            # the default run: 100,000 + 20,000 messages, 16 faults, about 3 minutes (at most 5)
 //	go run ./chaos -short     # the short form: under 2 minutes
 //	go run ./chaos -h         # the flags
 package main

@@ -94,7 +94,7 @@ func (r *report) write(w io.Writer) {
 		}
 	}
 	if len(r.evidence) > 0 {
-		fmt.Fprintln(w, "\nevidence (times since the producer's start; C claim, S start, E effect, K commit won, L release, N lease lost, D duplicate acked):")
+		fmt.Fprintln(w, "\nevidence (times since the producer's start; C claim, S start, Z started with its ctx cancelled, E effect, K commit won, L release, N lease lost, D duplicate acked):")
 		for _, e := range r.evidence {
 			fmt.Fprintln(w, "  "+e)
 		}
@@ -181,6 +181,7 @@ func (r *report) writeSummary(w io.Writer) {
 	row("unique keys", func(tr topicResult) string { return itoa(tr.keys) })
 	row("effects (handler runs that wrote one)", func(tr topicResult) string { return itoa(tr.effects) })
 	row("duplicates acked without running", func(tr topicResult) string { return itoa(tr.duplicates) })
+	row("handlers called with ctx cancelled", func(tr topicResult) string { return itoa(tr.deadStarts) })
 	row("LOST keys (no effect)", func(tr topicResult) string { return itoa(len(tr.lost)) })
 	row("keys with more than one effect", func(tr topicResult) string { return itoa(tr.doubleKeys) })
 	row("  (a) SIGKILLed in flight / bound", func(tr topicResult) string {
@@ -213,7 +214,7 @@ func stat(tr topicResult, name string) string {
 // writeKinds prints, per kind of fault, how many and the worst recovery.
 func (r *report) writeKinds(w io.Writer) {
 	var lines []string
-	for k := faultKill; k <= faultKafkaFreeze; k++ {
+	for k := range faultKind(len(faultNames)) {
 		n, worstBack, worstStall, worstStrand := 0, time.Duration(0), time.Duration(0), time.Duration(0)
 		for _, f := range r.faults {
 			if f.kind != k {
@@ -230,7 +231,7 @@ func (r *report) writeKinds(w io.Writer) {
 		if n == 0 {
 			continue
 		}
-		l := fmt.Sprintf("  %-14s x%d  worst stall %s, back within %s", k, n, seconds(worstStall), seconds(worstBack))
+		l := fmt.Sprintf("  %-17s x%d  worst stall %s, back within %s", k, n, seconds(worstStall), seconds(worstBack))
 		if k == faultKill || k == faultTerm {
 			l += fmt.Sprintf(", held keys resolved within %s", seconds(worstStrand))
 		}

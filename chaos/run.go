@@ -208,7 +208,7 @@ func (r *run) startFleet(ctx context.Context) error {
 	for _, t := range r.topics {
 		for i := 1; i <= counts[t.role]; i++ {
 			name := fmt.Sprintf("%c%d", t.role[0], i)
-			r.fleet.add(name, workerConfig{Role: t.role, Redis: r.redisProxy.Addr(), Brokers: r.kafkaProxy.Addr(),
+			r.fleet.add(name, workerConfig{Role: t.role, Redis: r.redisProxy.Addr(), Effects: r.redis.addr(), Brokers: r.kafkaProxy.Addr(),
 				Topic: t.name, Group: t.group, DLT: r.dlt, Prefix: r.prefix(), Work: r.cfg.Work, Verbose: r.cfg.Verbose})
 			if _, err := r.fleet.start(name); err != nil {
 				return err

@@ -21,12 +21,14 @@ const (
 	faultKafkaLatency                  // added latency on every consumer's Kafka link
 	faultKafkaCut                      // every consumer's Kafka connection dropped
 	faultKafkaFreeze                   // Kafka links frozen longer than the group's session timeout
+	faultRedisPause                    // CLIENT PAUSE WRITE on the guard's redis-server, longer than the queued lease
 )
 
 var faultNames = [...]string{
 	faultKill: "SIGKILL", faultTerm: "SIGTERM", faultRedisRestart: "redis restart", faultRedisCrash: "redis crash",
 	faultRedisLatency: "redis latency", faultRedisCut: "redis cut", faultRedisFreeze: "redis freeze",
 	faultKafkaLatency: "kafka latency", faultKafkaCut: "kafka cut", faultKafkaFreeze: "kafka freeze",
+	faultRedisPause: "redis write pause",
 }
 
 func (k faultKind) String() string { return faultNames[k] }
@@ -39,10 +41,24 @@ type fault struct {
 	kind    faultKind
 	at      time.Duration // after the producer's start
 	victim  string        // SIGKILL, SIGTERM: the member
-	dur     time.Duration // latency, freeze: how long; SIGKILL, SIGTERM: the pause before the restart
+	dur     time.Duration // latency, freeze, pause: how long; SIGKILL, SIGTERM: the pause before the restart
 	latency time.Duration // latency: added each way
 	burst   int           // SIGKILL: messages published at once burstLead before it (a backlog to catch up on)
+	quiet   time.Duration // no other fault this close before or after it (a write pause: pauseQuiet)
 }
+
+// A Redis write pause holds every write of the live processes, the
+// guard's and the handlers' effects, for longer than the queued lease
+// (dedupe.DefaultQueuedLease, 5s) and go-redis's read timeout (3s); Redis
+// answers reads. pauseQuiet keeps every other fault away from it, so that
+// no SIGKILL's or Redis restart's window can explain a double effect the
+// pause caused: it is longer than a restart's lost window (aofWindow)
+// plus the adapters' longest backoff (5s) after the pause.
+const (
+	pauseMin   = 6 * time.Second
+	pauseMax   = 7 * time.Second
+	pauseQuiet = 10 * time.Second
+)
 
 // burstLead is how long before a SIGKILL its burst is published: the
 // consumers have fetched it and claimed it, and are working through it.
@@ -52,11 +68,11 @@ const burstLead = 300 * time.Millisecond
 // has made the file durable up to about a second before.
 const aofLoss = time.Second
 
-// defaultFaults is the default run's set: 15 faults.
+// defaultFaults is the default run's set: 16 faults.
 var defaultFaults = []faultKind{
 	faultKill, faultKill, faultKill, faultKill, faultTerm, faultTerm,
 	faultRedisRestart, faultRedisCrash, faultRedisLatency, faultRedisCut, faultRedisCut, faultRedisFreeze,
-	faultKafkaLatency, faultKafkaCut, faultKafkaFreeze,
+	faultRedisPause, faultKafkaLatency, faultKafkaCut, faultKafkaFreeze,
 }
 
 // shortFaults is the short form's set: 8 faults.
@@ -75,20 +91,24 @@ const (
 )
 
 // schedule draws the run's faults from rng: which kinds (the default or
-// short set, or -density per minute drawn from the default set's mix, as
-// many as fit),
-// their order, victims, durations and times. The first SIGKILL hits a
-// Kafka adapter consumer and, with routers, another hits a router.
+// short set or -faults, or -density per minute drawn from the mix of
+// -faults or else of the default set, as many as fit), their order,
+// victims, durations and times. The first SIGKILL hits a Kafka adapter
+// consumer and, with routers, another hits a router.
 func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []fault {
-	kinds := append([]faultKind(nil), defaultFaults...)
-	if cfg.Short {
+	mix := defaultFaults
+	if len(cfg.Faults) > 0 {
+		mix = cfg.Faults
+	}
+	kinds := append([]faultKind(nil), mix...)
+	if cfg.Short && len(cfg.Faults) == 0 {
 		kinds = append(kinds[:0], shortFaults...)
 	}
 	if cfg.Density > 0 {
 		n := max(1, int(math.Round(cfg.Density*cfg.Duration.Minutes())))
 		kinds = kinds[:0]
 		for len(kinds) < n {
-			kinds = append(kinds, defaultFaults[rng.IntN(len(defaultFaults))])
+			kinds = append(kinds, mix[rng.IntN(len(mix))])
 		}
 	}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
@@ -109,7 +129,7 @@ func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []faul
 func fitting(faults []fault, span time.Duration) []fault {
 	busy := time.Duration(0)
 	for i, f := range faults {
-		if busy += f.dur + minFaultDistance; busy > span {
+		if busy += f.dur + minFaultDistance + 2*f.quiet; busy > span {
 			return faults[:i]
 		}
 	}
@@ -128,6 +148,8 @@ func drawFault(rng *rand.Rand, k faultKind) fault {
 		f.dur = between(4*time.Second, 6*time.Second) // > go-redis's ReadTimeout (3s)
 	case faultKafkaFreeze:
 		f.dur = between(7*time.Second, 9*time.Second) // > the session timeout (6s)
+	case faultRedisPause:
+		f.dur, f.quiet = between(pauseMin, pauseMax), pauseQuiet
 	}
 	return f
 }
@@ -159,10 +181,15 @@ func assignVictims(rng *rand.Rand, faults []fault, kafkaMembers, routers []strin
 // addBursts gives every other SIGKILL of a Kafka adapter consumer, the
 // first included, a burst of n messages: it then dies with a fetched
 // batch claimed and partly done, as a consumer catching up on a backlog
-// does (issue 14's case), while the others die in the steady stream.
+// does (issue 14's case), while the others die in the steady stream. A
+// Redis write pause gets a burst too: it begins while the consumers hold
+// claimed keys whose handlers have not started (the queued lease).
 func addBursts(faults []fault, n int, kafkaMembers []string) {
 	kills := 0
 	for i := range faults {
+		if faults[i].kind == faultRedisPause {
+			faults[i].burst = n
+		}
 		if faults[i].kind == faultKill && slices.Contains(kafkaMembers, faults[i].victim) {
 			if kills%2 == 0 {
 				faults[i].burst = n
@@ -184,12 +211,13 @@ func bursts(faults []fault) []burst {
 }
 
 // place spreads the faults over [from, to): each takes its duration (a
-// process's pause before its restart counts) and the free time is split
-// into random gaps. Faults never overlap.
+// process's pause before its restart counts) and its quiet time on both
+// sides, and the free time is split into random gaps. Faults never
+// overlap.
 func place(rng *rand.Rand, faults []fault, from, to time.Duration) {
 	busy := time.Duration(0)
 	for _, f := range faults {
-		busy += f.dur + minFaultDistance
+		busy += f.dur + minFaultDistance + 2*f.quiet
 	}
 	free := max(to-from-busy, 0)
 	weights := make([]float64, len(faults)+1)
@@ -200,8 +228,8 @@ func place(rng *rand.Rand, faults []fault, from, to time.Duration) {
 	}
 	t := from
 	for i := range faults {
-		t += time.Duration(float64(free) * weights[i] / total)
+		t += time.Duration(float64(free)*weights[i]/total) + faults[i].quiet
 		faults[i].at = t
-		t += faults[i].dur + minFaultDistance
+		t += faults[i].dur + minFaultDistance + faults[i].quiet
 	}
 }

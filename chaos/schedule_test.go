@@ -21,6 +21,30 @@ func TestScheduleIsDeterministicAndFits(t *testing.T) {
 	}
 }
 
+// TestScheduleFaultsFlag checks that -faults picks the kinds: each one
+// given, as many times, and nothing else.
+func TestScheduleFaultsFlag(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.Faults = []faultKind{faultRedisFreeze, faultKill, faultRedisFreeze}
+	for seed := uint64(1); seed <= 20; seed++ {
+		faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, []string{"k1", "k2", "k3"}, nil)
+		if len(faults) != 3 || countKind(faults, faultRedisFreeze) != 2 || countKind(faults, faultKill) != 1 {
+			t.Fatalf("seed %d: -faults redis-freeze,SIGKILL,redis-freeze scheduled %v, want those 3", seed, faults)
+		}
+	}
+}
+
+func countKind(faults []fault, k faultKind) int {
+	n := 0
+	for _, f := range faults {
+		if f.kind == k {
+			n++
+		}
+	}
+	return n
+}
+
 func withDensity(c config, perMinute float64) config {
 	c.Density = perMinute
 	return c
@@ -38,6 +62,9 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 	if len(faults) != want && (cfg.Density == 0 || len(faults) > want || len(faults) < 10) {
 		t.Fatalf("seed %d: %d faults, want %d", seed, len(faults), want)
 	}
+	if pauses := countKind(faults, faultRedisPause); cfg.Density == 0 && !cfg.Short && pauses != 1 {
+		t.Errorf("seed %d: %d Redis write pauses in the default run, want 1", seed, pauses)
+	}
 	kills := 0
 	for i, f := range faults {
 		if f.at < scheduleLead || f.at > time.Duration(float64(cfg.Duration)*(1-scheduleTail)) {
@@ -45,6 +72,12 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 		}
 		if i > 0 && f.at < faults[i-1].at+faults[i-1].dur+minFaultDistance {
 			t.Errorf("seed %d: fault %d at %v overlaps fault %d (%v + %v)", seed, i, f.at, i-1, faults[i-1].at, faults[i-1].dur)
+		}
+		if i > 0 && f.at < faults[i-1].at+faults[i-1].dur+minFaultDistance+max(f.quiet, faults[i-1].quiet) {
+			t.Errorf("seed %d: fault %d (%s) at %v is within the quiet time of fault %d (%s, %v + %v)", seed, i, f.kind, f.at, i-1, faults[i-1].kind, faults[i-1].at, faults[i-1].dur)
+		}
+		if f.kind == faultRedisPause && (f.dur < pauseMin || f.dur > pauseMax || f.quiet != pauseQuiet || f.burst == 0) {
+			t.Errorf("seed %d: a write pause of %v with quiet %v and a burst of %d, want %v to %v with %v and a burst", seed, f.dur, f.quiet, f.burst, pauseMin, pauseMax, pauseQuiet)
 		}
 		if f.kind != faultKill {
 			continue

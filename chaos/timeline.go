@@ -42,7 +42,7 @@ func timeline(topics []topicResult, progress [][]time.Time, faults []*faultResul
 		marks[col(f.start)] = faultMark(f.kind)
 	}
 	lines = append(lines, fmt.Sprintf("%-9s |%s|", "faults", string(marks)),
-		"           K SIGKILL, T SIGTERM, R Redis restart, X Redis crash, r Redis latency/cut/freeze, k Kafka latency/cut/freeze")
+		"           K SIGKILL, T SIGTERM, R Redis restart, X Redis crash, P Redis write pause, r Redis latency/cut/freeze, k Kafka latency/cut/freeze")
 	return lines
 }
 
@@ -60,6 +60,8 @@ func faultMark(k faultKind) rune {
 		return 'X'
 	case faultRedisLatency, faultRedisCut, faultRedisFreeze:
 		return 'r'
+	case faultRedisPause:
+		return 'P'
 	}
 	return 'k'
 }

@@ -31,6 +31,7 @@ type workerConfig struct {
 	Instance string // member name and incarnation, "k2.3": the value it commits
 	Journal  string
 	Redis    string // the guard's Redis, through the fault proxy
+	Effects  string // the same Redis, directly: where the handlers' effects write
 	Brokers  string // Kafka, through the fault proxy
 	Topic    string
 	Group    string
@@ -42,7 +43,7 @@ type workerConfig struct {
 
 func (w workerConfig) args() []string {
 	return []string{workerCommand, "-role", w.Role, "-instance", w.Instance, "-journal", w.Journal,
-		"-redis", w.Redis, "-brokers", w.Brokers, "-topic", w.Topic, "-group", w.Group, "-dlt", w.DLT,
+		"-redis", w.Redis, "-effects", w.Effects, "-brokers", w.Brokers, "-topic", w.Topic, "-group", w.Group, "-dlt", w.DLT,
 		"-prefix", w.Prefix, "-work", w.Work.String(), fmt.Sprintf("-v=%t", w.Verbose)}
 }
 
@@ -53,6 +54,7 @@ func parseWorkerFlags(args []string) (workerConfig, error) {
 	fs.StringVar(&w.Instance, "instance", "", "member name and incarnation")
 	fs.StringVar(&w.Journal, "journal", "", "journal file")
 	fs.StringVar(&w.Redis, "redis", "", "Redis address")
+	fs.StringVar(&w.Effects, "effects", "", "Redis address of the handlers' effects")
 	fs.StringVar(&w.Brokers, "brokers", "", "Kafka bootstrap address")
 	fs.StringVar(&w.Topic, "topic", "", "topic")
 	fs.StringVar(&w.Group, "group", "", "consumer group")
@@ -63,8 +65,8 @@ func parseWorkerFlags(args []string) (workerConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return w, err
 	}
-	if w.Role != roleKafka && w.Role != roleWatermill || w.Journal == "" || w.Redis == "" || w.Brokers == "" {
-		return w, fmt.Errorf("chaos: %s: -role, -journal, -redis and -brokers are required", workerCommand)
+	if w.Role != roleKafka && w.Role != roleWatermill || w.Journal == "" || w.Redis == "" || w.Effects == "" || w.Brokers == "" {
+		return w, fmt.Errorf("chaos: %s: -role, -journal, -redis, -effects and -brokers are required", workerCommand)
 	}
 	return w, nil
 }
@@ -101,7 +103,9 @@ func runWorker(args []string) int {
 func consume(ctx context.Context, w workerConfig, j *journal) error {
 	client := redis.NewClient(&redis.Options{Addr: w.Redis}) // go-redis defaults: ReadTimeout 3s, MaxRetries 3
 	defer client.Close()
-	fx := &handler{j: j, work: w.Work}
+	effects := redis.NewClient(&redis.Options{Addr: w.Effects}) // the same defaults
+	defer effects.Close()
+	fx := &handler{j: j, work: w.Work, effects: effects, prefix: "effect:" + w.Prefix, instance: w.Instance}
 	logger := slog.New(slog.DiscardHandler)
 	if w.Verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -114,18 +118,33 @@ func consume(ctx context.Context, w workerConfig, j *journal) error {
 	}
 }
 
-// handler is both roles' message handler: journal the start, work for
-// between Work and 2×Work (a payment call), then, unless the context was
-// cancelled meanwhile (it honours its ctx, as the guard requires), journal
-// the effect. The caller then calls end: the effect is durable before the
-// commit point.
+// handler is both roles' message handler: journal the start (and whether
+// its ctx was cancelled already: a handler started on a lost lease), work for
+// between Work and 2×Work (preparing a payment call), then, unless the
+// context was cancelled meanwhile (it honours its ctx, as the guard
+// requires), make the effect and journal it. The caller then calls end:
+// the effect is durable before the commit point.
+//
+// The effect takes time, as a payment call does, and once begun it is not
+// cancelled: it is a write to the guard's redis-server (a SET of the key,
+// sent there directly, not through the proxy), sent with the ctx's
+// cancellation removed and sent again until it lands, so that it waits out
+// a Redis stall. A Redis write pause therefore holds every effect in
+// flight, while their keys' claims wait for Redis too.
 type handler struct {
-	j    *journal
-	work time.Duration
+	j        *journal
+	work     time.Duration
+	effects  redis.UniversalClient
+	prefix   string // of the effects' Redis keys
+	instance string // the effects' value
 }
 
 func (h *handler) handle(ctx context.Context, key string) error {
-	h.j.log(evStart, key)
+	if ctx.Err() != nil {
+		h.j.write(entry{kind: evStart, key: key}, entry{kind: evDeadStart, key: key})
+	} else {
+		h.j.log(evStart, key)
+	}
 	if h.work > 0 {
 		t := time.NewTimer(h.work + rand.N(h.work+1))
 		select {
@@ -137,9 +156,25 @@ func (h *handler) handle(ctx context.Context, key string) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	h.effect(context.WithoutCancel(ctx), key)
 	h.j.log(evEffect, key)
 	return nil
 }
+
+// effect writes key's effect, retrying until Redis takes it (a SET is
+// idempotent: a retry of one that landed changes nothing).
+func (h *handler) effect(ctx context.Context, key string) {
+	for err := h.set(ctx, key); err != nil; err = h.set(ctx, key) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (h *handler) set(ctx context.Context, key string) error {
+	return h.effects.Set(ctx, h.prefix+key, h.instance, effectTTL).Err()
+}
+
+// effectTTL bounds the effects' memory in the run's Redis.
+const effectTTL = 10 * time.Minute
 
 // reportStats journals stats() every second until the returned stop, and
 // once more then.

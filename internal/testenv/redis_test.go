@@ -2,6 +2,8 @@ package testenv_test
 
 import (
 	"context"
+	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -83,5 +85,30 @@ func TestRedisClusterIsReal(t *testing.T) {
 	}
 	if got, _ := cc.Get(ctx, b).Result(); got != "new" {
 		t.Fatalf("after script %s = %q, want \"new\"", b, got)
+	}
+}
+
+// TestOwnRedis proves that OwnRedis starts a server of the test's own, not
+// the shared one, that takes writes, and that it is gone after the test.
+func TestOwnRedis(t *testing.T) {
+	t.Parallel()
+	var addr string
+	t.Run("Server", func(t *testing.T) {
+		srv := testenv.OwnRedis(t)
+		addr = srv.Addrs[0]
+		if shared := os.Getenv("IDEMQ_REDIS_ADDR"); addr == shared {
+			t.Fatalf("OwnRedis returned the shared server %s", shared)
+		}
+		ctx := context.Background()
+		if n, err := srv.Client.Incr(ctx, srv.Prefix+"n").Result(); err != nil || n != 1 {
+			t.Fatalf("INCR = %d, %v; want 1, nil", n, err)
+		}
+		if n, err := srv.Client.DBSize(ctx).Result(); err != nil || n != 1 {
+			t.Fatalf("DBSIZE = %d, %v; want 1 (a server of its own), nil", n, err)
+		}
+	})
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		_ = c.Close()
+		t.Errorf("the server on %s still accepts connections after its test ended", addr)
 	}
 }
