@@ -9,8 +9,8 @@
 //
 // It works on a standalone Redis or Valkey and on a Redis Cluster (every
 // master), through the same dedupe.RedisStore the guard uses (Inspect, Scan,
-// ForceRelease, Forget, Stats, and Release for a fenced release), so it
-// reads and writes the guard's record layout exactly. Text output is for
+// ForceReleaseToken, ForgetToken, Stats, and Release for a fenced release),
+// so it reads and writes the guard's record layout exactly. Text output is for
 // people; the exit status (below) tells a script what happened, and -json
 // prints one JSON object, on one line, with stable field names:
 //
