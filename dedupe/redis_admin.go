@@ -136,7 +136,7 @@ func (s *RedisStore) adminDeleteToken(ctx context.Context, key, token, op, doing
 	if err := s.adminCheck(key); err != nil {
 		return false, err
 	}
-	if err := checkToken(token); err != nil {
+	if err := CheckToken(token); err != nil {
 		return false, err
 	}
 	return s.adminDeleteOf(ctx, key, token, op, doing)

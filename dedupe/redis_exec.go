@@ -48,7 +48,7 @@ func (s *RedisStore) execNow(ctx context.Context, ops []Op) []OpResult {
 	r := p.newRound()
 	for i, op := range ops {
 		if op.Kind != OpGet {
-			if err := checkToken(op.Token); err != nil {
+			if err := CheckToken(op.Token); err != nil {
 				results[i].Err = err
 				continue
 			}

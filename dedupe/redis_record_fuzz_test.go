@@ -14,10 +14,10 @@ func FuzzParseRecord(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stored, token string, value []byte) {
 		rec, err := parseRecord("k", stored)
-		if err == nil && rec.State != Absent && checkToken(rec.Token) != nil {
+		if err == nil && rec.State != Absent && CheckToken(rec.Token) != nil {
 			t.Fatalf("parseRecord(%q) accepted the token %q, which no store writes", stored, rec.Token)
 		}
-		if checkToken(token) != nil {
+		if CheckToken(token) != nil {
 			return
 		}
 		for _, s := range []string{claimRecord(token), watchedRecord(token)} {

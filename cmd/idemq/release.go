@@ -58,6 +58,11 @@ func (f *releaseFlags) run(ctx context.Context, a *app, args []string) error {
 	if (f.token == "") == !f.force {
 		return usagef("release needs --token T or --force, one of them")
 	}
+	if f.token != "" {
+		if err := dedupe.CheckToken(f.token); err != nil {
+			return usagef("release --token: %v", err)
+		}
+	}
 	c, err := a.open(ctx)
 	if err != nil {
 		return err
