@@ -73,11 +73,12 @@ type Batch[V any] struct {
 // Close the Batch when done.
 func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
 	cfg, err := newRunConfig(opts)
+	if err == nil {
+		err = checkStore(store)
+	}
 	switch {
 	case err != nil:
 		return nil, err
-	case store == nil:
-		return nil, fmt.Errorf("%w: NewBatch needs a store", ErrInvalidOption)
 	case cfg.eager:
 		return nil, fmt.Errorf("%w: WithEagerStart applies to Run only", ErrInvalidOption)
 	case cfg.fingerprint != nil:

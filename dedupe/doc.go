@@ -2,7 +2,10 @@
 // async work at most once per key across every process that shares a Store,
 // and hands duplicates the value the winner committed.
 //
-//	store, _ := dedupe.NewRedisStore(client)          // or dedupe.NewMemoryStore() in one process
+//	store, err := dedupe.NewRedisStore(client)        // or dedupe.NewMemoryStore() in one process
+//	if err != nil {
+//		return err                                    // a Ring client, a prefix with braces
+//	}
 //	defer store.Close()
 //
 //	order, err := dedupe.Run(ctx, store, key, func(ctx context.Context, end dedupe.End[OrderID]) (Order, error) {
@@ -203,7 +206,10 @@
 // Batch instead: the same guarantees, with the store's work batched across
 // keys.
 //
-//	batch, _ := dedupe.NewBatch[Receipt](store)  // claim-first; dedupe.WithOptimistic() for the other mode
+//	batch, err := dedupe.NewBatch[Receipt](store) // claim-first; dedupe.WithOptimistic() for the other mode
+//	if err != nil {
+//		return err
+//	}
 //	defer batch.Close()
 //	tickets, err := batch.Claim(ctx, keys...)  // one round trip for all keys
 //	// per ticket: Err() == nil → t.Start(ctx), run the work with t.Context(ctx), then t.End(v) or t.Release();

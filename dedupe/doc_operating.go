@@ -7,8 +7,10 @@
 //	page, err := store.Scan(ctx, dedupe.ScanOptions{State: dedupe.Claimed, Match: "order-*"})
 //	for page.Cursor != "" { /* Scan again with ScanOptions{Cursor: page.Cursor, ...} */ }
 //	released, err := store.ForceRelease(ctx, key) // a stuck claim, whatever its token; waiters wake
+//	released, err = store.ForceReleaseToken(ctx, key, info.Token) // the same, if the claim is still the one shown
 //	released, err = store.Release(ctx, key, token) // one owner's claim only (fenced)
 //	forgotten, err := store.Forget(ctx, key)     // a committed value: the next delivery runs again
+//	forgotten, err = store.ForgetToken(ctx, key, info.Token) // the same, if the value is still the one shown
 //	stats, err := store.Stats(ctx, dedupe.StatsOptions{})
 //
 // Inspect reads a key's record and its PTTL in one atomic step. Scan and
@@ -31,7 +33,9 @@
 // commit is refused once another owner has claimed the key, and lands if
 // nobody has), but its work may already have had effects, and the next
 // owner runs it again. Forget is for a value committed by mistake; it
-// makes the next delivery of the key run its work again.
+// makes the next delivery of the key run its work again. After a question
+// to an operator, use ForceReleaseToken and ForgetToken with the token the
+// operator was shown: the key may have changed while they read.
 //
 // No claim's age can be told (a record keeps neither the time of its claim
 // nor its lease, and renewals set the lease again): StoreStats.ShortestLease

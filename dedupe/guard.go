@@ -33,8 +33,11 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if err := checkKey(key); err != nil {
 		return zero, err
 	}
-	if store == nil || fn == nil {
-		return zero, fmt.Errorf("%w: nil store or function", ErrInvalidOption)
+	if err := checkStore(store); err != nil {
+		return zero, err
+	}
+	if fn == nil {
+		return zero, fmt.Errorf("%w: nil function", ErrInvalidOption)
 	}
 	if cfg.queuedLease > 0 {
 		return zero, fmt.Errorf("%w: WithQueuedLease applies to NewBatch only", ErrInvalidOption)

@@ -25,9 +25,12 @@ func checkKey(key string) error {
 	return nil
 }
 
-// checkToken rejects owner tokens a Store cannot keep: a committed record
-// stores the token in front of the value, separated by ':'.
-func checkToken(token string) error {
+// CheckToken rejects (ErrInvalidOption) an owner token a Store cannot
+// keep: empty, longer than MaxTokenLen, or with a ':' (a committed record
+// stores the token in front of the value, separated by ':'). Every Store
+// call that takes a token refuses such a token the same way; a command
+// line can check one before it connects.
+func CheckToken(token string) error {
 	if token == "" || len(token) > MaxTokenLen || strings.Contains(token, ":") {
 		return fmt.Errorf("%w: owner token %q: want 1 to %d bytes without ':'", ErrInvalidOption, token, MaxTokenLen)
 	}

@@ -157,7 +157,7 @@ func (s *MemoryStore) usable(token string) error {
 	if s.closed {
 		return ErrStoreClosed
 	}
-	return checkToken(token)
+	return CheckToken(token)
 }
 
 // Renew implements Store.

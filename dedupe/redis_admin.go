@@ -85,6 +85,25 @@ func (s *RedisStore) Forget(ctx context.Context, key string) (forgotten bool, er
 	return s.adminDelete(ctx, key, Committed, "d", "forgetting")
 }
 
+// ForceReleaseToken is ForceRelease fenced on token: it deletes key's claim
+// only if token owns it (marked by a waiter or not), and publishes the
+// release as ForceRelease does. It is for an operator who was shown the
+// claim (Inspect) and confirmed: if the key changed meanwhile (the owner
+// released it, another owner claimed it), it reports false and deletes
+// nothing. An invalid token is ErrInvalidOption.
+func (s *RedisStore) ForceReleaseToken(ctx context.Context, key, token string) (released bool, err error) {
+	return s.adminDeleteToken(ctx, key, token, "f", "force-releasing")
+}
+
+// ForgetToken is Forget fenced on token: it deletes key's committed value
+// only if the run of token committed it. It is for an operator who was
+// shown the value (Inspect) and confirmed: if the key changed meanwhile
+// (forgotten, and committed again by another run), it reports false and
+// deletes nothing. An invalid token is ErrInvalidOption.
+func (s *RedisStore) ForgetToken(ctx context.Context, key, token string) (forgotten bool, err error) {
+	return s.adminDeleteToken(ctx, key, token, "d", "forgetting")
+}
+
 // adminAttempts bounds the reads of ForceRelease and Forget when the record
 // changes between their read and their deletion.
 const adminAttempts = 3
@@ -105,15 +124,32 @@ func (s *RedisStore) adminDelete(ctx context.Context, key string, state State, o
 		if err != nil || info.State != state {
 			return false, err
 		}
-		n, err := adminScript.Run(ctx, s.client, []string{rk}, op, s.publish, info.Token).Int()
-		if err != nil {
-			return false, adminErr(doing, key, err)
-		}
-		if n == 1 {
-			return true, nil
+		if ok, err := s.adminDeleteOf(ctx, key, info.Token, op, doing); ok || err != nil {
+			return ok, err
 		}
 	}
 	return false, nil
+}
+
+// adminDeleteToken checks key and token, then deletes as adminDeleteOf.
+func (s *RedisStore) adminDeleteToken(ctx context.Context, key, token, op, doing string) (bool, error) {
+	if err := s.adminCheck(key); err != nil {
+		return false, err
+	}
+	if err := CheckToken(token); err != nil {
+		return false, err
+	}
+	return s.adminDeleteOf(ctx, key, token, op, doing)
+}
+
+// adminDeleteOf deletes key's record with the admin script's op if token's
+// claim or value is stored there.
+func (s *RedisStore) adminDeleteOf(ctx context.Context, key, token, op, doing string) (bool, error) {
+	n, err := adminScript.Run(ctx, s.client, []string{s.recordKey(key)}, op, s.publish, token).Int()
+	if err != nil {
+		return false, adminErr(doing, key, err)
+	}
+	return n == 1, nil
 }
 
 // adminCheck refuses an invalid key and a closed store.

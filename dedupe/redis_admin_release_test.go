@@ -94,6 +94,53 @@ func TestReleaseByTokenWakesWaiter(t *testing.T) {
 	})
 }
 
+// TestTokenFencedReleaseAndForget checks the operator's deletions after a
+// question: ForceReleaseToken and ForgetToken delete only the claim or the
+// value of the token shown, and a released claim wakes its waiter.
+func TestTokenFencedReleaseAndForget(t *testing.T) {
+	t.Parallel()
+	forEachAdminServer(t, func(t *testing.T, srv testenv.RedisServer) {
+		s := newRedisStore(t, srv)
+		ctx := adminContext(t)
+		stuckClaims(t, newRedisStore(t, srv), time.Minute, "stuck")
+		commitValue(t, s, "committed", "v")
+		ran, result := waiter(t, srv, s, "stuck")
+		claim, value := inspect(t, s, "stuck").Token, inspect(t, s, "committed").Token
+		for _, c := range []struct {
+			name     string
+			op       func(context.Context, string, string) (bool, error)
+			key, tok string
+		}{
+			{"ForceReleaseToken", s.ForceReleaseToken, "stuck", "another-owner"},
+			{"ForceReleaseToken", s.ForceReleaseToken, "committed", value},
+			{"ForceReleaseToken", s.ForceReleaseToken, "free", claim},
+			{"ForgetToken", s.ForgetToken, "committed", "another-run"},
+			{"ForgetToken", s.ForgetToken, "stuck", claim},
+			{"ForgetToken", s.ForgetToken, "free", value},
+		} {
+			if done, err := c.op(ctx, c.key, c.tok); done || err != nil {
+				t.Errorf("%s(%q, %q) = %v, %v; want false, nil", c.name, c.key, c.tok, done, err)
+			}
+		}
+		if _, err := s.ForgetToken(ctx, "committed", value[:1]+":"); !errors.Is(err, dedupe.ErrInvalidOption) {
+			t.Errorf("ForgetToken with a token containing ':' = %v, want ErrInvalidOption", err)
+		}
+		if got := inspect(t, s, "committed"); got.State != dedupe.Committed || got.Token != value {
+			t.Fatalf("after the refused calls: %+v, want the committed value", got)
+		}
+		if released, err := s.ForceReleaseToken(ctx, "stuck", claim); !released || err != nil {
+			t.Fatalf("ForceReleaseToken with the claim's token = %v, %v; want true", released, err)
+		}
+		awaitWake(t, ran, result)
+		if forgotten, err := s.ForgetToken(ctx, "committed", value); !forgotten || err != nil {
+			t.Fatalf("ForgetToken with the committing run's token = %v, %v; want true", forgotten, err)
+		}
+		if got := inspect(t, s, "committed"); got.State != dedupe.Absent {
+			t.Errorf("after ForgetToken: %+v, want Absent", got)
+		}
+	})
+}
+
 func TestForceReleaseAndForgetRefuseOtherStates(t *testing.T) {
 	t.Parallel()
 	forEachServer(t, func(t *testing.T, srv testenv.RedisServer) {

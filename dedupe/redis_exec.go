@@ -48,7 +48,7 @@ func (s *RedisStore) execNow(ctx context.Context, ops []Op) []OpResult {
 	r := p.newRound()
 	for i, op := range ops {
 		if op.Kind != OpGet {
-			if err := checkToken(op.Token); err != nil {
+			if err := CheckToken(op.Token); err != nil {
 				results[i].Err = err
 				continue
 			}
@@ -291,7 +291,8 @@ func (r *round) sendCAS(ctx context.Context, pipe redis.Pipeliner, i int) *redis
 
 // readCAS reads a SET ... IFEQ reply. OK: done. Refused (nil): the key does
 // not hold the plain claim: it may hold it marked by a waiter, or this
-// commit retried, or another record; the script decides in the next round.
+// commit resent (the script writes it again), or another record; the script
+// decides in the next round.
 func (r *round) readCAS(i int, cmd *redis.Cmd) {
 	op := r.plan.ops[i]
 	switch err := cmd.Err(); {
@@ -379,8 +380,9 @@ func (r *round) readCall(c *scriptCall) {
 }
 
 // readScriptReply reads one op's reply of the commit or claimops script: 1
-// (succeeded), 0 (not held), or the current record of a commit that did
-// not store (false, read as nil, when the key is free).
+// (succeeded; for a commit also its resend, which the script wrote again),
+// 0 (not held), or the current record of a commit that did not store
+// (false, read as nil, when the key is free).
 func readScriptReply(op Op, v any) OpResult {
 	if n, ok := v.(int64); ok {
 		if n == 1 && op.Kind == OpCommit {
@@ -389,11 +391,8 @@ func readScriptReply(op Op, v any) OpResult {
 		return OpResult{OK: n == 1}
 	}
 	cur, ok := v.(string)
-	switch {
-	case !ok:
+	if !ok {
 		return OpResult{} // the key is free
-	case ownValue(cur, op.Token):
-		return wonCommit(op) // this commit, retried after a lost reply
 	}
 	rec, err := parseRecord(op.Key, cur)
 	return OpResult{Current: rec, Err: err}

@@ -33,14 +33,8 @@ func ownClaim(v, token string) bool {
 	return len(v) == len(token)+1 && (v[0] == 'C' || v[0] == 'W') && v[1:] == token
 }
 
-// ownValue reports whether v is a value committed by token's run: the same
-// commit, retried by the client after a lost reply.
-func ownValue(v, token string) bool {
-	return len(v) > len(token)+1 && v[0] == 'V' && v[len(token)+1] == ':' && v[1:len(token)+1] == token
-}
-
-// validToken reports a token a store can have written: see checkToken.
-func validToken(token string) bool { return checkToken(token) == nil }
+// validToken reports a token a store can have written: see CheckToken.
+func validToken(token string) bool { return CheckToken(token) == nil }
 
 // parseRecord reads the stored string of key.
 func parseRecord(key, v string) (Record, error) {

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,14 +12,16 @@ import (
 // WithReplicaAcks makes a commit count only once n replicas have
 // acknowledged it (Redis's WAIT n timeout, sent in the commit's own round
 // trip, on its connection). A commit that fewer replicas acknowledged within
-// timeout reports an error, so the guard returns ErrCommitUnknown and the
-// adapters do not acknowledge the message: a failover to a replica that had
-// not received the commit would lose it, and the redelivery then runs the
-// work again. n <= 0 turns it off (the default). The timeout must be > 0 and
-// below the client's ReadTimeout (3s by default), or the client gives up
-// first. Single node and failover clients only: a Cluster is refused, since
-// WAIT acknowledges one connection's writes and a Cluster's commits go
-// out on several.
+// timeout reports an error that says how many did, without being sent
+// again, so the guard returns ErrCommitUnknown and the adapters do not
+// acknowledge the message: a failover to a replica that had not received the
+// commit would lose it, and the redelivery then runs the work again. A
+// commit resent after a lost connection stores its value again, so that its
+// WAIT covers the first write too. n <= 0 turns it off (the default). The
+// timeout must be > 0 and below the client's ReadTimeout (3s by default), or
+// the client gives up first. Single node and failover clients only: a
+// Cluster is refused, since WAIT acknowledges one connection's writes and a
+// Cluster's commits go out on several.
 func WithReplicaAcks(n int, timeout time.Duration) StoreOption {
 	return func(c *storeConfig) { c.replicas, c.replicaTimeout = n, timeout }
 }
@@ -69,16 +72,30 @@ func (r *round) replicated(wait *redis.Cmd) {
 	}
 	s := r.plan.store
 	got, err := wait.Int64()
-	if err == nil && int(got) >= s.replicas {
+	var reply redis.Error
+	switch {
+	case err == nil && int(got) >= s.replicas:
 		return
+	case err == nil:
+		err = fmt.Errorf("%w: %d of %d replicas within %v", errReplicaAcks, got, s.replicas, s.replicaTimeout)
+	case errors.As(err, &reply):
+		err = fmt.Errorf("%w: WAIT: %w", errReplicaAcks, err)
+	default: // no answer (a lost connection): the commit is sent again
+		err = fmt.Errorf("dedupe: waiting for %d replicas: %w", s.replicas, err)
 	}
-	cause := fmt.Errorf("dedupe: the commit reached %d of %d replicas within %v", got, s.replicas, s.replicaTimeout)
-	if err != nil {
-		cause = fmt.Errorf("dedupe: waiting for %d replicas: %w", s.replicas, err)
-	}
+	r.failCommits(err)
+}
+
+// errReplicaAcks: WAIT answered, with fewer replicas than asked for (or an
+// error). The commit is not sent again: that would cost the commit timeout
+// to learn the same, since WAIT already waited as long as it was told to.
+var errReplicaAcks = errors.New("dedupe: the replicas did not acknowledge the commit")
+
+// failCommits turns the commits that won in this round into err.
+func (r *round) failCommits(err error) {
 	fail := func(i int) {
 		if res := &r.plan.results[i]; r.plan.ops[i].Kind == OpCommit && res.OK {
-			*res = OpResult{Err: cause}
+			*res = OpResult{Err: err}
 		}
 	}
 	for _, i := range r.cas { // the commits that went out in this round

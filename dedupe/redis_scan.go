@@ -86,15 +86,30 @@ func (s *RedisStore) Scan(ctx context.Context, opts ScanOptions) (ScanPage, erro
 	return page, nil
 }
 
-func scanDefaults(o ScanOptions) (ScanOptions, error) {
+// Check reports options that Scan refuses (ErrInvalidOption): a negative
+// Limit, Count or MaxScans, an unknown State, a malformed Match glob, or a
+// Cursor that is not of the form Scan returns. It needs no connection, so
+// that a command line can check its arguments before it connects; a
+// well-formed Cursor of another server or prefix is found out by Scan.
+func (o ScanOptions) Check() error {
 	switch {
 	case o.Limit < 0, o.Count < 0, o.MaxScans < 0:
-		return o, fmt.Errorf("%w: ScanOptions Limit, Count and MaxScans must be >= 0", ErrInvalidOption)
+		return fmt.Errorf("%w: ScanOptions Limit, Count and MaxScans must be >= 0", ErrInvalidOption)
 	case o.State != Absent && o.State != Claimed && o.State != Committed:
-		return o, fmt.Errorf("%w: ScanOptions.State %v", ErrInvalidOption, o.State)
+		return fmt.Errorf("%w: ScanOptions.State %v", ErrInvalidOption, o.State)
+	}
+	if _, err := parseScanPos(o.Cursor); err != nil {
+		return err
+	}
+	return checkGlob(o.Match)
+}
+
+func scanDefaults(o ScanOptions) (ScanOptions, error) {
+	if err := o.Check(); err != nil {
+		return o, err
 	}
 	o.Limit, o.Count, o.MaxScans = orDefault(o.Limit, 100), orDefault(o.Count, 1000), orDefault(o.MaxScans, 1000)
-	return o, checkGlob(o.Match)
+	return o, nil
 }
 
 func orDefault(n, def int) int {

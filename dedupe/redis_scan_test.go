@@ -188,3 +188,27 @@ func TestScanRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestScanOptionsCheck: what Check refuses needs no connection; a
+// well-formed cursor of a master this Redis does not have is Scan's to
+// find out.
+func TestScanOptionsCheck(t *testing.T) {
+	t.Parallel()
+	for _, o := range []dedupe.ScanOptions{
+		{Cursor: "nonsense"},
+		{Cursor: "7@"},
+		{Cursor: "7.12"},
+		{Match: "[unclosed"},
+		{Limit: -1},
+		{State: dedupe.State(7)},
+	} {
+		if err := o.Check(); !errors.Is(err, dedupe.ErrInvalidOption) {
+			t.Errorf("ScanOptions%+v.Check() = %v, want ErrInvalidOption", o, err)
+		}
+	}
+	for _, o := range []dedupe.ScanOptions{{}, {Cursor: "0@127.0.0.1:1", Match: "order-*", State: dedupe.Claimed}} {
+		if err := o.Check(); err != nil {
+			t.Errorf("ScanOptions%+v.Check() = %v, want nil", o, err)
+		}
+	}
+}

@@ -6,11 +6,13 @@ import (
 )
 
 // A commit or a release is idempotent (a retried commit finds its own
-// value, a retried release finds nothing to do), so one that failed - a
-// reset connection, a Redis restart, a failover - is sent again until it
-// gets an answer or the commit timeout runs out: a transient failure then
-// costs a short wait instead of an unknown outcome, whose key would stay
-// blocked until the claim's lease ends.
+// value and stores it again, a retried release finds nothing to do), so one
+// that failed - a reset connection, a Redis restart, a failover - is sent
+// again until it gets an answer or the commit timeout runs out: a transient
+// failure then costs a short wait instead of an unknown outcome, whose key
+// would stay blocked until the claim's lease ends. Answers are not sent
+// again: a decode error, a closed store, an invalid op, or too few replica
+// acknowledgements (WithReplicaAcks).
 
 // retryBackoff is the wait before attempt n+1 (n from 0): 25ms doubling up
 // to 1s.
@@ -21,7 +23,8 @@ func retryBackoff(n int) time.Duration {
 // retryable reports a store failure worth sending again.
 func retryable(err error) bool {
 	var decode *DecodeError
-	return err != nil && !errors.Is(err, ErrStoreClosed) && !errors.Is(err, ErrInvalidOption) && !errors.As(err, &decode)
+	return err != nil && !errors.Is(err, ErrStoreClosed) && !errors.Is(err, ErrInvalidOption) &&
+		!errors.Is(err, errReplicaAcks) && !errors.As(err, &decode)
 }
 
 // retryBefore reports whether attempt n+1 can still be made before deadline.

@@ -2,6 +2,8 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -120,4 +122,31 @@ type Event struct {
 	Kind  EventKind
 	Value []byte // EventCommit: the committed value
 	Token string // EventCommit: the committing run's token
+}
+
+// IsNilStore reports whether s is nil, or a Store whose value is nil: a nil
+// *RedisStore or *MemoryStore, such as the one a failed NewRedisStore
+// returns, passed on without checking its error. Its methods would panic.
+// Run, NewBatch and the adapters' constructors refuse such a store with
+// their invalid-config error; an adapter for another broker should too.
+func IsNilStore(s Store) bool {
+	if s == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(s); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return v.IsNil()
+	}
+	return false
+}
+
+// checkStore is the ErrInvalidOption of Run and NewBatch for a nil store.
+func checkStore(s Store) error {
+	switch {
+	case s == nil:
+		return fmt.Errorf("%w: nil store", ErrInvalidOption)
+	case IsNilStore(s):
+		return fmt.Errorf("%w: the store is a nil %T (was its constructor's error checked?)", ErrInvalidOption, s)
+	}
+	return nil
 }

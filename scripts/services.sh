@@ -8,6 +8,7 @@
 #     through that proxy keep talking through it
 #   - Valkey 8.1, standalone              (IDEMQ_VALKEY_ADDR): native SET ... IFEQ
 #   - a replica of the standalone Redis   (IDEMQ_REDIS_REPLICA_ADDR): for WAIT (dedupe.WithReplicaAcks)
+#   - a replica of the standalone Valkey  (IDEMQ_VALKEY_REPLICA_ADDR): the same on Valkey
 #
 #   scripts/services.sh start   install what is missing, start what is not running, wait until each answers
 #   scripts/services.sh stop    stop what `start` started (pid files under $IDEMQ_RUN_DIR)
@@ -37,6 +38,7 @@ kafka_chaos_port=$((kafka_port + 2))       # the CHAOS listener
 kafka_chaos_proxy_port=$((kafka_port + 3)) # advertised for it: the chaos run's proxy listens here
 valkey_port=${IDEMQ_VALKEY_PORT:-16380}
 replica_port=${IDEMQ_REDIS_REPLICA_PORT:-16381}
+valkey_replica_port=${IDEMQ_VALKEY_REPLICA_PORT:-16382}
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -102,11 +104,14 @@ start_redis() {
     die "$name did not answer PING; log: $dir/redis.log"
 }
 
-replica_ok() { redis-cli -p "$replica_port" info replication | grep -q '^master_link_status:up'; }
+replica_ok() { "${CLI:-redis-cli}" -p "$1" info replication | grep -q '^master_link_status:up'; }
 
+# start_replica NAME PORT MASTER_PORT; SERVER and CLI as for start_redis.
 start_replica() {
-  start_redis redis-replica "$replica_port" --replicaof 127.0.0.1 "$redis_port"
-  wait_until 30 "replica of 127.0.0.1:$redis_port" replica_ok || die "the replica's link to its master is not up"
+  local name=$1 port=$2 master=$3
+  start_redis "$name" "$port" --replicaof 127.0.0.1 "$master"
+  wait_until 30 "$name (replica of 127.0.0.1:$master)" replica_ok "$port" ||
+    die "$name's link to its master is not up; log: $run_dir/$name/redis.log"
 }
 
 cluster_ok() { redis-cli -p "${cluster_ports[0]}" cluster info | grep -q '^cluster_state:ok'; }
@@ -180,6 +185,7 @@ print_env() {
   echo "IDEMQ_KAFKA_CHAOS_PROXY=127.0.0.1:$kafka_chaos_proxy_port"
   echo "IDEMQ_VALKEY_ADDR=127.0.0.1:$valkey_port"
   echo "IDEMQ_REDIS_REPLICA_ADDR=127.0.0.1:$replica_port"
+  echo "IDEMQ_VALKEY_REPLICA_ADDR=127.0.0.1:$valkey_replica_port"
 }
 
 start() {
@@ -192,8 +198,10 @@ start() {
   (cd "$root" && go build -o "$run_dir/bin/kafkaready" ./internal/cmd/kafkaready)
   t1=$(now_ms)
   start_redis redis "$redis_port"
-  start_replica
+  start_replica redis-replica "$replica_port" "$redis_port"
   SERVER=$valkey_bin/valkey-server CLI=$valkey_bin/valkey-cli start_redis valkey "$valkey_port"
+  SERVER=$valkey_bin/valkey-server CLI=$valkey_bin/valkey-cli \
+    start_replica valkey-replica "$valkey_replica_port" "$valkey_port"
   start_cluster
   t2=$(now_ms)
   start_kafka
@@ -225,7 +233,7 @@ stop() {
 
 running() {
   local name
-  for name in redis redis-replica valkey kafka "${cluster_ports[@]/#/cluster-}"; do
+  for name in redis redis-replica valkey valkey-replica kafka "${cluster_ports[@]/#/cluster-}"; do
     alive "$run_dir/$name/pid" || return 1
   done
 }

@@ -44,7 +44,8 @@ type Config[V any] struct {
 	// ReadLagInterval > 0, OffsetOutOfRangeError.
 	Reader kafkago.ReaderConfig
 
-	// Store is where keys are claimed and committed (required), e.g. a
+	// Store is where keys are claimed and committed (required; a nil
+	// *dedupe.RedisStore is refused too, see dedupe.IsNilStore), e.g. a
 	// *dedupe.RedisStore. The consumer does not close it.
 	Store dedupe.Store
 

@@ -41,6 +41,8 @@ func checkRequired[V any](cfg Config[V]) error {
 	switch {
 	case cfg.Store == nil:
 		return invalid("Store", "is required")
+	case dedupe.IsNilStore(cfg.Store):
+		return invalid("Store", "is a nil %T", cfg.Store)
 	case cfg.Handle == nil:
 		return invalid("Handle", "is required")
 	case cfg.InvalidKey == KeyDeadLetter && cfg.DeadLetter == nil:

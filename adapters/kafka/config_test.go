@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
@@ -41,6 +42,9 @@ func TestConfigErrors(t *testing.T) {
 		change      change
 	}{
 		{"NoStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = nil }},
+		{"NilRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*dedupe.RedisStore)(nil) }},
+		{"NilMemoryStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*dedupe.MemoryStore)(nil) }},
+		{"FailedNewRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = failedRedisStore(t) }},
 		{"NoHandle", "Handle", func(c *idemqkafka.Config[string]) { c.Handle = nil }},
 		{"NoBrokers", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = nil }},
 		{"EmptyBroker", "Reader.Brokers", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = []string{"127.0.0.1:1", " "} }},
@@ -102,6 +106,16 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ProcessorRefusesNilStore", func(t *testing.T) {
+		t.Parallel()
+		for _, s := range []dedupe.Store{nil, (*dedupe.RedisStore)(nil), (*dedupe.MemoryStore)(nil), failedRedisStore(t)} {
+			p, err := idemqkafka.NewProcessor(idemqkafka.Config[string]{Store: s, Handle: valid().Handle})
+			var ce *idemqkafka.ConfigError
+			if !errors.As(err, &ce) || ce.Field != "Store" || p != nil {
+				t.Errorf("NewProcessor with Store %T(nil) = %v, %v; want nil, a *ConfigError naming Store", s, p, err)
+			}
+		}
+	})
 	t.Run("ValidWithDefaults", func(t *testing.T) {
 		t.Parallel()
 		if _, err := idemqkafka.NewConsumer(valid()); err != nil {
@@ -115,4 +129,16 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("Processor.Close = %v", err)
 		}
 	})
+}
+
+// failedRedisStore is what a failed NewRedisStore returns: a nil
+// *dedupe.RedisStore, passed on when its error is not checked.
+func failedRedisStore(t *testing.T) *dedupe.RedisStore {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	t.Cleanup(func() { _ = client.Close() })
+	s, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("bad{prefix}"))
+	if err == nil {
+		t.Fatal("NewRedisStore with a braced prefix = nil error")
+	}
+	return s
 }

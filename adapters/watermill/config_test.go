@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
+	"github.com/idemq/idemq/dedupe"
 )
 
 func TestNewRejectsInvalidConfig(t *testing.T) {
@@ -41,8 +44,18 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	}
 	t.Run("NilStore", func(t *testing.T) {
 		t.Parallel()
-		if _, err := idemqwatermill.New(nil, idemqwatermill.Config{}); !errors.Is(err, idemqwatermill.ErrInvalidConfig) {
-			t.Errorf("New(nil) error = %v, want ErrInvalidConfig", err)
+		client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+		t.Cleanup(func() { _ = client.Close() })
+		failed, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("bad{prefix}"))
+		if err == nil {
+			t.Fatal("NewRedisStore with a braced prefix = nil error")
+		}
+		for _, s := range []dedupe.Store{nil, failed, (*dedupe.RedisStore)(nil), (*dedupe.MemoryStore)(nil)} {
+			d, err := idemqwatermill.New(s, idemqwatermill.Config{})
+			var ce *idemqwatermill.ConfigError
+			if !errors.As(err, &ce) || ce.Field != "store" || d != nil {
+				t.Errorf("New(%T(nil)) = %v, %v; want nil, a *ConfigError naming the store", s, d, err)
+			}
 		}
 	})
 	t.Run("ZeroConfigIsValid", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package idemqwatermill
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/idemq/idemq/dedupe"
@@ -22,10 +23,14 @@ type Deduplicator struct {
 
 // New validates cfg once and returns a Deduplicator on store (a
 // dedupe.RedisStore across processes, a dedupe.MemoryStore within one). A
-// nil store or an invalid Config is a *ConfigError (ErrInvalidConfig).
+// nil store (also a nil *dedupe.RedisStore: see dedupe.IsNilStore) or an
+// invalid Config is a *ConfigError (ErrInvalidConfig).
 func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
-	if store == nil {
+	switch {
+	case store == nil:
 		return nil, &ConfigError{Field: "store", Reason: "is nil"}
+	case dedupe.IsNilStore(store):
+		return nil, &ConfigError{Field: "store", Reason: fmt.Sprintf("is a nil %T", store)}
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {

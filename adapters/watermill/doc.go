@@ -4,11 +4,17 @@
 // duplicates. Its path is github.com/idemq/idemq/adapters/watermill; its
 // name is idemqwatermill, so that it sits beside Watermill's packages.
 //
-//	store, _ := dedupe.NewRedisStore(client) // one per process, shared by its routers
+//	store, err := dedupe.NewRedisStore(client) // one per process, shared by its routers
+//	if err != nil {
+//		return err
+//	}
 //	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
 //		KeyFunc: idemqwatermill.MetadataKey("Idempotency-Key"), // the default
 //		TTL:     24 * time.Hour,                                // the default
 //	})
+//	if err != nil {
+//		return err // a *ConfigError naming the field
+//	}
 //	router.AddMiddleware(dedup.Middleware)          // every handler; or handler.AddMiddleware, or dedup.Middleware(h)
 //	router.AddConsumerHandler("charge", "orders", sub, dedup.NoPublishHandler(charge)) // one consumer handler
 //	router.AddPublisherDecorators(dedup.DecoratePublisher)                            // publish-side
@@ -130,7 +136,10 @@
 //
 // Add Watermill's middlewares in this order, outer to inner:
 //
-//	poison, _ := middleware.PoisonQueueWithFilter(pub, "poison", idemqwatermill.Poisonable)
+//	poison, err := middleware.PoisonQueueWithFilter(pub, "poison", idemqwatermill.Poisonable)
+//	if err != nil {
+//		return err
+//	}
 //	router.AddMiddleware(poison, dedup.Middleware, retry.Middleware, middleware.Recoverer)
 //
 // Why:

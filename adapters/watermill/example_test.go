@@ -44,9 +44,13 @@ func Example() {
 	for range 2 {
 		msg := message.NewMessage(watermill.NewUUID(), []byte(`{"total":42}`))
 		msg.Metadata.Set("Idempotency-Key", "order-1")
-		_ = pubSub.Publish("orders", msg) // returns once the message is acked
+		if err := pubSub.Publish("orders", msg); err != nil { // returns once the message is acked
+			panic(err)
+		}
 	}
-	_ = router.Close()
+	if err := router.Close(); err != nil {
+		panic(err)
+	}
 	// Output:
 	// charging order-1
 	// duplicate: order-1
@@ -86,9 +90,13 @@ func Example_middlewareOrder() {
 	for range 2 {
 		msg := message.NewMessage(watermill.NewUUID(), []byte(`{"total":42}`))
 		msg.Metadata.Set("Idempotency-Key", "order-1")
-		_ = pubSub.Publish("orders", msg)
+		if err := pubSub.Publish("orders", msg); err != nil {
+			panic(err)
+		}
 	}
-	_ = router.Close()
+	if err := router.Close(); err != nil {
+		panic(err)
+	}
 	fmt.Println("attempts:", attempts)
 	// Output:
 	// charged on attempt 2

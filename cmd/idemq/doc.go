@@ -9,8 +9,8 @@
 //
 // It works on a standalone Redis or Valkey and on a Redis Cluster (every
 // master), through the same dedupe.RedisStore the guard uses (Inspect, Scan,
-// ForceRelease, Forget, Stats, and Release for a fenced release), so it
-// reads and writes the guard's record layout exactly. Text output is for
+// ForceReleaseToken, ForgetToken, Stats, and Release for a fenced release),
+// so it reads and writes the guard's record layout exactly. Text output is for
 // people; the exit status (below) tells a script what happened, and -json
 // prints one JSON object, on one line, with stable field names:
 //
@@ -75,7 +75,7 @@
 //	  1  failure: Redis unreachable or failing, a record that is none of idemq's (corrupt),
 //	     a change not confirmed at the prompt
 //	  2  usage error: unknown command or flag, missing or extra arguments, an invalid key,
-//	     glob or cursor
+//	     token, glob or cursor (all checked before connecting)
 //	  3  the key is not in the state the command needs: get: the key is free (nothing
 //	     claimed or committed); release: the key holds no claim (it is free or committed),
 //	     or with --token the claim of another token; forget: the key holds no committed

@@ -16,7 +16,9 @@ func forgetCommand() command {
 Deletes the value committed under KEY (whichever run committed it), so that the next
 delivery of a message with this key runs its handler again instead of being
 acknowledged as a duplicate: for a value committed by mistake, or work that must be
-redone. Asks first unless -y is given. A claim is never deleted (see idemq release).`,
+redone. Asks first (naming the run that committed it) unless -y is given, then deletes
+that run's value only: if the key holds another by then, it deletes nothing (exit
+status 3). A claim is never deleted (see idemq release).`,
 		new: newForget,
 	}
 }
@@ -62,10 +64,13 @@ func (f *forgetFlags) run(ctx context.Context, a *app, args []string) error {
 	return f.forget(ctx, a, c, info)
 }
 
+// forget deletes the value info shows, committed by info.Token's run, and
+// nothing else: a value committed since is not the one the operator
+// confirmed.
 func (f *forgetFlags) forget(ctx context.Context, a *app, c *conn, info dedupe.KeyInfo) error {
 	bctx, cancel := a.bounded(ctx)
 	defer cancel()
-	forgotten, err := c.store.Forget(bctx, info.Key)
+	forgotten, err := c.store.ForgetToken(bctx, info.Key, info.Token)
 	if err != nil {
 		return fmt.Errorf("idemq: forget %s: %w", display(info.Key), err)
 	}
@@ -74,7 +79,8 @@ func (f *forgetFlags) forget(ctx context.Context, a *app, c *conn, info dedupe.K
 		if err != nil {
 			return err
 		}
-		return statef("forget %s: the key no longer holds a committed value: it is %s", display(info.Key), holds(now))
+		return statef("forget %s: the key no longer holds the value of token %q it read: it is %s; nothing was forgotten",
+			display(info.Key), info.Token, holds(now))
 	}
 	if a.g.json {
 		return printJSON(a.out, forgetView{Key: info.Key, Forgotten: true, Token: info.Token})

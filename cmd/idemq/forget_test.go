@@ -43,3 +43,29 @@ func TestForget(t *testing.T) {
 		claimed.wantErr(t, "the key is claimed by token")
 	})
 }
+
+// TestForgetIsFencedOnShownValue changes the key while the question (which
+// names the committing run's token) waits for its answer: the value shown
+// is forgotten and another run commits. The forget answered "y" must not
+// delete that other value: exit 3, nothing forgotten.
+func TestForgetIsFencedOnShownValue(t *testing.T) {
+	t.Parallel()
+	forEachServer(t, func(t *testing.T, srv testenv.RedisServer) {
+		commit(t, srv, "k", "first")
+		shown := inspect(t, srv, "k").Token
+		s := newStore(t, srv)
+		recommit := func() {
+			if ok, err := s.Forget(context.Background(), "k"); !ok || err != nil {
+				t.Errorf("Forget of the shown value = %v, %v", ok, err)
+			}
+			commit(t, srv, "k", "second")
+		}
+		r := onReading(t, srv, answerAfter(recommit, "y\n"), "forget", "k")
+		r.want(t, exitState)
+		r.wantErr(t, `Forget the value of k, committed by token "`+shown+`"`)
+		r.wantErr(t, "nothing was forgotten")
+		if got := inspect(t, srv, "k"); got.State != dedupe.Committed || got.Token == shown || string(got.Value) != `"second"` {
+			t.Errorf("after the answered forget: %+v, want the second run's value", got)
+		}
+	})
+}

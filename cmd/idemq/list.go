@@ -54,6 +54,9 @@ func (f *listFlags) options() (dedupe.ScanOptions, error) {
 	case f.committed:
 		o.State = dedupe.Committed
 	}
+	if err := o.Check(); err != nil { // before dialling: a bad --match or --cursor is exit 2
+		return o, usagef("list: %v", err)
+	}
 	return o, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,21 +26,51 @@ type result struct {
 // (nil: empty), as main would.
 func cli(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return cliReading(t, env, strings.NewReader(stdin), args...)
+}
+
+// cliReading is cli with any stdin.
+func cliReading(t *testing.T, env map[string]string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, args, func(k string) string { return env[k] }, stdio{in: strings.NewReader(stdin), out: &out, err: &errb})
+	code := run(ctx, args, func(k string) string { return env[k] }, stdio{in: stdin, out: &out, err: &errb})
 	return result{code: code, out: out.String(), err: errb.String()}
 }
 
 // on runs the command against srv with the test's prefix.
 func on(t *testing.T, srv testenv.RedisServer, stdin string, args ...string) result {
 	t.Helper()
+	return onReading(t, srv, strings.NewReader(stdin), args...)
+}
+
+// onReading is on with any stdin.
+func onReading(t *testing.T, srv testenv.RedisServer, stdin io.Reader, args ...string) result {
+	t.Helper()
 	global := []string{"-redis", strings.Join(srv.Addrs, ","), "-prefix", srv.Prefix}
 	if srv.Cluster {
 		global = append(global, "-cluster")
 	}
-	return cli(t, nil, stdin, append(global, args...)...)
+	return cliReading(t, nil, stdin, append(global, args...)...)
+}
+
+// answerAfter is stdin that runs change when the command reads the answer
+// to its question (it asks first), then answers answer: the key changes
+// while the operator reads the question.
+func answerAfter(change func(), answer string) io.Reader {
+	return &changingReader{change: change, answer: strings.NewReader(answer)}
+}
+
+type changingReader struct {
+	change func()
+	once   sync.Once
+	answer io.Reader
+}
+
+func (r *changingReader) Read(p []byte) (int, error) {
+	r.once.Do(r.change)
+	return r.answer.Read(p)
 }
 
 func (r result) want(t *testing.T, code int, out ...string) {

@@ -18,8 +18,10 @@ key and runs its work now rather than when the claim's lease runs out.
 
 --token T releases the claim of that owner token only (idemq get shows it): the
 guard's own fenced release, which wakes every waiting duplicate. --force releases
-whatever claim holds the key, and asks first unless -y is given. A committed value is
-never released (see idemq forget).
+whatever claim holds the key: it reads the claim, asks first (naming its token) unless
+-y is given, then releases that claim only; if another owner holds the key by then,
+it releases nothing (exit status 3). A committed value is never released (see idemq
+forget).
 
 Release a claim only when its owner is gone (crashed, or stuck): a live owner loses
 its claim, its commit is refused, and its work may run twice.`,
@@ -56,6 +58,11 @@ func (f *releaseFlags) run(ctx context.Context, a *app, args []string) error {
 	if (f.token == "") == !f.force {
 		return usagef("release needs --token T or --force, one of them")
 	}
+	if f.token != "" {
+		if err := dedupe.CheckToken(f.token); err != nil {
+			return usagef("release --token: %v", err)
+		}
+	}
 	c, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -85,7 +92,9 @@ func (f *releaseFlags) fenced(ctx context.Context, a *app, c *conn, key string) 
 	return a.printRelease(releaseView{Key: key, Released: true, Token: f.token})
 }
 
-// forced shows the claim, asks, and releases whatever claim holds the key.
+// forced shows the claim, asks, and releases the claim it showed: a claim
+// taken meanwhile by another owner (the one shown released, or its lease
+// ran out) is not the one the operator confirmed.
 func (f *releaseFlags) forced(ctx context.Context, a *app, c *conn, key string) error {
 	info, err := a.inspect(ctx, c, "release", key)
 	switch {
@@ -102,12 +111,12 @@ func (f *releaseFlags) forced(ctx context.Context, a *app, c *conn, key string) 
 	}
 	bctx, cancel := a.bounded(ctx)
 	defer cancel()
-	released, err := c.store.ForceRelease(bctx, key)
+	released, err := c.store.ForceReleaseToken(bctx, key, info.Token)
 	if err != nil {
 		return fmt.Errorf("idemq: release %s: %w", display(key), err)
 	}
 	if !released {
-		return a.notReleased(ctx, c, key, "a claim")
+		return a.notReleased(ctx, c, key, fmt.Sprintf("the claim of token %q it read", info.Token))
 	}
 	return a.printRelease(releaseView{Key: key, Released: true, Token: info.Token, Forced: true})
 }
@@ -124,9 +133,9 @@ func forgetHint(info dedupe.KeyInfo) string {
 func (a *app) notReleased(ctx context.Context, c *conn, key, wanted string) error {
 	info, err := a.inspect(ctx, c, "release", key)
 	if err != nil {
-		return statef("release %s: the key does not hold %s (and reading it failed: %v)", display(key), wanted, err)
+		return statef("release %s: the key does not hold %s (and reading it failed: %v); nothing was released", display(key), wanted, err)
 	}
-	return statef("release %s: the key does not hold %s: it is %s", display(key), wanted, holds(info))
+	return statef("release %s: the key does not hold %s: it is %s; nothing was released", display(key), wanted, holds(info))
 }
 
 func (a *app) printRelease(v releaseView) error {

@@ -61,6 +61,36 @@ func TestReleaseForce(t *testing.T) {
 	})
 }
 
+// TestReleaseForceIsFencedOnShownClaim changes the key's claim while the
+// question (which names the claim's token) waits for its answer: the owner
+// shown releases and another owner claims the key. The release answered
+// "y" must not release that other owner: exit 3, nothing released.
+func TestReleaseForceIsFencedOnShownClaim(t *testing.T) {
+	t.Parallel()
+	forEachServer(t, func(t *testing.T, srv testenv.RedisServer) {
+		stuckClaims(t, srv, time.Minute, "k")
+		shown := inspect(t, srv, "k").Token
+		s := newStore(t, srv)
+		ctx := context.Background()
+		takeOver := func() {
+			if ok, err := s.Release(ctx, "k", shown); !ok || err != nil {
+				t.Errorf("Release of the shown claim = %v, %v", ok, err)
+			}
+			if _, ok, err := s.Claim(ctx, "k", "live-owner", time.Minute); !ok || err != nil {
+				t.Errorf("Claim by another owner = %v, %v", ok, err)
+			}
+		}
+		r := onReading(t, srv, answerAfter(takeOver, "y\n"), "release", "k", "--force")
+		r.want(t, exitState)
+		r.wantErr(t, `Release the claim on k, claimed by token "`+shown+`"`)
+		r.wantErr(t, `it is claimed by token "live-owner"`)
+		r.wantErr(t, "nothing was released")
+		if got := inspect(t, srv, "k"); got.State != dedupe.Claimed || got.Token != "live-owner" {
+			t.Errorf("after the answered release: %+v, want the live owner's claim", got)
+		}
+	})
+}
+
 // TestReleaseWakesWaiter checks that both releases let a waiting duplicate
 // claim the key at once, not when the stuck claim's lease (a minute) ends.
 func TestReleaseWakesWaiter(t *testing.T) {

@@ -42,7 +42,7 @@ Exit status:
   1  failure: Redis unreachable or failing, a record that is none of idemq's (corrupt),
      a change not confirmed at the prompt
   2  usage error: unknown command or flag, missing or extra arguments, an invalid key,
-     glob or cursor
+     token, glob or cursor (all checked before connecting)
   3  the key is not in the state the command needs: get: the key is free (nothing
      claimed or committed); release: the key holds no claim (it is free or committed),
      or with --token the claim of another token; forget: the key holds no committed

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -77,6 +78,29 @@ func TestBadGlobAndCursorAreUsageErrors(t *testing.T) {
 	srv := testenv.Redis(t)
 	on(t, srv, "", "list", "--match", "[oops").want(t, exitUsage)
 	on(t, srv, "", "list", "--cursor", "not-a-cursor").want(t, exitUsage)
+}
+
+// TestUsageErrorsWithRedisDown: arguments are checked before dialling, so
+// a bad one is a usage error (2), not a failure to reach Redis (1).
+func TestUsageErrorsWithRedisDown(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"list", "--match", "[oops"}, "[oops"},
+		{[]string{"list", "--cursor", "not-a-cursor"}, `"not-a-cursor"`},
+		{[]string{"list", "--cursor", "7.12@"}, `"7.12@"`},
+		{[]string{"release", "k", "--token", "a:b"}, `"a:b"`},
+		{[]string{"release", "k", "--token", strings.Repeat("t", dedupe.MaxTokenLen+1)}, "owner token"},
+	} {
+		r := cli(t, nil, "", append([]string{"-redis", "127.0.0.1:1", "-timeout", "2s"}, c.args...)...)
+		r.want(t, exitUsage)
+		r.wantErr(t, c.err)
+		if strings.Contains(r.err, "does not answer") {
+			t.Errorf("%q dialled Redis before checking its arguments:\n%s", c.args, r.err)
+		}
+	}
 }
 
 func TestRedisDownIsFailure(t *testing.T) {

@@ -15,14 +15,22 @@
 -- meanwhile (it is free): the work is done, and no other owner holds it;
 -- fencing refuses only another owner's claim or value.
 --
+-- A key that holds a value of the committing run ('V' .. token .. ':' ...)
+-- is this commit, resent after a lost reply: it succeeds again, and stores
+-- that value again (same record, same expiry, nothing published) so that
+-- the resend is a write of its own: a WAIT after it (WithReplicaAcks) then
+-- waits for the replicas to reach an offset that covers the first write. A
+-- resend that wrote nothing would leave WAIT nothing to wait for, and it
+-- would answer at once on a new connection.
+--
 -- Returns one reply per op: 1 when stored, or the current record (false when
--- the key is free). The caller recognises its own earlier commit, retried
--- after a lost reply, in that record ('V' .. token .. ':' ...).
+-- the key is free).
 local publish = ARGV[1]
 local replies = {}
 for i = 1, #KEYS do
   local a = i * 3 - 1
   local rec, claim = KEYS[i], ARGV[a]
+  local own = string.match(ARGV[a + 1], '^V[^:]*:')
   local cur = redis.call('GET', rec)
   if cur == claim and claim ~= '' then
     redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
@@ -30,6 +38,9 @@ for i = 1, #KEYS do
   elseif not cur or (claim ~= '' and cur == 'W' .. string.sub(claim, 2)) then
     redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
     redis.call(publish, rec .. ':events', ARGV[a + 1])
+    replies[i] = 1
+  elseif string.sub(cur, 1, #own) == own then
+    redis.call('SET', rec, cur, 'KEEPTTL')
     replies[i] = 1
   else
     replies[i] = cur

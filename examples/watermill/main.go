@@ -61,7 +61,11 @@ func run(ctx context.Context, redisAddr, prefix string) error {
 		for range 2 { // a producer retry: one order, sent twice
 			msg := message.NewMessage(watermill.NewUUID(), []byte("10 EUR"))
 			msg.Metadata.Set("Idempotency-Key", "order-1")
-			_ = pubSub.Publish("orders", msg)
+			if err := pubSub.Publish("orders", msg); err != nil {
+				log.Print(err)
+				stop()
+				return
+			}
 		}
 	}()
 	return router.Run(ctx) // returns once ctx is cancelled and the handlers are done

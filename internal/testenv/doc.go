@@ -9,6 +9,7 @@
 //	IDEMQ_REDIS_CLUSTER_ADDRS  comma-separated seed addresses of a Redis Cluster
 //	IDEMQ_VALKEY_ADDR          host:port of a standalone valkey-server 8.1+ (native SET ... IFEQ)
 //	IDEMQ_REDIS_REPLICA_ADDR   host:port of a replica of IDEMQ_REDIS_ADDR
+//	IDEMQ_VALKEY_REPLICA_ADDR  host:port of a replica of IDEMQ_VALKEY_ADDR
 //	IDEMQ_KAFKA_BROKERS        comma-separated Kafka bootstrap addresses
 //	IDEMQ_REQUIRE_SERVICES=1   a missing service fails the test instead of skipping it
 //

@@ -38,22 +38,6 @@ func Valkey(t testing.TB) RedisServer {
 	return newRedisServer(t, addrs[:1], false)
 }
 
-// RedisWithReplica returns the standalone Redis of IDEMQ_REDIS_ADDR and
-// the address of its one replica, IDEMQ_REDIS_REPLICA_ADDR. No container
-// fallback.
-func RedisWithReplica(t testing.TB) (RedisServer, string) {
-	t.Helper()
-	replica := addrsFromEnv("IDEMQ_REDIS_REPLICA_ADDR")
-	if replica == nil {
-		Missing(t, "a Redis replica", "IDEMQ_REDIS_REPLICA_ADDR", "variable unset; no container fallback")
-	}
-	primary := addrsFromEnv("IDEMQ_REDIS_ADDR")
-	if primary == nil {
-		Missing(t, "Redis", "IDEMQ_REDIS_ADDR", "variable unset")
-	}
-	return newRedisServer(t, primary[:1], false), replica[0]
-}
-
 // RedisCluster returns the Redis Cluster from IDEMQ_REDIS_CLUSTER_ADDRS.
 func RedisCluster(t testing.TB) RedisServer {
 	t.Helper()
