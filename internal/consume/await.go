@@ -86,7 +86,7 @@ func (e *Engine[M, V]) awaitBriefly(sc *scope, j *job[M, V]) bool {
 	switch {
 	case decided[V](err):
 		count(e.cfg.Metrics.Conflicts, 1)
-		j.claim = err
+		j.reclaimed(err)
 		return true
 	case ctx.Err() != nil: // still in progress (or stopping): no claim taken
 		return false
@@ -100,9 +100,9 @@ func (e *Engine[M, V]) awaitOne(sc *scope, j *job[M, V]) {
 	e.countRoundTrips()
 	switch {
 	case decided[V](err):
-		j.claim = err // held, committed, or reused: the next wave decides
+		j.reclaimed(err) // held, committed, or reused: the next wave decides
 	case sc.stopping():
-		j.t, j.claim = nil, nil
+		j.unclaim()
 	default:
 		e.storeFailed(j, "awaiting", err)
 	}

@@ -60,7 +60,7 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 	var keys []dedupe.ClaimKey
 	for _, c := range chains {
 		for _, j := range c.jobs {
-			if !j.done && j.t == nil && j.key != "" && j.keyErr == nil {
+			if !j.done() && j.t == nil && j.key != "" && j.keyErr == nil {
 				need, keys = append(need, j), append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print})
 			}
 		}
@@ -72,7 +72,7 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 		e.countRoundTrips()
 		if err == nil {
 			for i, j := range need {
-				j.t, j.claim = ts[i], ts[i].Err()
+				j.claimed(ts[i], ts[i].Err())
 			}
 			sc.fails = 0
 			return true
@@ -96,10 +96,10 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 // other ticket Release is refused (dedupe.ErrNotOwned), harmlessly.
 func (e *Engine[M, V]) drop(jobs []*job[M, V]) {
 	for _, j := range jobs {
-		if j.t == nil || j.ended || j.done {
+		if j.t == nil || j.ended() || j.done() {
 			continue
 		}
 		_ = j.t.Release()
-		j.t, j.claim = nil, nil
+		j.unclaim()
 	}
 }

@@ -114,7 +114,7 @@ func (e *Engine[M, V]) chain(sc *scope, jobs []*job[M, V], halt *atomic.Bool) (*
 func (e *Engine[M, V]) runChain(sc *scope, s *settler[M, V], jobs []*job[M, V], halt *atomic.Bool) (*job[M, V], error) {
 	ahead := 0 // jobs[:ahead] were asked to promote their claims
 	for i, j := range jobs {
-		if j.done || j.ended {
+		if j.done() || j.ended() {
 			continue
 		}
 		if ahead < i+promoteAhead/2 { // refilled by halves: the asks of a chain go out together
@@ -176,7 +176,7 @@ func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int) int {
 	}
 	var ts []ticket[V]
 	for _, j := range jobs[from:to] {
-		if j.t != nil && j.claim == nil && !j.ended && !j.done {
+		if j.t != nil && j.claim == nil && !j.ended() && !j.done() {
 			ts = append(ts, j.t)
 		}
 	}

@@ -11,7 +11,7 @@ func (e *Engine[M, V]) invalidKey(sc *scope, s *settler[M, V], j *job[M, V]) (bo
 		return e.deadLetter(sc, s, j, j.keyErr, 0)
 	case KeyProcess:
 		e.warn("key reused for another payload; processing without deduplication", e.cfg.Log.Attrs(j.msg), "key", j.key, "err", j.keyErr)
-		j.key, j.keyErr = "", nil
+		j.unkeyed()
 		return e.execute(sc, s, j)
 	}
 	return false, e.cfg.MessageError(j.msg, j.key, 0, j.keyErr)

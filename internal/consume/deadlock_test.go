@@ -94,7 +94,7 @@ func TestNoHoldAndWaitDeadlock(t *testing.T) {
 		t.Fatal("the engines did not finish: deadlock")
 	}
 	for _, j := range append(ja, jb...) {
-		if !j.done {
+		if !j.done() {
 			t.Errorf("job %s@%d has no outcome", j.key, j.offset)
 		}
 	}

@@ -60,7 +60,7 @@ func (e *Engine[M, V]) Process(ctx context.Context, m M) (Outcome, error) {
 	if err := e.runBatch(sc, jobs); err != nil {
 		return 0, err
 	}
-	if j := jobs[0]; j.done {
+	if j := jobs[0]; j.done() {
 		return j.outcome, nil
 	}
 	if err := context.Cause(ctx); err != nil {
@@ -96,7 +96,7 @@ func (sc *scope) stopping() bool { return sc.stop.Err() != nil }
 
 // finish records a job's final outcome.
 func (e *Engine[M, V]) finish(sc *scope, j *job[M, V], o Outcome) {
-	j.done, j.outcome, j.t = true, o, nil
+	j.finish(o)
 	switch o {
 	case Processed, ProcessedWithoutKey:
 		count(e.cfg.Metrics.Processed, 1)
@@ -115,10 +115,10 @@ func (e *Engine[M, V]) finish(sc *scope, j *job[M, V], o Outcome) {
 
 // storeFailed counts and logs a store failure that sends j back to be claimed.
 func (e *Engine[M, V]) storeFailed(j *job[M, V], doing string, err error) {
-	if j.t != nil && !j.ended {
+	if j.t != nil && !j.ended() {
 		_ = j.t.Release() // a claim that answered too late may still be held
 	}
-	j.t, j.claim, j.ended = nil, nil, false
+	j.unclaim()
 	count(e.cfg.Metrics.StoreErrors, 1)
 	if j.ran {
 		e.warn("store failed; the handler's value will be committed again, without running the handler",

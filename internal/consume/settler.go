@@ -84,7 +84,7 @@ func (s *settler[M, V]) apply(j *job[M, V], err error) {
 	case errors.As(err, &reused) && s.e.cfg.InvalidKey == KeyProcess:
 		s.e.finish(s.sc, j, ProcessedWithoutKey) // optimistic: it ran, but another payload holds the key
 	case errors.As(err, &reused):
-		j.t, j.claim, j.ended, j.keyErr = nil, nil, false, reused
+		j.invalid(reused)
 		if _, err := s.e.invalidKey(s.sc, s, j); err != nil && s.err == nil {
 			s.err = err
 		}
@@ -94,7 +94,7 @@ func (s *settler[M, V]) apply(j *job[M, V], err error) {
 		s.e.finish(s.sc, j, Processed)
 	case errors.As(err, &conflict): // optimistic: another run committed first
 		count(s.e.cfg.Metrics.Conflicts, 1)
-		j.t, j.claim, j.ended = nil, nil, false
+		j.unclaim()
 		if _, err := s.e.duplicate(s.sc, s, j, conflict.Value); err != nil && s.err == nil {
 			s.err = err
 		}

@@ -33,17 +33,17 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 	case j.claim == nil:
 		return e.execute(sc, s, j)
 	case errors.As(j.claim, &reused): // the key was reused for another payload: an invalid key
-		j.t, j.claim, j.keyErr = nil, nil, reused
+		j.invalid(reused)
 		return e.invalidKey(sc, s, j)
 	case errors.As(j.claim, &conflict) && j.ran:
 		// the handler ran here, and another owner committed the key since:
 		// the work is done, and the handler does not run again
-		j.t, j.claim = nil, nil
+		j.unclaim()
 		count(e.cfg.Metrics.Conflicts, 1)
 		e.finish(sc, j, Processed)
 		return true, nil
 	case errors.As(j.claim, &conflict):
-		j.t, j.claim = nil, nil
+		j.unclaim()
 		return e.duplicate(sc, s, j, conflict.Value)
 	case !errors.Is(j.claim, dedupe.ErrInProgress): // this key's claim failed
 		e.storeFailed(j, "claiming", j.claim)
@@ -56,10 +56,10 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 // known in memory, so waiting for it while holding claims cannot deadlock.
 // Any other outcome leaves j blocked, to be awaited holding nothing.
 func (e *Engine[M, V]) awaitOwn(sc *scope, s *settler[M, V], j, earlier *job[M, V]) {
-	if earlier.ended && !earlier.done {
+	if earlier.ended() && !earlier.done() {
 		s.all()
 	}
-	if earlier.done && (earlier.outcome == Processed || earlier.outcome == Duplicate) {
+	if earlier.done() && (earlier.outcome == Processed || earlier.outcome == Duplicate) {
 		e.awaitOne(sc, j)
 	}
 }
@@ -88,7 +88,7 @@ func (e *Engine[M, V]) execute(sc *scope, s *settler[M, V], j *job[M, V]) (bool,
 	})
 	switch {
 	case err == nil:
-		j.ran, j.value = true, value
+		j.succeeded(value)
 		return e.ended(sc, s, j, value), nil
 	case interrupted:
 		return e.interrupted(j, context.Cause(ctx))
@@ -108,7 +108,7 @@ func (e *Engine[M, V]) ended(sc *scope, s *settler[M, V], j *job[M, V], v V) boo
 		e.storeFailed(j, "ending", err)
 		return false
 	}
-	j.ended = true
+	j.end()
 	s.add(j)
 	return true
 }
@@ -147,8 +147,8 @@ func (e *Engine[M, V]) duplicate(sc *scope, s *settler[M, V], j *job[M, V], winn
 
 // release gives up the job's claim, if it holds one (see drop).
 func (e *Engine[M, V]) release(j *job[M, V]) {
-	if j.t != nil && !j.ended {
+	if j.t != nil && !j.ended() {
 		_ = j.t.Release()
 	}
-	j.t, j.claim = nil, nil
+	j.unclaim()
 }
