@@ -16,7 +16,7 @@ import (
 )
 
 // testContext is bounded: a test that hangs fails instead.
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -31,7 +31,7 @@ type pgEnv struct {
 	effects string // effects(key text, n int): one row per effect
 }
 
-func newEnv(t *testing.T) *pgEnv {
+func newEnv(t testing.TB) *pgEnv {
 	t.Helper()
 	url := testenv.PostgresURL(t)
 	pool := newPool(t, url)
@@ -49,7 +49,7 @@ func newEnv(t *testing.T) *pgEnv {
 	return e
 }
 
-func newPool(t *testing.T, url string) *pgxpool.Pool {
+func newPool(t testing.TB, url string) *pgxpool.Pool {
 	t.Helper()
 	pool, err := pgxpool.New(testContext(t), url)
 	if err != nil {
