@@ -39,20 +39,67 @@ func Run[T, V any](ctx context.Context, s *Store[T], key string, fn Func[T, V], 
 			o(&rc)
 		}
 	}
-	switch {
-	case s == nil || fn == nil:
+	if s == nil || fn == nil {
 		return zero, fmt.Errorf("%w: pgstore.Run needs a store and a function", dedupe.ErrInvalidOption)
+	}
+	var v V
+	out, err := s.run(ctx, key, rc.fingerprint, func(ctx context.Context, tx T) ([]byte, error) {
+		var err error
+		if v, err = fn(ctx, tx); err != nil {
+			return nil, err
+		}
+		data, err := s.cfg.codec.Encode(v)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: encoding the value of key %q: %w", key, err)
+		}
+		return data, nil
+	})
+	switch {
+	case err != nil:
+		return zero, err
+	case out.Duplicate:
+		return zero, decodeConflict[V](s, key, out.Value)
+	}
+	return v, nil
+}
+
+// RunTx implements dedupe.TxStore, for the consumer adapters: fn gets the
+// transaction from its ctx (Store.Tx).
+func (s *Store[T]) RunTx(ctx context.Context, key string, fingerprint []byte, fn func(ctx context.Context) ([]byte, error)) (dedupe.TxOutcome, error) {
+	if fn == nil {
+		return dedupe.TxOutcome{}, fmt.Errorf("%w: pgstore: RunTx needs a function", dedupe.ErrInvalidOption)
+	}
+	return s.run(ctx, key, fingerprint, func(ctx context.Context, tx T) ([]byte, error) {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// Tx returns the transaction of the RunTx call whose function got ctx.
+func (s *Store[T]) Tx(ctx context.Context) (T, bool) {
+	tx, ok := ctx.Value(txKey{}).(T)
+	return tx, ok
+}
+
+// txKey is the context key of RunTx's transaction.
+type txKey struct{}
+
+// run is Run on encoded values: it begins the transaction, claims key,
+// calls fn and commits the value it returns; or it returns the committed
+// value of another run (Duplicate).
+func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx context.Context, tx T) ([]byte, error)) (dedupe.TxOutcome, error) {
+	var none dedupe.TxOutcome
+	switch {
 	case key == "":
-		return zero, fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
+		return none, fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
 	case len(key) > dedupe.MaxKeyLen:
-		return zero, fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
+		return none, fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
 	}
 	if err := ctx.Err(); err != nil {
-		return zero, context.Cause(ctx)
+		return none, context.Cause(ctx)
 	}
 	tx, t, err := s.db.begin(ctx)
 	if err != nil {
-		return zero, fmt.Errorf("pgstore: beginning the transaction of key %q: %w", key, err)
+		return none, fmt.Errorf("pgstore: beginning the transaction of key %q: %w", key, err)
 	}
 	committed := false
 	defer func() {
@@ -60,36 +107,35 @@ func Run[T, V any](ctx context.Context, s *Store[T], key string, fn Func[T, V], 
 			_ = t.rollback(context.WithoutCancel(ctx)) // a failed rollback ends with the session
 		}
 	}()
-	if held, err := s.claim(ctx, t, key, rc.fingerprint); err != nil || held != nil {
-		if err == nil {
-			err = decodeConflict[V](s, key, held)
+	if held, err := s.claim(ctx, t, key, fp); err != nil || held != nil {
+		if err == nil && held.given != "" && held.fingerprint != "" && held.given != held.fingerprint {
+			err = &dedupe.KeyReusedError{Key: key, Stored: held.fingerprint, Given: held.given}
 		}
-		return zero, err
+		if err != nil {
+			return none, err
+		}
+		return dedupe.TxOutcome{Value: held.value, Duplicate: true}, nil
 	}
-	v, err := fn(ctx, tx)
+	data, err := fn(ctx, tx)
 	if err != nil {
-		return zero, err
-	}
-	data, err := s.cfg.codec.Encode(v)
-	if err != nil {
-		return zero, fmt.Errorf("pgstore: encoding the value of key %q: %w", key, err)
+		return none, err
 	}
 	if data == nil {
 		data = []byte{} // a value, never NULL: NULL marks a row its transaction owns
 	}
 	if err := t.exec(ctx, s.sql.end, s.scope, key, data); err != nil {
-		return zero, fmt.Errorf("pgstore: storing the value of key %q: %w", key, err)
+		return none, fmt.Errorf("pgstore: storing the value of key %q: %w", key, err)
 	}
 	committed = true
 	if err := t.commit(context.WithoutCancel(ctx)); err != nil {
 		if sqlState(err) != "" || errors.Is(err, pgx.ErrTxCommitRollback) {
 			// the server answered: it rolled back (a serialization failure, a
 			// deferred constraint, a transaction an earlier statement aborted)
-			return zero, fmt.Errorf("pgstore: committing key %q: %w", key, err)
+			return none, fmt.Errorf("pgstore: committing key %q: %w", key, err)
 		}
-		return zero, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrCommitUnknown, key, err)
+		return none, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrCommitUnknown, key, err)
 	}
-	return v, nil
+	return dedupe.TxOutcome{Value: data}, nil
 }
 
 // storedRow is what the claim found of another run's committed row.
@@ -137,15 +183,11 @@ func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte) (*st
 	return row, nil
 }
 
-// decodeConflict turns another run's committed row into the error Run
-// returns: a *dedupe.ConflictError with its value, or a
-// *dedupe.KeyReusedError when it was made for another payload.
-func decodeConflict[V, T any](s *Store[T], key string, row *storedRow) error {
-	if row.given != "" && row.fingerprint != "" && row.given != row.fingerprint {
-		return &dedupe.KeyReusedError{Key: key, Stored: row.fingerprint, Given: row.given}
-	}
+// decodeConflict turns another run's committed value into the
+// *dedupe.ConflictError that Run returns.
+func decodeConflict[V, T any](s *Store[T], key string, data []byte) error {
 	var v V
-	if err := s.cfg.codec.Decode(row.value, &v); err != nil {
+	if err := s.cfg.codec.Decode(data, &v); err != nil {
 		return &dedupe.DecodeError{Key: key, Err: err}
 	}
 	return &dedupe.ConflictError[V]{Key: key, Value: v}

@@ -433,3 +433,31 @@ func TestEmptyValueIsCommitted(t *testing.T) {
 		t.Fatalf("effects = %d, want 1", n)
 	}
 }
+
+// TestRunTx: the dedupe.TxStore seam the adapters use: fn finds the
+// transaction in its ctx, and a duplicate gets the stored bytes.
+func TestRunTx(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.store(t, nil)
+	ctx := testContext(t)
+	fn := func(ctx context.Context) ([]byte, error) {
+		tx, ok := s.Tx(ctx)
+		if !ok {
+			return nil, errors.New("no transaction in ctx")
+		}
+		return []byte(`"done"`), e.effect(ctx, tx, "k", "")
+	}
+	for i, want := range []dedupe.TxOutcome{{Value: []byte(`"done"`)}, {Value: []byte(`"done"`), Duplicate: true}} {
+		got, err := s.RunTx(ctx, "k", nil, fn)
+		if err != nil || string(got.Value) != string(want.Value) || got.Duplicate != want.Duplicate {
+			t.Fatalf("RunTx %d = %+v, %v; want %+v", i, got, err, want)
+		}
+	}
+	if _, ok := s.Tx(ctx); ok {
+		t.Error("Tx outside RunTx found a transaction")
+	}
+	if n := e.effectsOf(t, "k"); n != 1 {
+		t.Fatalf("effects = %d, want 1", n)
+	}
+}

@@ -99,3 +99,8 @@ func (s *Store[T]) DeleteExpired(ctx context.Context, batch int) (int64, error) 
 
 // millis formats d for set_config: whole milliseconds.
 func millis(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+
+var (
+	_ dedupe.TxStore = (*Store[pgx.Tx])(nil)
+	_ dedupe.TxStore = (*Store[*sql.Tx])(nil)
+)
