@@ -129,7 +129,11 @@ type Event struct {
 // returns, passed on without checking its error. Its methods would panic.
 // Run, NewBatch and the adapters' constructors refuse such a store with
 // their invalid-config error; an adapter for another broker should too.
-func IsNilStore(s Store) bool {
+func IsNilStore(s Store) bool { return isNilValue(s) }
+
+// isNilValue reports a nil interface, or one holding a nil pointer, map, slice,
+// func or channel.
+func isNilValue(s any) bool {
 	if s == nil {
 		return true
 	}

@@ -31,3 +31,7 @@ type TxOutcome struct {
 	Value     []byte
 	Duplicate bool
 }
+
+// IsNilTxStore is IsNilStore for a TxStore: nil, or a nil *pgstore.Store
+// passed on without checking New's error.
+func IsNilTxStore(s TxStore) bool { return isNilValue(s) }

@@ -49,6 +49,19 @@ type Config[V any] struct {
 	// *dedupe.RedisStore. The consumer does not close it.
 	Store dedupe.Store
 
+	// TxStore, instead of Store, runs each keyed message's handler inside
+	// a transaction of a transactional store (a *pgstore.Store): the
+	// handler's writes through that transaction (pgstore's Store.Tx(ctx))
+	// and the key's record commit together, so the effect happens exactly
+	// once; the offset is committed only after. Duplicates get the
+	// committed value (OnDuplicate), a failed attempt is rolled back and
+	// retried in a transaction of its own, and a commit whose answer was
+	// lost is run again (the store then finds the record, or nothing was
+	// committed). The store keeps its own TTL: Optimistic, Lease and TTL
+	// must be zero. A message processed without a key (InvalidKey
+	// KeyProcess) runs without a transaction.
+	TxStore dedupe.TxStore
+
 	// KeyFunc returns a message's idempotency key (default
 	// HeaderKey(DefaultKeyHeader)).
 	KeyFunc KeyFunc

@@ -23,7 +23,7 @@ func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 	setDefault(&cfg.Attempts, DefaultAttempts)
 	setDefault(&cfg.Backoff.Min, defaultBackoffMin)
 	setDefault(&cfg.Backoff.Max, max(defaultBackoffMax, cfg.Backoff.Min))
-	if !cfg.Optimistic {
+	if !cfg.Optimistic && cfg.TxStore == nil {
 		setDefault(&cfg.Lease, dedupe.DefaultLease)
 	}
 	setDefault(&cfg.TTL, dedupe.DefaultTTL)
@@ -39,8 +39,15 @@ func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 
 func checkRequired[V any](cfg Config[V]) error {
 	switch {
+	case cfg.TxStore != nil && dedupe.IsNilTxStore(cfg.TxStore):
+		return invalid("TxStore", "is a nil %T", cfg.TxStore)
+	case cfg.TxStore != nil && cfg.Store != nil:
+		return invalid("TxStore", "and Store are both set: choose one")
+	case cfg.TxStore != nil && (cfg.Optimistic || cfg.Lease != 0 || cfg.TTL != 0):
+		return invalid("TxStore", "takes no Optimistic, Lease or TTL (the transaction is the claim; the store keeps its TTL)")
+	case cfg.TxStore != nil:
 	case cfg.Store == nil:
-		return invalid("Store", "is required")
+		return invalid("Store", "is required (or TxStore)")
 	case dedupe.IsNilStore(cfg.Store):
 		return invalid("Store", "is a nil %T", cfg.Store)
 	case cfg.Handle == nil:

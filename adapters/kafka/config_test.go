@@ -7,11 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/pgstore"
 )
 
 // TestConfigErrors proves that every Config a user could get wrong is a
@@ -45,6 +48,9 @@ func TestConfigErrors(t *testing.T) {
 		{"NilRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*dedupe.RedisStore)(nil) }},
 		{"NilMemoryStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*dedupe.MemoryStore)(nil) }},
 		{"FailedNewRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = failedRedisStore(t) }},
+		{"NilTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore = nil, (*pgstore.Store[pgx.Tx])(nil) }},
+		{"StoreAndTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.TxStore = txStore(t) }},
+		{"TxStoreWithLease", "TxStore", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore, c.Lease = nil, txStore(t), time.Second }},
 		{"NoHandle", "Handle", func(c *idemqkafka.Config[string]) { c.Handle = nil }},
 		{"NoBrokers", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = nil }},
 		{"EmptyBroker", "Reader.Brokers", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = []string{"127.0.0.1:1", " "} }},
@@ -139,6 +145,22 @@ func failedRedisStore(t *testing.T) *dedupe.RedisStore {
 	s, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("bad{prefix}"))
 	if err == nil {
 		t.Fatal("NewRedisStore with a braced prefix = nil error")
+	}
+	return s
+}
+
+// txStore is a transactional store that is never used (its pool is never
+// connected): for configuration checks.
+func txStore(t *testing.T) *pgstore.Store[pgx.Tx] {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, "scope")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

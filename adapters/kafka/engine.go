@@ -12,10 +12,16 @@ import (
 
 // newEngine returns the consumer engine for cfg (defaults applied).
 func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Message, V], error) {
+	var guard []dedupe.RunOption
+	if cfg.TxStore == nil {
+		guard = guardOptions(cfg)
+	}
 	return consume.New(consume.Config[kafkago.Message, V]{
 		Name:         "idemqkafka",
 		Store:        cfg.Store,
-		Guard:        guardOptions(cfg),
+		Guard:        guard,
+		Tx:           cfg.TxStore,
+		Codec:        cfg.Codec,
 		Log:          kafkaLog{},
 		Key:          cfg.KeyFunc,
 		Fingerprint:  cfg.FingerprintFunc,

@@ -60,7 +60,7 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 	var keys []dedupe.ClaimKey
 	for _, c := range chains {
 		for _, j := range c.jobs {
-			if !j.done() && j.t == nil && j.key != "" && j.keyErr == nil {
+			if !j.done() && j.t == nil && j.key != "" && j.keyErr == nil && !e.transactional(j) {
 				need, keys = append(need, j), append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print})
 			}
 		}

@@ -16,6 +16,10 @@ type Config[M, V any] struct {
 	Name  string
 	Store dedupe.Store
 	Guard []dedupe.RunOption // dedupe.NewBatch's options: mode, lease, TTL, codec
+	// Tx, instead of Store, runs each keyed message's handler in a
+	// transaction of a transactional store, with Codec for its values.
+	Tx    dedupe.TxStore
+	Codec dedupe.Codec
 	Log   Log[M]
 
 	// Key returns a message's idempotency key; an error (or a key dedupe

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 
@@ -25,6 +26,12 @@ type Engine[M, V any] struct {
 
 // New returns an engine on cfg. Close it when done.
 func New[M, V any](cfg Config[M, V]) (*Engine[M, V], error) {
+	if cfg.Tx != nil {
+		if cfg.Codec == nil {
+			return nil, fmt.Errorf("%w: a transactional store needs a codec", dedupe.ErrInvalidOption)
+		}
+		return newEngine(cfg, txGuard[V]{}), nil
+	}
 	b, err := dedupe.NewBatch[V](cfg.Store, cfg.Guard...)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,8 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 		return e.invalidKey(sc, s, j)
 	case j.key == "":
 		return e.execute(sc, s, j)
+	case e.transactional(j):
+		return e.executeTx(sc, s, j)
 	case j.t == nil:
 		return false, nil
 	}
