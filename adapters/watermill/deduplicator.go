@@ -14,6 +14,7 @@ import (
 // the router has stopped).
 type Deduplicator struct {
 	store dedupe.Store
+	tx    dedupe.TxStore // NewTx: instead of store
 	cfg   Config
 	opts  []dedupe.RunOption
 	m     *metrics
@@ -41,6 +42,36 @@ func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
 		return nil, err
 	}
 	return &Deduplicator{store: store, cfg: cfg, opts: cfg.runOptions(), m: m}, nil
+}
+
+// NewTx returns a Deduplicator on a transactional store (a
+// *pgstore.Store): each handler runs inside a transaction of the store
+// that holds its key, and the handler's writes through that transaction
+// (pgstore's Store.Tx(msg.Context())) commit with the key's record and its
+// outputs, or not at all: exactly-once effects in that database. The
+// router acks only after the commit. A duplicate waits while another
+// transaction holds the key, then gets the committed outputs. The store
+// keeps its own TTL and needs no lease: Config's TTL, Lease, Optimistic
+// and NoWait must be zero. A message without a valid key under KeyProcess
+// runs without a transaction.
+func NewTx(store dedupe.TxStore, cfg Config) (*Deduplicator, error) {
+	switch {
+	case store == nil:
+		return nil, &ConfigError{Field: "store", Reason: "is nil"}
+	case dedupe.IsNilTxStore(store):
+		return nil, &ConfigError{Field: "store", Reason: fmt.Sprintf("is a nil %T", store)}
+	case cfg.TTL != 0 || cfg.Lease != 0 || cfg.Optimistic || cfg.NoWait:
+		return nil, &ConfigError{Field: "store", Reason: "is transactional: TTL, Lease, Optimistic and NoWait do not apply (the store keeps its own TTL)"}
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &Deduplicator{tx: store, cfg: cfg, m: m}, nil
 }
 
 // Stats returns the Deduplicator's counters.

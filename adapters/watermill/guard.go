@@ -3,6 +3,7 @@ package idemqwatermill
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,9 @@ func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey
 	defer cancel(nil)
 	gate := newStartGate(d.cfg.StartTimeout, cancel)
 	defer gate.stop()
+	if d.tx != nil {
+		return d.runTx(ctx, msg, key, skey, gate, w)
+	}
 	opts := d.opts
 	if d.cfg.FingerprintFunc != nil {
 		opts = append(opts[:len(opts):len(opts)], dedupe.WithFingerprint(d.cfg.FingerprintFunc(msg)))
@@ -57,22 +61,67 @@ func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey
 	}, opts...)
 
 	var conflict *dedupe.ConflictError[outcome]
-	var failed *workError
 	switch {
 	case err == nil:
 		return result{msgs: out}, nil
 	case errors.As(err, &conflict):
 		return result{msgs: conflict.Value.messages(), duplicate: true}, nil
-	case errors.As(err, &failed):
-		return result{}, failed.err
-	case errors.Is(err, dedupe.ErrInvalidKey):
-		return result{}, &KeyError{UUID: msg.UUID, Err: err}
-	case errors.As(err, new(*dedupe.KeyReusedError)):
-		return result{}, err // bad data, not the guard's failure: Poisonable
-	case errors.Is(err, ErrOutputsTooLarge):
-		return result{}, err
 	}
-	return result{}, &GuardError{Key: key, Err: err}
+	return result{}, d.guardErr(msg, key, err)
+}
+
+// runTx is run on a transactional store: w runs inside the store's
+// transaction, and its outputs commit with its writes.
+func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, skey string, gate *startGate, w work) (result, error) {
+	var fp []byte
+	if d.cfg.FingerprintFunc != nil {
+		fp = d.cfg.FingerprintFunc(msg)
+	}
+	codec := outcomeCodec{max: d.cfg.MaxOutputBytes}
+	var msgs []*wmessage.Message
+	out, err := d.tx.RunTx(ctx, skey, fp, func(ctx context.Context) ([]byte, error) {
+		if !gate.start() {
+			return nil, context.Cause(ctx)
+		}
+		d.m.inFlight.Add(1)
+		defer d.m.inFlight.Add(-1)
+		var err error
+		if msgs, err = w(ctx); err != nil {
+			return nil, &workError{err}
+		}
+		return codec.Encode(newOutcome(msgs))
+	})
+	switch {
+	case err != nil && gate.expired():
+		return result{}, &GuardError{Key: key, Err: fmt.Errorf("%w: %w", ErrStartTimeout, err)}
+	case err != nil:
+		return result{}, d.guardErr(msg, key, err)
+	case !out.Duplicate:
+		return result{msgs: msgs}, nil
+	}
+	var stored outcome
+	if err := codec.Decode(out.Value, &stored); err != nil {
+		return result{}, &GuardError{Key: key, Err: &dedupe.DecodeError{Key: skey, Err: err}}
+	}
+	return result{msgs: stored.messages(), duplicate: true}, nil
+}
+
+// guardErr sorts an error of the guard: the work's own error unchanged, a
+// key the store refuses as a *KeyError, bad data as it is, anything else a
+// *GuardError.
+func (d *Deduplicator) guardErr(msg *wmessage.Message, key string, err error) error {
+	var failed *workError
+	switch {
+	case errors.As(err, &failed):
+		return failed.err
+	case errors.Is(err, dedupe.ErrInvalidKey):
+		return &KeyError{UUID: msg.UUID, Err: err}
+	case errors.As(err, new(*dedupe.KeyReusedError)):
+		return err // bad data, not the guard's failure: Poisonable
+	case errors.Is(err, ErrOutputsTooLarge):
+		return err
+	}
+	return &GuardError{Key: key, Err: err}
 }
 
 // startGate cancels the guard with ErrStartTimeout if the work has not
@@ -105,3 +154,6 @@ func (g *startGate) start() bool {
 }
 
 func (g *startGate) stop() { g.timer.Stop() }
+
+// expired reports whether the timeout fired before the work started.
+func (g *startGate) expired() bool { return g.state.Load() == gateExpired }
