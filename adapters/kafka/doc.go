@@ -148,6 +148,22 @@
 // duplicates (OnDuplicate with the winner's value) when their own commit
 // finds it. Use it only for handlers with no side effect before end.
 //
+// # Exactly-once effects in PostgreSQL
+//
+// Config.TxStore, instead of Store, takes a transactional store (a
+// *pgstore.Store of package dedupe/pgstore): each keyed message's handler
+// runs inside a transaction that holds its key, finds the transaction with
+// the store's Tx(ctx), and its writes commit with the key's record and the
+// value given to end, or not at all. The offset is committed only after the
+// transaction. A duplicate waits while the key is held elsewhere, then gets
+// the committed value (OnDuplicate); a failed attempt is rolled back and
+// retried in a new transaction; a crash or a rebalance mid-handler rolls the
+// transaction back, and the next owner runs the message once. A COMMIT
+// whose answer is lost (dedupe.ErrCommitUnknown) sends the message back:
+// the store then finds the committed record or runs it, and either is
+// right. There is no lease and no claim round trip; Lease, TTL and
+// Optimistic must be zero (the store keeps its own TTL).
+//
 // # Batches, ordering and concurrency
 //
 // Each assigned partition has a Reader and a fetcher; the consumer takes

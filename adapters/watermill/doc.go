@@ -132,6 +132,17 @@
 // finish. While Redis is unreachable the claim fails at once (a
 // *GuardError: nack).
 //
+// # Exactly-once effects in PostgreSQL
+//
+// NewTx builds a Deduplicator on a transactional store (a *pgstore.Store of
+// package dedupe/pgstore): the handler runs inside a transaction that holds
+// its key and finds it with the store's Tx(msg.Context()); its writes, the
+// key's record and its outputs commit together before the router acks. A
+// handler that fails rolls its writes back (nack); a duplicate waits while
+// the key is held, then gets the stored outputs. TTL, Lease, Optimistic and
+// NoWait do not apply (a *ConfigError): the transaction is the claim, and
+// the store keeps its own TTL.
+//
 // # Middleware order
 //
 // Add Watermill's middlewares in this order, outer to inner:
