@@ -154,8 +154,8 @@ connections and freezes on the Redis and Kafka links (a fault proxy). Then it wa
 With -store postgres the consumers keep their keys in a PostgreSQL of the
 run's own (pgstore) and each handler writes its effect as a row in its
 transaction; the faults are SIGKILLs, SIGTERMs, terminated backends,
-PostgreSQL restarts (immediate stop), freezes and cuts of the PostgreSQL
-and Kafka links, and Kafka latency. The verdict is read from the effects
+PostgreSQL restarts (immediate stop), lost COMMIT answers, freezes and
+cuts of the PostgreSQL and Kafka links, and Kafka latency. The verdict is read from the effects
 table: no key without a row, none with two.
 
 Exit status 1 on a lost message, a double effect no fault explains, or

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -83,6 +84,8 @@ func (in *injector) inject(ctx context.Context, f fault) injected {
 		r.links, r.end = in.pgProxy.Cut(), time.Now()
 	case faultPGFreeze:
 		in.freeze(ctx, in.pgProxy, &r)
+	case faultPGCommitLost:
+		in.commitLost(ctx, &r)
 	}
 	return r
 }
@@ -136,6 +139,31 @@ func (in *injector) pause(ctx context.Context, r *injected) {
 	r.end = time.Now()
 }
 
+// commitLost makes the PostgreSQL proxy drop the answer to a COMMIT (and
+// cut its link), again as soon as it did, up to commitDrops times within
+// r.dur; r.links counts the answers dropped.
+func (in *injector) commitLost(ctx context.Context, r *injected) {
+	deadline := r.start.Add(r.dur)
+	for r.links < commitDrops && time.Now().Before(deadline) && ctx.Err() == nil {
+		before := in.pgProxy.Stats().Cut
+		in.pgProxy.DropReply(isCommitReply)
+		for in.pgProxy.Stats().Cut == before && time.Now().Before(deadline) && ctx.Err() == nil {
+			sleep(ctx, 5*time.Millisecond)
+		}
+		if in.pgProxy.Stats().Cut > before {
+			r.links++
+		}
+	}
+	in.pgProxy.DropReply(nil)
+	r.end = time.Now()
+}
+
+// commitComplete is PostgreSQL's answer to a COMMIT that committed: the
+// CommandComplete message ('C', its length 11, "COMMIT\x00").
+var commitComplete = []byte("C\x00\x00\x00\x0bCOMMIT\x00")
+
+func isCommitReply(b []byte) bool { return bytes.Contains(b, commitComplete) }
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
@@ -165,6 +193,8 @@ func (r injected) describe() string {
 		return fmt.Sprintf("down %s", seconds(r.up.Sub(r.start)))
 	case faultPGTerminate:
 		return fmt.Sprintf("%d backends", r.links)
+	case faultPGCommitLost:
+		return fmt.Sprintf("%d COMMIT answers dropped", r.links)
 	case faultRedisCrash:
 		return fmt.Sprintf("down %s, AOF -%v (%d KiB)", seconds(r.up.Sub(r.start)), aofLoss, r.aofCut>>10)
 	case faultRedisLatency, faultKafkaLatency:

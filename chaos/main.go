@@ -27,7 +27,8 @@
 // the run's own (dedupe/pgstore, through a fault proxy) and each handler
 // inserts its effect row in the transaction that holds its key; the faults
 // are SIGKILLs, SIGTERMs, terminated backends, PostgreSQL restarts
-// (immediate stop), PostgreSQL link cuts and freezes, and the Kafka ones.
+// (immediate stop), PostgreSQL link cuts and freezes, COMMIT answers lost,
+// and the Kafka ones.
 // The verdict is read from the effects table: every key has exactly one
 // row, or the run fails.
 //

@@ -26,6 +26,7 @@ const (
 	faultPGRestart                     // -store postgres: immediate stop of the run's PostgreSQL, start on the same dir and port
 	faultPGCut                         // -store postgres: every PostgreSQL connection dropped
 	faultPGFreeze                      // -store postgres: PostgreSQL links frozen
+	faultPGCommitLost                  // -store postgres: the answers to a few COMMITs dropped, their links cut
 )
 
 var faultNames = [...]string{
@@ -33,7 +34,7 @@ var faultNames = [...]string{
 	faultRedisLatency: "redis latency", faultRedisCut: "redis cut", faultRedisFreeze: "redis freeze",
 	faultKafkaLatency: "kafka latency", faultKafkaCut: "kafka cut", faultKafkaFreeze: "kafka freeze",
 	faultRedisPause: "redis write pause", faultPGTerminate: "pg terminate", faultPGRestart: "pg restart",
-	faultPGCut: "pg cut", faultPGFreeze: "pg freeze",
+	faultPGCut: "pg cut", faultPGFreeze: "pg freeze", faultPGCommitLost: "pg commit lost",
 }
 
 func (k faultKind) String() string { return faultNames[k] }
@@ -81,6 +82,15 @@ const (
 	pauseQuiet = 10 * time.Second
 )
 
+// A commit-lost fault drops the answers to up to commitDrops COMMITs
+// within commitLostFor, one at a time: each time the server committed, the
+// client's connection breaks before it hears so (pgstore's
+// dedupe.ErrCommitUnknown), and the redelivery must find the key's row.
+const (
+	commitDrops   = 5
+	commitLostFor = 3 * time.Second
+)
+
 // burstLead is how long before a SIGKILL its burst is published: the
 // consumers have fetched it and claimed it, and are working through it.
 const burstLead = 300 * time.Millisecond
@@ -106,13 +116,13 @@ var shortFaults = []faultKind{
 var pgFaults = []faultKind{
 	faultKill, faultKill, faultKill, faultKill, faultTerm, faultTerm,
 	faultPGTerminate, faultPGTerminate, faultPGRestart, faultPGRestart, faultPGCut, faultPGFreeze,
-	faultKafkaLatency, faultKafkaCut, faultKafkaFreeze, faultKafkaCut,
+	faultKafkaLatency, faultKafkaCut, faultKafkaFreeze, faultPGCommitLost,
 }
 
-// pgShortFaults is the short set of -store postgres: 8 faults.
+// pgShortFaults is the short set of -store postgres: 9 faults.
 var pgShortFaults = []faultKind{
 	faultKill, faultKill, faultTerm, faultPGTerminate, faultPGRestart, faultPGFreeze, faultPGCut,
-	faultKafkaFreeze,
+	faultPGCommitLost, faultKafkaFreeze,
 }
 
 // Where faults go: none in the first lead (the group forms, traffic
@@ -185,6 +195,8 @@ func drawFault(rng *rand.Rand, k faultKind) fault {
 		f.dur = between(4*time.Second, 6*time.Second) // > go-redis's ReadTimeout (3s)
 	case faultPGFreeze:
 		f.dur = between(4*time.Second, 6*time.Second)
+	case faultPGCommitLost:
+		f.dur = commitLostFor
 	case faultKafkaFreeze:
 		f.dur = between(7*time.Second, 9*time.Second) // > the session timeout (6s)
 	case faultRedisPause:

@@ -50,7 +50,7 @@ func TestParseFlagsStore(t *testing.T) {
 		ok   bool
 	}{
 		{[]string{"-store", "postgres"}, true},
-		{[]string{"-store", "postgres", "-faults", "pg-restart,pg-terminate,SIGKILL,kafka-freeze,pg-freeze,pg-cut"}, true},
+		{[]string{"-store", "postgres", "-faults", "pg-restart,pg-terminate,SIGKILL,kafka-freeze,pg-freeze,pg-cut,pg-commit-lost"}, true},
 		{[]string{"-store", "postgres", "-faults", "redis-crash"}, false},
 		{[]string{"-faults", "pg-restart"}, false},
 		{[]string{"-store", "mysql"}, false},

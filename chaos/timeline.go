@@ -43,7 +43,7 @@ func timeline(topics []topicResult, progress [][]time.Time, faults []*faultResul
 	}
 	legend := "           K SIGKILL, T SIGTERM, R Redis restart, X Redis crash, P Redis write pause, r Redis latency/cut/freeze, k Kafka latency/cut/freeze"
 	if postgres {
-		legend = "           K SIGKILL, T SIGTERM, G PostgreSQL restart, B backends terminated, g PostgreSQL cut/freeze, k Kafka latency/cut/freeze"
+		legend = "           K SIGKILL, T SIGTERM, G PostgreSQL restart, B backends terminated, C COMMIT answers lost, g PostgreSQL cut/freeze, k Kafka latency/cut/freeze"
 	}
 	return append(lines, fmt.Sprintf("%-9s |%s|", "faults", string(marks)), legend)
 }
@@ -70,6 +70,8 @@ func faultMark(k faultKind) rune {
 		return 'B'
 	case faultPGCut, faultPGFreeze:
 		return 'g'
+	case faultPGCommitLost:
+		return 'C'
 	}
 	return 'k'
 }
