@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 
 .PHONY: help
 help: ## List the targets and what they do.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
 test: ## Install/start Redis (+ a replica), Valkey, a Redis Cluster and Kafka, run all tests with -race and every fuzz target briefly, stop them.
@@ -53,6 +53,18 @@ chaos-short: ## The short chaos run (< 2 min) that `make test` runs as TestChaos
 	scripts/services.sh start
 	go build -o bin/chaos ./chaos
 	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos -short $(ARGS)
+
+.PHONY: chaos-postgres
+chaos-postgres: ## `make chaos` with effects in PostgreSQL (-store postgres): pass means 0 lost, 0 double effect rows, lag 0. ARGS='-h'.
+	scripts/services.sh start
+	go build -o bin/chaos ./chaos
+	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos -store postgres $(ARGS)
+
+.PHONY: chaos-postgres-short
+chaos-postgres-short: ## The short PostgreSQL chaos run (< 2 min) that `make test` runs as TestChaosPostgresShort.
+	scripts/services.sh start
+	go build -o bin/chaos ./chaos
+	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos -short -store postgres $(ARGS)
 
 .PHONY: demo
 demo: ## Run the demo in-process (kfake, miniredis): duplicates and a crashed consumer, without and with idemq. Flags: ARGS='-h'.

@@ -26,6 +26,7 @@ type topicResult struct {
 	atRisk      int // (b)'s: keys claimed or committed within the lost window of a Redis restart
 	restartLost int // of (b), those whose won commit the restart lost (the others were in flight)
 	duplicates  int // duplicates acked without running the handler
+	rolledBack  int // -store postgres: effects written in a transaction that did not commit (journaled, no row)
 	deadStarts  int // handlers called with their ctx already cancelled
 	lag         int64
 	lagParts    int
@@ -48,6 +49,11 @@ func (r *run) analyze(ctx context.Context) (*report, error) {
 	h, err := loadHistory(r.fleet.all())
 	if err != nil {
 		return nil, err
+	}
+	if r.cfg.postgres() {
+		if r.effectRows, err = readEffects(ctx, pgURL(r.pg.addr())); err != nil {
+			return nil, err
+		}
 	}
 	c := newClassifier(h, r.done)
 	rep := &report{cfg: r.cfg, id: r.id, dir: r.dir, began: r.began, crashes: r.crashes,
@@ -89,10 +95,22 @@ func (r *run) topicResult(h *history, c *classifier, t *topic, rep *report) topi
 				tr.deadStarts++
 			}
 		}
+		if r.cfg.postgres() { // the rows are the effects; the journal's were written, maybe rolled back
+			rows := len(r.effectRows[k])
+			tr.rolledBack += max(n-rows, 0)
+			n = rows
+		}
 		tr.effects += n
 		switch {
 		case n == 0:
 			tr.lost = append(tr.lost, k)
+		case n > 1 && r.cfg.postgres(): // no fault excuses a second row
+			tr.doubleKeys++
+			for range n - 1 {
+				tr.byClass[classOther]++
+				rep.doubles = append(rep.doubles, double{key: k, role: t.role, class: classOther, fault: -1,
+					note: fmt.Sprintf("%d effect rows in PostgreSQL", n)})
+			}
 		case n > 1:
 			tr.doubleKeys++
 			for _, d := range c.doubles(k, t.role) {
@@ -123,7 +141,7 @@ func (r *run) faultDetails(h *history, c *classifier, rep *report) {
 	for i, t := range r.topics {
 		progress[i] = h.progress(t.role)
 	}
-	rep.timeline = timeline(rep.topics, progress, rep.faults, r.began, time.Now())
+	rep.timeline = timeline(rep.topics, progress, rep.faults, r.began, time.Now(), r.cfg.postgres())
 	for _, f := range rep.faults {
 		switch {
 		case f.proc != nil:
@@ -197,6 +215,12 @@ func (r *run) evidence(ctx context.Context, h *history, rep *report) {
 		shown[d.class]++
 	}
 	if len(keys) == 0 {
+		return
+	}
+	if r.cfg.postgres() {
+		for _, k := range keys {
+			rep.evidence = append(rep.evidence, fmt.Sprintf("effect rows of %s: %s", k, orNone(describeRows(r.effectRows[k], r.began))))
+		}
 		return
 	}
 	records, err := readRecords(ctx, r.redis.addr(), r.prefix(), keys, wmStoreKey)

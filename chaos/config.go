@@ -30,11 +30,13 @@ type config struct {
 	Short      bool          // the short form: fewer messages, fewer faults
 	Verbose    bool          // workers log warnings; the report prints the timeline
 	Keep       bool          // keep the run directory, topics and groups
+	Store      string        // where the consumers keep their keys and effects: storeRedis or storePostgres
 
 	Brokers     string // Kafka bootstrap address for the producer and admin (direct)
 	ChaosTarget string // the broker's CHAOS listener, the Kafka proxy's target
 	ChaosProxy  string // where the Kafka proxy listens: the CHAOS listener's advertised address
 	RedisServer string // the redis-server binary
+	PGBin       string // the directory of PostgreSQL's binaries (initdb, postgres), for -store postgres
 	Dir         string // run directory (journals, logs, Redis data); "" means a temp dir
 	Worker      string // the binary re-executed as a worker; "" means this one
 }
@@ -48,7 +50,25 @@ func defaultConfig() config {
 		ChaosTarget: env("IDEMQ_KAFKA_CHAOS_LISTENER", "127.0.0.1:19094"),
 		ChaosProxy:  env("IDEMQ_KAFKA_CHAOS_PROXY", "127.0.0.1:19095"),
 		RedisServer: "redis-server",
+		Store:       storeRedis,
+		PGBin:       "/usr/lib/postgresql/15/bin",
 	}
+}
+
+// The stores of -store.
+const (
+	storeRedis    = "redis"    // the guard on a redis-server of the run's own, effects journaled
+	storePostgres = "postgres" // pgstore on a PostgreSQL of the run's own, effects rows in the handlers' transactions
+)
+
+func (c config) postgres() bool { return c.Store == storePostgres }
+
+// storeTitle names the run's store in the report.
+func (c config) storeTitle() string {
+	if c.postgres() {
+		return "PostgreSQL"
+	}
+	return "Redis"
 }
 
 // shortConfig is the short form (-short): under 2 minutes on two cores.
@@ -101,6 +121,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Brokers, "brokers", cfg.Brokers, "Kafka bootstrap `address` for the producer and lag checks (env IDEMQ_KAFKA_BROKERS)")
 	fs.StringVar(&cfg.ChaosTarget, "kafka-chaos-listener", cfg.ChaosTarget, "the broker's CHAOS listener (env IDEMQ_KAFKA_CHAOS_LISTENER)")
 	fs.StringVar(&cfg.ChaosProxy, "kafka-chaos-proxy", cfg.ChaosProxy, "the CHAOS listener's advertised `address`, where the Kafka proxy listens (env IDEMQ_KAFKA_CHAOS_PROXY)")
+	fs.StringVar(&cfg.Store, "store", cfg.Store, "`store` of the consumers: redis (the guard on Redis, effects journaled) or postgres "+
+		"(pgstore: each effect a row written in the handler's transaction, the verdict read from the database)")
+	fs.StringVar(&cfg.PGBin, "postgres-bin", cfg.PGBin, "`directory` of PostgreSQL's initdb and postgres, for -store postgres")
 	fs.StringVar(&cfg.RedisServer, "redis-server", cfg.RedisServer, "the redis-server `binary` the run starts (and restarts) for the guard")
 	fs.StringVar(&cfg.Dir, "dir", "", "run `directory` (default: a new temporary directory, removed unless -keep or a failure)")
 	if err := fs.Parse(args); err != nil {
@@ -128,8 +151,15 @@ gracefully, restarts Redis, pauses its writes, and adds latency, dropped
 connections and freezes on the Redis and Kafka links (a fault proxy). Then it waits for lag
 0 and counts, from the handlers' journals, every key's effects.
 
+With -store postgres the consumers keep their keys in a PostgreSQL of the
+run's own (pgstore) and each handler writes its effect as a row in its
+transaction; the faults are SIGKILLs, SIGTERMs, terminated backends,
+PostgreSQL restarts (immediate stop), lost COMMIT answers, freezes and
+cuts of the PostgreSQL and Kafka links, and Kafka latency. The verdict is read from the effects
+table: no key without a row, none with two.
+
 Exit status 1 on a lost message, a double effect no fault explains, or
-doubles over the bound; 2 for bad flags.
+doubles over the bound (with -store postgres: any double); 2 for bad flags.
 
 Flags:
 `)
@@ -176,5 +206,9 @@ func (c config) validate() error {
 	check(c.Density >= 0 && c.Density <= 30, "-density %v: want 0 to 30", c.Density)
 	check(c.Drain >= 10*time.Second, "-drain %v: want at least 10s", c.Drain)
 	check(c.Work >= 0 && c.Work <= time.Second, "-work %v: want 0 to 1s", c.Work)
+	check(c.Store == storeRedis || c.Store == storePostgres, "-store %q: want redis or postgres", c.Store)
+	for _, k := range c.Faults {
+		check(k.fits(c.Store), "-faults %s: not a fault of -store %s", k, c.Store)
+	}
 	return errors.Join(errs...)
 }

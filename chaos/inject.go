@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -16,9 +17,9 @@ type injected struct {
 	start, end time.Time // the signal to the exit; kill to kill; freeze to thaw; latency on to off
 	proc       *proc     // SIGKILL, SIGTERM: the process it ended
 	restarted  *proc     // SIGKILL, SIGTERM: its next incarnation
-	up         time.Time // Redis restart: when the new server answered
+	up         time.Time // Redis or PostgreSQL restart: when the new server answered
 	aofCut     int64     // Redis crash: bytes cut from the AOF
-	links      int       // cuts: connections dropped
+	links      int       // cuts: connections dropped; pg terminate: backends ended
 	err        error
 }
 
@@ -28,6 +29,8 @@ type injector struct {
 	redis      *redisServer
 	redisProxy *faultproxy.Proxy
 	kafkaProxy *faultproxy.Proxy
+	pg         *pgServer // -store postgres
+	pgProxy    *faultproxy.Proxy
 }
 
 // How long a stopped process may take to exit: SIGKILL is immediate; a
@@ -67,6 +70,22 @@ func (in *injector) inject(ctx context.Context, f fault) injected {
 		in.freeze(ctx, in.kafkaProxy, &r)
 	case faultRedisPause:
 		in.pause(ctx, &r)
+	case faultPGTerminate:
+		r.links, r.err = in.pg.terminateWorkers(ctx)
+		r.end = time.Now()
+	case faultPGRestart:
+		r.err = in.pg.stopImmediate()
+		r.end = time.Now()
+		if r.err == nil {
+			r.err = in.pg.start(ctx)
+			r.up = time.Now()
+		}
+	case faultPGCut:
+		r.links, r.end = in.pgProxy.Cut(), time.Now()
+	case faultPGFreeze:
+		in.freeze(ctx, in.pgProxy, &r)
+	case faultPGCommitLost:
+		in.commitLost(ctx, &r)
 	}
 	return r
 }
@@ -120,6 +139,31 @@ func (in *injector) pause(ctx context.Context, r *injected) {
 	r.end = time.Now()
 }
 
+// commitLost makes the PostgreSQL proxy drop the answer to a COMMIT (and
+// cut its link), again as soon as it did, up to commitDrops times within
+// r.dur; r.links counts the answers dropped.
+func (in *injector) commitLost(ctx context.Context, r *injected) {
+	deadline := r.start.Add(r.dur)
+	for r.links < commitDrops && time.Now().Before(deadline) && ctx.Err() == nil {
+		before := in.pgProxy.Stats().Cut
+		in.pgProxy.DropReply(isCommitReply)
+		for in.pgProxy.Stats().Cut == before && time.Now().Before(deadline) && ctx.Err() == nil {
+			sleep(ctx, 5*time.Millisecond)
+		}
+		if in.pgProxy.Stats().Cut > before {
+			r.links++
+		}
+	}
+	in.pgProxy.DropReply(nil)
+	r.end = time.Now()
+}
+
+// commitComplete is PostgreSQL's answer to a COMMIT that committed: the
+// CommandComplete message ('C', its length 11, "COMMIT\x00").
+var commitComplete = []byte("C\x00\x00\x00\x0bCOMMIT\x00")
+
+func isCommitReply(b []byte) bool { return bytes.Contains(b, commitComplete) }
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
@@ -145,13 +189,17 @@ func (r injected) describe() string {
 			s += fmt.Sprintf(", %s in %s", r.restarted.inst, seconds(r.restarted.started.Sub(r.end)))
 		}
 		return s
-	case faultRedisRestart:
+	case faultRedisRestart, faultPGRestart:
 		return fmt.Sprintf("down %s", seconds(r.up.Sub(r.start)))
+	case faultPGTerminate:
+		return fmt.Sprintf("%d backends", r.links)
+	case faultPGCommitLost:
+		return fmt.Sprintf("%d COMMIT answers dropped", r.links)
 	case faultRedisCrash:
 		return fmt.Sprintf("down %s, AOF -%v (%d KiB)", seconds(r.up.Sub(r.start)), aofLoss, r.aofCut>>10)
 	case faultRedisLatency, faultKafkaLatency:
 		return fmt.Sprintf("+%v each way, %s", r.fault.latency, seconds(r.end.Sub(r.start)))
-	case faultRedisCut, faultKafkaCut:
+	case faultRedisCut, faultKafkaCut, faultPGCut:
 		return fmt.Sprintf("%d connections", r.links)
 	case faultRedisPause:
 		return fmt.Sprintf("%s after a burst of %d", seconds(r.end.Sub(r.start)), r.burst)

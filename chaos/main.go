@@ -23,8 +23,18 @@
 // commit fell within the last seconds a Redis restart may lose. The exit
 // status is 1 otherwise, 2 for bad flags.
 //
+// With -store postgres the consumers keep their keys in a PostgreSQL of
+// the run's own (dedupe/pgstore, through a fault proxy) and each handler
+// inserts its effect row in the transaction that holds its key; the faults
+// are SIGKILLs, SIGTERMs, terminated backends, PostgreSQL restarts
+// (immediate stop), PostgreSQL link cuts and freezes, COMMIT answers lost,
+// and the Kafka ones.
+// The verdict is read from the effects table: every key has exactly one
+// row, or the run fails.
+//
 //	go run ./chaos            # the default run: 100,000 + 20,000 messages, 16 faults, about 3 minutes (at most 5)
 //	go run ./chaos -short     # the short form: under 2 minutes
+//	go run ./chaos -store postgres   # effects as rows in PostgreSQL
 //	go run ./chaos -h         # the flags
 package main
 

@@ -27,8 +27,10 @@ type run struct {
 	id    string
 	dir   string
 
-	redis      *redisServer
-	redisProxy *faultproxy.Proxy
+	redis      *redisServer      // -store redis
+	redisProxy *faultproxy.Proxy // -store redis
+	pg         *pgServer         // -store postgres
+	pgProxy    *faultproxy.Proxy // -store postgres
 	kafkaProxy *faultproxy.Proxy
 	admin      *admin
 	fleet      *fleet
@@ -44,6 +46,8 @@ type run struct {
 	produced time.Time // the producer's last message was acknowledged
 	drained  time.Time // lag 0 on every partition of every group
 	closers  []func()
+
+	effectRows map[string][]effectRow // -store postgres: the effects table, by key
 }
 
 // Key prefixes of the two workloads: keys are unique across the run.
@@ -113,6 +117,32 @@ func (r *run) setup(ctx context.Context) error {
 	if err := r.makeDir(); err != nil {
 		return err
 	}
+	if r.cfg.postgres() {
+		if err := r.startPG(ctx); err != nil {
+			return err
+		}
+	} else if err := r.startRedis(ctx); err != nil {
+		return err
+	}
+	if err := r.openKafkaProxy(ctx); err != nil {
+		return err
+	}
+	r.admin = newAdmin(r.cfg.Brokers)
+	r.closers = append(r.closers, r.admin.close)
+	if err := r.createTopics(ctx); err != nil {
+		return err
+	}
+	if r.cfg.postgres() {
+		r.say("postgres %s (%s) behind proxy %s; Kafka %s, consumers through proxy %s -> %s",
+			r.pg.addr(), r.pg.dir, r.pgProxy.Addr(), r.cfg.Brokers, r.kafkaProxy.Addr(), r.cfg.ChaosTarget)
+		return nil
+	}
+	r.say("redis-server %s (AOF everysec, %s) behind proxy %s; Kafka %s, consumers through proxy %s -> %s",
+		r.redis.addr(), r.redis.dir, r.redisProxy.Addr(), r.cfg.Brokers, r.kafkaProxy.Addr(), r.cfg.ChaosTarget)
+	return nil
+}
+
+func (r *run) startRedis(ctx context.Context) error {
 	var err error
 	if r.redis, err = startRedisServer(ctx, r.cfg.RedisServer, filepath.Join(r.dir, "redis")); err != nil {
 		return err
@@ -122,16 +152,24 @@ func (r *run) setup(ctx context.Context) error {
 		return err
 	}
 	r.closers = append(r.closers, func() { _ = r.redisProxy.Close() })
-	if err := r.openKafkaProxy(ctx); err != nil {
+	return nil
+}
+
+// startPG starts the run's PostgreSQL (-store postgres), creates its
+// tables and opens the proxy the workers reach it through.
+func (r *run) startPG(ctx context.Context) error {
+	var err error
+	if r.pg, err = startPGServer(ctx, r.cfg.PGBin, filepath.Join(r.dir, "postgres")); err != nil {
 		return err
 	}
-	r.admin = newAdmin(r.cfg.Brokers)
-	r.closers = append(r.closers, r.admin.close)
-	if err := r.createTopics(ctx); err != nil {
+	r.closers = append(r.closers, r.pg.stop)
+	if err := migratePG(ctx, pgURL(r.pg.addr())); err != nil {
 		return err
 	}
-	r.say("redis-server %s (AOF everysec, %s) behind proxy %s; Kafka %s, consumers through proxy %s -> %s",
-		r.redis.addr(), r.redis.dir, r.redisProxy.Addr(), r.cfg.Brokers, r.kafkaProxy.Addr(), r.cfg.ChaosTarget)
+	if r.pgProxy, err = faultproxy.Listen("127.0.0.1:0", r.pg.addr()); err != nil {
+		return err
+	}
+	r.closers = append(r.closers, func() { _ = r.pgProxy.Close() })
 	return nil
 }
 
@@ -203,13 +241,19 @@ func (r *run) startFleet(ctx context.Context) error {
 		}
 	}
 	r.fleet = newFleet(exe, r.dir)
-	r.inj = &injector{fleet: r.fleet, redis: r.redis, redisProxy: r.redisProxy, kafkaProxy: r.kafkaProxy}
+	r.inj = &injector{fleet: r.fleet, redis: r.redis, redisProxy: r.redisProxy, kafkaProxy: r.kafkaProxy, pg: r.pg, pgProxy: r.pgProxy}
 	counts := map[string]int{roleKafka: r.cfg.Consumers, roleWatermill: r.cfg.Routers}
 	for _, t := range r.topics {
 		for i := 1; i <= counts[t.role]; i++ {
 			name := fmt.Sprintf("%c%d", t.role[0], i)
-			r.fleet.add(name, workerConfig{Role: t.role, Redis: r.redisProxy.Addr(), Effects: r.redis.addr(), Brokers: r.kafkaProxy.Addr(),
-				Topic: t.name, Group: t.group, DLT: r.dlt, Prefix: r.prefix(), Work: r.cfg.Work, Verbose: r.cfg.Verbose})
+			w := workerConfig{Role: t.role, Store: r.cfg.Store, Brokers: r.kafkaProxy.Addr(),
+				Topic: t.name, Group: t.group, DLT: r.dlt, Prefix: r.prefix(), Work: r.cfg.Work, Verbose: r.cfg.Verbose}
+			if r.cfg.postgres() {
+				w.Postgres = pgURL(r.pgProxy.Addr())
+			} else {
+				w.Redis, w.Effects = r.redisProxy.Addr(), r.redis.addr()
+			}
+			r.fleet.add(name, w)
 			if _, err := r.fleet.start(name); err != nil {
 				return err
 			}
@@ -400,7 +444,7 @@ func (r *run) teardown(rep *report, err error) {
 		return
 	}
 	if r.cfg.Keep || failed {
-		fmt.Fprintf(r.out, "journals, worker logs and Redis data kept in %s\n", r.dir)
+		fmt.Fprintf(r.out, "journals, worker logs and %s data kept in %s\n", r.cfg.storeTitle(), r.dir)
 		return
 	}
 	if r.cfg.Dir == "" {

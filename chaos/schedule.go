@@ -22,19 +22,41 @@ const (
 	faultKafkaCut                      // every consumer's Kafka connection dropped
 	faultKafkaFreeze                   // Kafka links frozen longer than the group's session timeout
 	faultRedisPause                    // CLIENT PAUSE WRITE on the guard's redis-server, longer than the queued lease
+	faultPGTerminate                   // -store postgres: pg_terminate_backend of every worker's session
+	faultPGRestart                     // -store postgres: immediate stop of the run's PostgreSQL, start on the same dir and port
+	faultPGCut                         // -store postgres: every PostgreSQL connection dropped
+	faultPGFreeze                      // -store postgres: PostgreSQL links frozen
+	faultPGCommitLost                  // -store postgres: the answers to a few COMMITs dropped, their links cut
 )
 
 var faultNames = [...]string{
 	faultKill: "SIGKILL", faultTerm: "SIGTERM", faultRedisRestart: "redis restart", faultRedisCrash: "redis crash",
 	faultRedisLatency: "redis latency", faultRedisCut: "redis cut", faultRedisFreeze: "redis freeze",
 	faultKafkaLatency: "kafka latency", faultKafkaCut: "kafka cut", faultKafkaFreeze: "kafka freeze",
-	faultRedisPause: "redis write pause",
+	faultRedisPause: "redis write pause", faultPGTerminate: "pg terminate", faultPGRestart: "pg restart",
+	faultPGCut: "pg cut", faultPGFreeze: "pg freeze", faultPGCommitLost: "pg commit lost",
 }
 
 func (k faultKind) String() string { return faultNames[k] }
 
 // redis reports whether k restarts the guard's Redis.
 func (k faultKind) redis() bool { return k == faultRedisRestart || k == faultRedisCrash }
+
+// postgres reports whether k is a fault of the run's PostgreSQL.
+func (k faultKind) postgres() bool { return k >= faultPGTerminate }
+
+// fits reports whether k is a fault of store's runs: the Redis faults of
+// -store redis, the PostgreSQL ones of -store postgres, and the others of
+// both.
+func (k faultKind) fits(store string) bool {
+	switch {
+	case k.postgres():
+		return store == storePostgres
+	case k >= faultRedisRestart && k <= faultRedisFreeze || k == faultRedisPause:
+		return store == storeRedis
+	}
+	return true
+}
 
 // fault is one scheduled fault.
 type fault struct {
@@ -60,6 +82,15 @@ const (
 	pauseQuiet = 10 * time.Second
 )
 
+// A commit-lost fault drops the answers to up to commitDrops COMMITs
+// within commitLostFor, one at a time: each time the server committed, the
+// client's connection breaks before it hears so (pgstore's
+// dedupe.ErrCommitUnknown), and the redelivery must find the key's row.
+const (
+	commitDrops   = 5
+	commitLostFor = 3 * time.Second
+)
+
 // burstLead is how long before a SIGKILL its burst is published: the
 // consumers have fetched it and claimed it, and are working through it.
 const burstLead = 300 * time.Millisecond
@@ -81,6 +112,19 @@ var shortFaults = []faultKind{
 	faultKafkaLatency, faultKafkaFreeze,
 }
 
+// pgFaults is the default set of -store postgres: 16 faults.
+var pgFaults = []faultKind{
+	faultKill, faultKill, faultKill, faultKill, faultTerm, faultTerm,
+	faultPGTerminate, faultPGTerminate, faultPGRestart, faultPGRestart, faultPGCut, faultPGFreeze,
+	faultKafkaLatency, faultKafkaCut, faultKafkaFreeze, faultPGCommitLost,
+}
+
+// pgShortFaults is the short set of -store postgres: 9 faults.
+var pgShortFaults = []faultKind{
+	faultKill, faultKill, faultTerm, faultPGTerminate, faultPGRestart, faultPGFreeze, faultPGCut,
+	faultPGCommitLost, faultKafkaFreeze,
+}
+
 // Where faults go: none in the first lead (the group forms, traffic
 // flows) nor in the last tail of the producer's run (the last SIGKILL's
 // stranded claims should expire while messages still flow).
@@ -96,13 +140,16 @@ const (
 // victims, durations and times. The first SIGKILL hits a Kafka adapter
 // consumer and, with routers, another hits a router.
 func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []fault {
-	mix := defaultFaults
+	mix, short := defaultFaults, shortFaults
+	if cfg.postgres() {
+		mix, short = pgFaults, pgShortFaults
+	}
 	if len(cfg.Faults) > 0 {
 		mix = cfg.Faults
 	}
 	kinds := append([]faultKind(nil), mix...)
 	if cfg.Short && len(cfg.Faults) == 0 {
-		kinds = append(kinds[:0], shortFaults...)
+		kinds = append(kinds[:0], short...)
 	}
 	if cfg.Density > 0 {
 		n := max(1, int(math.Round(cfg.Density*cfg.Duration.Minutes())))
@@ -146,6 +193,10 @@ func drawFault(rng *rand.Rand, k faultKind) fault {
 		f.dur, f.latency = between(6*time.Second, 10*time.Second), time.Duration(20+rng.IntN(41))*time.Millisecond
 	case faultRedisFreeze:
 		f.dur = between(4*time.Second, 6*time.Second) // > go-redis's ReadTimeout (3s)
+	case faultPGFreeze:
+		f.dur = between(4*time.Second, 6*time.Second)
+	case faultPGCommitLost:
+		f.dur = commitLostFor
 	case faultKafkaFreeze:
 		f.dur = between(7*time.Second, 9*time.Second) // > the session timeout (6s)
 	case faultRedisPause:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,7 +11,12 @@ import (
 func TestScheduleIsDeterministicAndFits(t *testing.T) {
 	t.Parallel()
 	kafka, routers := []string{"k1", "k2", "k3"}, []string{"w1", "w2"}
-	for _, cfg := range []config{defaultConfig(), shortConfig(), withDensity(defaultConfig(), 12)} {
+	configs := []config{defaultConfig(), shortConfig(), withDensity(defaultConfig(), 12)}
+	for _, c := range configs[:3] {
+		c.Store = storePostgres
+		configs = append(configs, c)
+	}
+	for _, cfg := range configs {
 		for seed := uint64(1); seed <= 50; seed++ {
 			faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, kafka, routers)
 			if again := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, kafka, routers); !slices.Equal(again, faults) {
@@ -31,6 +37,30 @@ func TestScheduleFaultsFlag(t *testing.T) {
 		faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, []string{"k1", "k2", "k3"}, nil)
 		if len(faults) != 3 || countKind(faults, faultRedisFreeze) != 2 || countKind(faults, faultKill) != 1 {
 			t.Fatalf("seed %d: -faults redis-freeze,SIGKILL,redis-freeze scheduled %v, want those 3", seed, faults)
+		}
+	}
+}
+
+// TestParseFlagsStore checks -store: redis or postgres, and -faults only
+// of that store's kinds.
+func TestParseFlagsStore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"-store", "postgres"}, true},
+		{[]string{"-store", "postgres", "-faults", "pg-restart,pg-terminate,SIGKILL,kafka-freeze,pg-freeze,pg-cut,pg-commit-lost"}, true},
+		{[]string{"-store", "postgres", "-faults", "redis-crash"}, false},
+		{[]string{"-faults", "pg-restart"}, false},
+		{[]string{"-store", "mysql"}, false},
+	} {
+		cfg, err := parseFlags(tc.args, io.Discard)
+		if got := err == nil; got != tc.ok {
+			t.Errorf("parseFlags(%q) error = %v, want ok %v", tc.args, err, tc.ok)
+		}
+		if err == nil && cfg.Store != tc.args[1] && tc.args[0] == "-store" {
+			t.Errorf("parseFlags(%q): Store = %q, want %q", tc.args, cfg.Store, tc.args[1])
 		}
 	}
 }
@@ -56,13 +86,22 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 	switch {
 	case cfg.Density > 0:
 		want = int(cfg.Density * cfg.Duration.Minutes())
+	case cfg.Short && cfg.postgres():
+		want = len(pgShortFaults)
 	case cfg.Short:
 		want = len(shortFaults)
+	case cfg.postgres():
+		want = len(pgFaults)
 	}
 	if len(faults) != want && (cfg.Density == 0 || len(faults) > want || len(faults) < 10) {
 		t.Fatalf("seed %d: %d faults, want %d", seed, len(faults), want)
 	}
-	if pauses := countKind(faults, faultRedisPause); cfg.Density == 0 && !cfg.Short && pauses != 1 {
+	for i, f := range faults {
+		if !f.kind.fits(cfg.Store) {
+			t.Errorf("seed %d: fault %d is a %s in a run of -store %s", seed, i, f.kind, cfg.Store)
+		}
+	}
+	if pauses := countKind(faults, faultRedisPause); cfg.Density == 0 && !cfg.Short && !cfg.postgres() && pauses != 1 {
 		t.Errorf("seed %d: %d Redis write pauses in the default run, want 1", seed, pauses)
 	}
 	kills := 0

@@ -14,7 +14,7 @@ var bars = []rune(" ▁▂▃▄▅▆▇█")
 // timeline draws each topic's throughput (final outcomes per column of
 // time) from the producer's start to the end of the drain, and a line
 // marking where each fault began.
-func timeline(topics []topicResult, progress [][]time.Time, faults []*faultResult, from, to time.Time) []string {
+func timeline(topics []topicResult, progress [][]time.Time, faults []*faultResult, from, to time.Time, postgres bool) []string {
 	span := to.Sub(from)
 	if span <= 0 {
 		return nil
@@ -41,9 +41,11 @@ func timeline(topics []topicResult, progress [][]time.Time, faults []*faultResul
 	for _, f := range faults {
 		marks[col(f.start)] = faultMark(f.kind)
 	}
-	lines = append(lines, fmt.Sprintf("%-9s |%s|", "faults", string(marks)),
-		"           K SIGKILL, T SIGTERM, R Redis restart, X Redis crash, P Redis write pause, r Redis latency/cut/freeze, k Kafka latency/cut/freeze")
-	return lines
+	legend := "           K SIGKILL, T SIGTERM, R Redis restart, X Redis crash, P Redis write pause, r Redis latency/cut/freeze, k Kafka latency/cut/freeze"
+	if postgres {
+		legend = "           K SIGKILL, T SIGTERM, G PostgreSQL restart, B backends terminated, C COMMIT answers lost, g PostgreSQL cut/freeze, k Kafka latency/cut/freeze"
+	}
+	return append(lines, fmt.Sprintf("%-9s |%s|", "faults", string(marks)), legend)
 }
 
 func short9(s string) string { return s[:min(len(s), 9)] }
@@ -62,6 +64,14 @@ func faultMark(k faultKind) rune {
 		return 'r'
 	case faultRedisPause:
 		return 'P'
+	case faultPGRestart:
+		return 'G'
+	case faultPGTerminate:
+		return 'B'
+	case faultPGCut, faultPGFreeze:
+		return 'g'
+	case faultPGCommitLost:
+		return 'C'
 	}
 	return 'k'
 }

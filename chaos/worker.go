@@ -37,6 +37,8 @@ type workerConfig struct {
 	Group    string
 	DLT      string // dead-letter topic (Kafka adapter)
 	Prefix   string // the guard's key prefix
+	Store    string // storeRedis or storePostgres
+	Postgres string // -store postgres: the run's PostgreSQL, through the fault proxy
 	Work     time.Duration
 	Verbose  bool
 }
@@ -44,7 +46,7 @@ type workerConfig struct {
 func (w workerConfig) args() []string {
 	return []string{workerCommand, "-role", w.Role, "-instance", w.Instance, "-journal", w.Journal,
 		"-redis", w.Redis, "-effects", w.Effects, "-brokers", w.Brokers, "-topic", w.Topic, "-group", w.Group, "-dlt", w.DLT,
-		"-prefix", w.Prefix, "-work", w.Work.String(), fmt.Sprintf("-v=%t", w.Verbose)}
+		"-prefix", w.Prefix, "-store", w.Store, "-postgres", w.Postgres, "-work", w.Work.String(), fmt.Sprintf("-v=%t", w.Verbose)}
 }
 
 func parseWorkerFlags(args []string) (workerConfig, error) {
@@ -60,13 +62,18 @@ func parseWorkerFlags(args []string) (workerConfig, error) {
 	fs.StringVar(&w.Group, "group", "", "consumer group")
 	fs.StringVar(&w.DLT, "dlt", "", "dead-letter topic")
 	fs.StringVar(&w.Prefix, "prefix", "", "guard key prefix")
+	fs.StringVar(&w.Store, "store", storeRedis, "redis or postgres")
+	fs.StringVar(&w.Postgres, "postgres", "", "PostgreSQL URL (-store postgres)")
 	fs.DurationVar(&w.Work, "work", time.Millisecond, "handler time")
 	fs.BoolVar(&w.Verbose, "v", false, "log warnings to stderr")
 	if err := fs.Parse(args); err != nil {
 		return w, err
 	}
-	if w.Role != roleKafka && w.Role != roleWatermill || w.Journal == "" || w.Redis == "" || w.Effects == "" || w.Brokers == "" {
-		return w, fmt.Errorf("chaos: %s: -role, -journal, -redis, -effects and -brokers are required", workerCommand)
+	if w.Role != roleKafka && w.Role != roleWatermill || w.Journal == "" || w.Brokers == "" {
+		return w, fmt.Errorf("chaos: %s: -role, -journal and -brokers are required", workerCommand)
+	}
+	if w.Store == storePostgres && w.Postgres == "" || w.Store != storePostgres && (w.Redis == "" || w.Effects == "") {
+		return w, fmt.Errorf("chaos: %s: -store postgres requires -postgres, -store redis -redis and -effects", workerCommand)
 	}
 	return w, nil
 }
@@ -101,6 +108,9 @@ func runWorker(args []string) int {
 }
 
 func consume(ctx context.Context, w workerConfig, j *journal) error {
+	if w.Store == storePostgres {
+		return consumePG(ctx, w, j)
+	}
 	client := redis.NewClient(&redis.Options{Addr: w.Redis}) // go-redis defaults: ReadTimeout 3s, MaxRetries 3
 	defer client.Close()
 	effects := redis.NewClient(&redis.Options{Addr: w.Effects}) // the same defaults
