@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/idemq/idemq/internal/clock"
 )
 
 // Reconnect backoff and keep-alive of the pub/sub connections.
@@ -63,7 +65,7 @@ func (sh *shard) run() {
 				backoff = minBackoff
 				continue
 			}
-			if !sleepCtx(sh.sub.ctx, backoff) {
+			if !clock.Sleep(sh.sub.ctx, backoff) {
 				return
 			}
 			backoff = min(2*backoff, maxBackoff)

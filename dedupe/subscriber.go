@@ -248,18 +248,6 @@ func isClosedErr(err error) bool {
 	return errors.Is(err, redis.ErrClosed) || errors.Is(err, context.Canceled)
 }
 
-// sleepCtx waits d, or returns false when ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // watchedKeys reports, per op, whether a watcher of this store watches the
 // op's key; nil when none does (the common case: no lookup per op). Only
 // the kinds an Exec sends differently for a watched key are looked up.

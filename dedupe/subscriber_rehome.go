@@ -1,6 +1,10 @@
 package dedupe
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/idemq/idemq/internal/clock"
+)
 
 // unsubscribed handles an unsubscribe reply for channel on sh: the answer to
 // one of ours, or Redis dropping the subscription by itself, as a Cluster
@@ -55,7 +59,7 @@ func (s *subscriber) rehome(in *interest, from string) {
 			}
 			return
 		}
-		if !sleepCtx(s.ctx, backoff) {
+		if !clock.Sleep(s.ctx, backoff) {
 			return
 		}
 		backoff = min(2*backoff, maxBackoff)
