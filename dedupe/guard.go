@@ -32,7 +32,7 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if err != nil {
 		return zero, err
 	}
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return zero, err
 	}
 	if err := checkStore(store); err != nil {
