@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // batchRun measures the batch path: fresh keys claimed, ended and committed
@@ -15,7 +16,7 @@ import (
 // does; the value committed is struct{}{} ("{}"), as the Kafka rows'.
 func batchRun(size, keys int) runFunc {
 	return func(ctx context.Context, _ *services, rr rowRound) (timed, error) {
-		store, err := dedupe.NewRedisStore(rr.server.client, dedupe.WithPrefix(rr.prefix))
+		store, err := redisstore.New(rr.server.client, redisstore.WithPrefix(rr.prefix))
 		if err != nil {
 			return timed{}, err
 		}

@@ -11,6 +11,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/nullstore"
 )
 
@@ -20,17 +21,17 @@ type storeKind int
 const (
 	nullStoreKind storeKind = iota
 	memoryStoreKind
-	serverStoreKind // a RedisStore on the row's server (Redis or Valkey)
+	serverStoreKind // a redisstore.Store on the row's server (Redis or Valkey)
 )
 
-// newStore returns the round's store; a RedisStore under the round's fresh
+// newStore returns the round's store; a redisstore.Store under the round's fresh
 // prefix.
 func newStore(kind storeKind, rr rowRound) (dedupe.Store, error) {
 	switch kind {
 	case memoryStoreKind:
 		return dedupe.NewMemoryStore(), nil
 	case serverStoreKind:
-		return dedupe.NewRedisStore(rr.server.client, dedupe.WithPrefix(rr.prefix))
+		return redisstore.New(rr.server.client, redisstore.WithPrefix(rr.prefix))
 	}
 	return nullstore.Store{}, nil
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
-	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // wmInFlight is how many messages are in flight at once: 64 goroutines
@@ -58,7 +58,7 @@ func newMiddleware(kind middlewareKind, rr rowRound) (wmessage.HandlerMiddleware
 		}
 		return d.Middleware, func() {}, nil
 	case idemqMiddleware:
-		store, err := dedupe.NewRedisStore(rr.server.client, dedupe.WithPrefix(rr.prefix))
+		store, err := redisstore.New(rr.server.client, redisstore.WithPrefix(rr.prefix))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -8,23 +8,24 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // queuedLease is the lease of a key the Kafka adapter claimed and whose
 // handler has not started.
 const queuedLease = dedupe.DefaultQueuedLease
 
-// newStore is a worker's guard store: a RedisStore under the run's prefix,
+// newStore is a worker's guard store: a redisstore.Store under the run's prefix,
 // journaled. name maps store keys to the report's keys (nil: the same).
 func newStore(client redis.UniversalClient, prefix string, j *journal, name func(string) string) (*recordingStore, func(), error) {
-	rs, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(prefix))
+	rs, err := redisstore.New(client, redisstore.WithPrefix(prefix))
 	if err != nil {
 		return nil, nil, fmt.Errorf("chaos: %w", err)
 	}
 	return &recordingStore{BatchStore: rs, j: j, name: name}, func() { _ = rs.Close() }, nil
 }
 
-// recordingStore is the worker's dedupe.Store: the real RedisStore, with
+// recordingStore is the worker's dedupe.Store: the real redisstore.Store, with
 // every claim won, commit won, release and lost lease journaled once the
 // store answered. The journal then tells, at any instant, which keys a
 // process held and which of its commits had landed: what a SIGKILL at that
@@ -120,7 +121,7 @@ func journaled(kind dedupe.OpKind, ok bool) (byte, bool) {
 func readRecords(ctx context.Context, addr, prefix string, keys []string, storeKey func(string) string) (map[string]string, error) {
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(prefix))
+	store, err := redisstore.New(client, redisstore.WithPrefix(prefix))
 	if err != nil {
 		return nil, err
 	}

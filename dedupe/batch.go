@@ -138,7 +138,7 @@ type ClaimKey struct {
 // *KeyReusedError.
 func (b *Batch[V]) ClaimKeys(ctx context.Context, keys ...ClaimKey) ([]*Ticket[V], error) {
 	for _, k := range keys {
-		if err := checkKey(k.Key); err != nil {
+		if err := CheckKey(k.Key); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -103,7 +104,24 @@ func execOne(ctx context.Context, s Store, op Op) OpResult {
 	case OpGet:
 		r.Current, r.Err = s.Get(ctx, op.Key)
 	default:
-		r.Err = errUnknownOp
+		r.Err = ErrUnknownOp
 	}
 	return r
+}
+
+// String names the kind: "claim", "renew", "commit", "release", "get".
+func (k OpKind) String() string {
+	switch k {
+	case OpClaim:
+		return "claim"
+	case OpRenew:
+		return "renew"
+	case OpCommit:
+		return "commit"
+	case OpRelease:
+		return "release"
+	case OpGet:
+		return "get"
+	}
+	return fmt.Sprintf("OpKind(%d)", int(k))
 }

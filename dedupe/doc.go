@@ -2,7 +2,7 @@
 // async work at most once per key across every process that shares a Store,
 // and hands duplicates the value the winner committed.
 //
-//	store, err := dedupe.NewRedisStore(client)        // or dedupe.NewMemoryStore() in one process
+//	store, err := redisstore.New(client)              // or dedupe.NewMemoryStore() in one process
 //	if err != nil {
 //		return err                                    // a Ring client, a prefix with braces
 //	}
@@ -22,16 +22,20 @@
 // R, what fn returns, and V, what end commits, are separate types: the
 // committed value is what duplicates receive, and it need not be the result.
 //
-// # Using the package
+// # Where things are
 //
-// Most programs need Run (one piece of work) or NewBatch (many keys at once:
-// a consumer's fetched batch), NewRedisStore (or NewMemoryStore), End,
-// ConflictError, and a few options: WithClaim (the lease), WithOptimistic,
-// WithTTL, WithCodec, WithFingerprint. The adapters (idemqkafka,
-// idemqwatermill) put it around message consumers. The rest of the
-// package - Store, Record, State, Commit, Interest, Event, BatchStore, Op,
-// OpResult and their constants - is the seam for writing another store;
-// see "Writing a Store" below.
+// This package is the guard: Run (one piece of work), NewBatch and Ticket
+// (many keys at once: a consumer's fetched batch), End, the options
+// (WithClaim for the lease, WithOptimistic, WithTTL, WithCodec,
+// WithFingerprint, ...) and the errors; the Store seam (see "Writing a
+// Store") and MemoryStore, a Store in one process's memory. The stores
+// live in packages of their own: dedupe/redisstore (redisstore.New) is the
+// Redis backend (Redis 7+, Valkey, Cluster), with its options
+// (redisstore.WithPrefix, ...) and its operator API (Inspect, Scan,
+// ForceRelease, Forget, Stats); dedupe/pgstore keeps a key's record in the
+// PostgreSQL transaction of the work (a TxStore). Package dedupetest is the
+// conformance suite every Store passes. The adapters (idemqkafka,
+// idemqwatermill) put the guard around message consumers.
 //
 // # Two modes
 //
@@ -119,8 +123,9 @@
 // the side effect idempotent where that is unacceptable); and a committed
 // key that Redis loses - a restart without AOF, the last second with
 // appendfsync everysec, a failover to a replica that had not received it,
-// an eviction - runs again. WithReplicaAcks narrows the failover case: a
-// commit then counts only once n replicas have it.
+// an eviction - runs again. redisstore.WithReplicaAcks narrows the failover
+// case: a commit then counts only once n replicas have it (else
+// ErrReplicaAcks).
 //
 // # What each outcome means to a message consumer
 //
@@ -154,50 +159,14 @@
 // returns is fn's own error, unchanged. ErrConflict matches every
 // *ConflictError whatever its V, for code that does not know the type.
 //
-// # Keys, values and Redis layout
+// # Keys and values
 //
-// Keys are binary-safe, 1 to MaxKeyLen bytes. A RedisStore keeps key K at
-// PREFIX{K} (default prefix "idemq:") and notifies on PREFIX{K}:events; the
-// hash tag keeps both in one Cluster slot, and on a Cluster notifications use
-// sharded pub/sub (SPUBLISH/SSUBSCRIBE). A key containing '{' or '}' (which
-// would end or empty that tag) is kept at PREFIX{#H}:K, H a hash of K; a
-// prefix with braces is refused. The record is "C"+token for a claim,
-// "W"+token for a claim that a waiter marked (so that its commit or release
-// is published: an unmarked claim's commit publishes nothing, since nobody
-// waits for it), or "V"+token+":"+value for a committed value, which lives
-// for the TTL (WithTTL, default 24h, at least 1ms). A token may end in "~"
-// and the digest of the run's fingerprint. Values are encoded with JSONCodec
-// unless WithCodec says otherwise (RawCodec stores []byte or string as they
-// are); a stored value that does not decode is a *DecodeError naming the
-// key, and is left untouched.
-//
-// RedisStore needs Redis 7.0 or newer (SET NX GET, sharded pub/sub), or
-// Valkey, and refuses a *redis.Ring. On a server with native compare-and-set
-// (SET ... IFEQ: Valkey 8.1+, Redis 8.4+, found out once per store) fenced
-// commits and renewals are single plain writes; otherwise they are Lua
-// script calls, many keys per call.
-//
-// One RedisStore uses one pub/sub connection per Redis master (one on a single
-// node), shared by all its guards; guards on the same key share one
-// subscription. (Un)subscribe commands are written by one goroutine per
-// connection, outside the store's lock, so a stalled socket never blocks
-// Watch, Interest.Close or notifications on other connections (on the stalled
-// one, go-redis's WriteTimeout bounds the stall, then the store reconnects).
-// It reconnects with backoff, resubscribes and has every guard re-read its
-// key. While the connection cannot be made, Watch fails at once with a
-// *StoreError; a subscription Redis does not confirm within the subscribe
-// timeout (WithSubscribeTimeout, default 5s) fails too.
-//
-// # Cost
-//
-// A fresh key costs two writes in claim mode: the claim (SET NX GET) and the
-// fenced commit (SET IFEQ where the server has it, else a GET and a SET in a
-// script); a duplicate of a committed key costs the claim alone, and Run
-// subscribes only when it must wait. An optimistic Run takes 3 round trips
-// (SUBSCRIBE, GET, the commit) plus an UNSUBSCRIBE that is not waited for.
-// Group commit (on by default; see WithoutGroupCommit) sends the calls
-// concurrent guards make while a round trip is in flight together in the
-// next one. `make bench` measures it all against two plain writes per key.
+// Keys are binary-safe, 1 to MaxKeyLen bytes. A committed value lives for
+// the TTL (WithTTL, default 24h, at least 1ms). Values are encoded with
+// JSONCodec unless WithCodec says otherwise (RawCodec stores []byte or
+// string as they are); a stored value that does not decode is a
+// *DecodeError naming the key, and is left untouched. How a store lays
+// keys out is its own business (see redisstore's package doc for Redis's).
 //
 // # Many keys at once: Batch
 //
@@ -251,6 +220,10 @@
 // Commits and Interests delivering Events. A Store may also implement
 // BatchStore (Exec: many Ops in one round trip, one OpResult each); Batch
 // uses it when it is there and otherwise calls the single-key methods
-// concurrently. Package dedupetest holds the conformance suite every Store
-// must pass: dedupetest.Run(t, newBackend).
+// concurrently. A few helpers state the seam's rules for store writers:
+// CheckKey and CheckToken (what a store accepts), StoredDuration (how TTLs
+// and leases are rounded), Mailbox (the Interest with the coalescing every
+// store must keep), IsNilStore, ErrUnknownOp and ErrReplicaAcks. Package
+// dedupetest holds the conformance suite every Store must pass:
+// dedupetest.Run(t, newBackend); dedupe/redisstore is a worked example.
 package dedupe

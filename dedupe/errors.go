@@ -32,6 +32,13 @@ var (
 	ErrInvalidKey = errors.New("dedupe: invalid key")
 	// ErrInvalidOption: an option has a value outside its documented range.
 	ErrInvalidOption = errors.New("dedupe: invalid option")
+	// ErrReplicaAcks: a store that waits for replicas (as
+	// redisstore.WithReplicaAcks does) got fewer acknowledgements than it
+	// asked for within its timeout, or an error from the wait: the value
+	// is stored on the primary, but whether it survives a failover is
+	// unknown. The guard does not send such a commit again: the wait would
+	// only repeat.
+	ErrReplicaAcks = errors.New("dedupe: the replicas did not acknowledge the commit")
 )
 
 // ConflictError reports that another run committed the key first. Value is
@@ -83,11 +90,9 @@ var (
 	// ErrReleased: Ticket.Result after Release: the key was given up
 	// without a value; its work is not done.
 	ErrReleased = errors.New("dedupe: ticket released without a value")
-	// errUnknownOp: an Op of an unknown kind.
-	errUnknownOp = errors.New("dedupe: unknown op kind")
-	// errTooManyRounds: an Exec op still unanswered after maxRounds
-	// pipelines (scripts flushed again and again): its outcome is unknown.
-	errTooManyRounds = errors.New("dedupe: no answer after the most pipelines one Exec sends")
+	// ErrUnknownOp: a BatchStore's Exec got an Op of an unknown kind; it
+	// answers that op with this error (the seam's rule for store writers).
+	ErrUnknownOp = errors.New("dedupe: unknown op kind")
 )
 
 // StoreError reports a failed store call: Redis down, a timeout, a refused

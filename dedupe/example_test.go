@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/idemq/idemq/dedupe"
 )
 
@@ -22,7 +20,7 @@ type Order struct {
 // does not run and gets the winner's value in a *ConflictError.
 func Example() {
 	ctx := context.Background()
-	store := dedupe.NewMemoryStore() // dedupe.NewRedisStore(client) across processes
+	store := dedupe.NewMemoryStore() // redisstore.New(client) across processes
 	defer store.Close()
 
 	placeOrder := func(ctx context.Context, end dedupe.End[OrderID]) (Order, error) {
@@ -75,27 +73,6 @@ func ExampleWithClaim() {
 	// Output:
 	// while the owner works: true
 	// owner: <nil>
-}
-
-// A store on Redis is shared by every process that uses the same Redis and
-// prefix. Close the store before the client.
-func ExampleNewRedisStore() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("orders:"))
-	if err != nil {
-		panic(err)
-	}
-	defer store.Close()
-
-	_, err = dedupe.Run(context.Background(), store, "request-123",
-		func(ctx context.Context, end dedupe.End[string]) (string, error) {
-			end("done")
-			return "done", nil
-		}, dedupe.WithTTL(time.Hour))
-	if errors.Is(err, dedupe.ErrCommitUnknown) {
-		// The outcome is unknown: do not acknowledge the message.
-	}
 }
 
 // The batch path claims many keys in one round trip, commits what has ended

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/idemq/idemq/internal/clock"
 )
 
 // execution is one call of fn under a guard: it owns the goroutines that
@@ -136,7 +138,7 @@ func (g *guard[V]) commit(data []byte) commitResult {
 	c := Commit{Token: g.token, Fenced: g.fenced(), Value: data, TTL: g.cfg.ttl}
 	for n := 0; ; n++ {
 		cur, won, err := g.store.Commit(ctx, g.key, c)
-		if !retryable(err) || !retryBefore(deadline, n) || !sleepCtx(ctx, retryBackoff(n)) {
+		if !retryable(err) || !retryBefore(deadline, n) || !clock.Sleep(ctx, retryBackoff(n)) {
 			return commitResult{current: cur, won: won, err: err}
 		}
 	}

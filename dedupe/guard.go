@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/idemq/idemq/internal/clock"
 )
 
 // End commits value as the key's outcome. It does not block: it starts the
@@ -30,7 +32,7 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if err != nil {
 		return zero, err
 	}
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return zero, err
 	}
 	if err := checkStore(store); err != nil {
@@ -167,7 +169,7 @@ func (g *guard[V]) release(ctx context.Context) {
 	deadline, _ := ctx.Deadline()
 	for n := 0; ; n++ {
 		_, err := g.store.Release(ctx, g.key, g.token)
-		if !retryable(err) || !retryBefore(deadline, n) || !sleepCtx(ctx, retryBackoff(n)) {
+		if !retryable(err) || !retryBefore(deadline, n) || !clock.Sleep(ctx, retryBackoff(n)) {
 			return
 		}
 	}

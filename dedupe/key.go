@@ -13,9 +13,10 @@ const MaxKeyLen = 1024
 // use up to 32 random hex digits, and with a fingerprint '~' and 32 more.
 const MaxTokenLen = 80
 
-// checkKey rejects keys Run does not accept. Keys are binary-safe: any bytes
-// but none at all, up to MaxKeyLen.
-func checkKey(key string) error {
+// CheckKey rejects (ErrInvalidKey) a key Run does not accept. Keys are
+// binary-safe: any bytes but none at all, up to MaxKeyLen. A store's
+// operator calls that take a key check it the same way.
+func CheckKey(key string) error {
 	switch {
 	case key == "":
 		return fmt.Errorf("%w: empty key", ErrInvalidKey)
@@ -37,9 +38,10 @@ func CheckToken(token string) error {
 	return nil
 }
 
-// storedDuration is how long a store keeps a TTL or lease: d rounded up to
-// whole milliseconds (Redis's unit), so that every store agrees. Options
-// reject durations under a millisecond; this guards direct Store callers.
-func storedDuration(d time.Duration) time.Duration {
+// StoredDuration is how long a store keeps a TTL or lease: d rounded up to
+// whole milliseconds (Redis's unit), so that every store agrees; a store
+// writer applies it to every TTL and lease it is given. Options reject
+// durations under a millisecond; this guards direct Store callers.
+func StoredDuration(d time.Duration) time.Duration {
 	return max((d+time.Millisecond-1)/time.Millisecond, 1) * time.Millisecond
 }

@@ -7,13 +7,13 @@ import (
 )
 
 // MemoryStore is a Store inside one process, with the same semantics as
-// RedisStore. It suits tests and single-process programs; it shares nothing
+// redisstore.Store. It suits tests and single-process programs; it shares nothing
 // between processes.
 type MemoryStore struct {
 	mu       sync.Mutex
 	closed   bool
 	records  map[string]memoryRecord
-	watchers map[string]map[*watcher]struct{}
+	watchers map[string]map[*Mailbox]struct{}
 	now      func() time.Time
 	frozen   time.Time     // while Exec runs: its ops share one reading of the clock
 	writes   int           // since the last sweep of expired records
@@ -38,7 +38,7 @@ var _ Store = (*MemoryStore)(nil)
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		records:  map[string]memoryRecord{},
-		watchers: map[string]map[*watcher]struct{}{},
+		watchers: map[string]map[*Mailbox]struct{}{},
 		now:      time.Now,
 		done:     make(chan struct{}),
 	}
@@ -51,16 +51,16 @@ func (s *MemoryStore) Watch(ctx context.Context, key string) (Interest, error) {
 	if s.closed {
 		return nil, ErrStoreClosed
 	}
-	w := newWatcher(s.unwatch(key))
+	w := NewMailbox(s.unwatch(key))
 	if s.watchers[key] == nil {
-		s.watchers[key] = map[*watcher]struct{}{}
+		s.watchers[key] = map[*Mailbox]struct{}{}
 	}
 	s.watchers[key][w] = struct{}{}
 	return w, nil
 }
 
-func (s *MemoryStore) unwatch(key string) func(*watcher) {
-	return func(w *watcher) {
+func (s *MemoryStore) unwatch(key string) func(*Mailbox) {
+	return func(w *Mailbox) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		delete(s.watchers[key], w)
@@ -115,7 +115,7 @@ func (s *MemoryStore) Commit(ctx context.Context, key string, c Commit) (Record,
 // commit is Commit under the lock.
 func (s *MemoryStore) commit(key string, c Commit) (Record, bool, error) {
 	cur := s.get(key)
-	ttl := storedDuration(c.TTL)
+	ttl := StoredDuration(c.TTL)
 	switch {
 	case cur.State == Committed && cur.Token == c.Token: // this commit, retried
 		return Record{State: Committed, Value: cur.Value, Token: c.Token, TTL: ttl}, true, nil
@@ -142,7 +142,7 @@ func (s *MemoryStore) Claim(ctx context.Context, key, token string, lease time.D
 
 // claim is Claim under the lock.
 func (s *MemoryStore) claim(key, token string, lease time.Duration) (Record, bool, error) {
-	lease = storedDuration(lease)
+	lease = StoredDuration(lease)
 	if cur := s.get(key); cur.State != Absent && (cur.State != Claimed || cur.Token != token) {
 		return cur.Record, false, nil
 	}
@@ -183,7 +183,7 @@ func (s *MemoryStore) Release(ctx context.Context, key, token string) (bool, err
 // renew is Renew under the lock.
 func (s *MemoryStore) renew(key, token string, lease time.Duration) bool {
 	return s.withClaim(key, token, func(cur memoryRecord) {
-		cur.expires = s.clock().Add(storedDuration(lease))
+		cur.expires = s.clock().Add(StoredDuration(lease))
 		s.records[key] = cur
 	})
 }
@@ -227,7 +227,7 @@ func (s *MemoryStore) wrote() {
 // notify sends e to every watcher of key. Caller holds mu.
 func (s *MemoryStore) notify(key string, e Event) {
 	for w := range s.watchers[key] {
-		w.send(e)
+		w.Send(e)
 	}
 }
 
@@ -245,7 +245,7 @@ func (s *MemoryStore) Close() error {
 	close(s.done)
 	for _, ws := range s.watchers {
 		for w := range ws {
-			close(w.events)
+			w.End()
 		}
 	}
 	return nil
@@ -299,7 +299,7 @@ func (s *MemoryStore) execLocked(op Op) OpResult {
 	case OpRelease:
 		r.OK = s.release(op.Key, op.Token)
 	default:
-		r.Err = errUnknownOp
+		r.Err = ErrUnknownOp
 	}
 	return r
 }

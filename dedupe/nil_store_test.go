@@ -8,21 +8,22 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // nilStores are stores that are nil inside a non-nil Store: what a failed
-// NewRedisStore returns, passed on without checking its error.
+// redisstore.New returns, passed on without checking its error.
 func nilStores(t *testing.T) map[string]dedupe.Store {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
-	failed, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("bad{prefix}"))
+	failed, err := redisstore.New(client, redisstore.WithPrefix("bad{prefix}"))
 	if err == nil {
-		t.Fatal("NewRedisStore with a braced prefix = nil error")
+		t.Fatal("redisstore.New with a braced prefix = nil error")
 	}
 	return map[string]dedupe.Store{
 		"FailedNewRedisStore": failed,
-		"NilRedisStore":       (*dedupe.RedisStore)(nil),
+		"NilRedisStore":       (*redisstore.Store)(nil),
 		"NilMemoryStore":      (*dedupe.MemoryStore)(nil),
 	}
 }

@@ -12,7 +12,7 @@ import (
 // failure then costs a short wait instead of an unknown outcome, whose key
 // would stay blocked until the claim's lease ends. Answers are not sent
 // again: a decode error, a closed store, an invalid op, or too few replica
-// acknowledgements (WithReplicaAcks).
+// acknowledgements (ErrReplicaAcks).
 
 // retryBackoff is the wait before attempt n+1 (n from 0): 25ms doubling up
 // to 1s.
@@ -24,7 +24,7 @@ func retryBackoff(n int) time.Duration {
 func retryable(err error) bool {
 	var decode *DecodeError
 	return err != nil && !errors.Is(err, ErrStoreClosed) && !errors.Is(err, ErrInvalidOption) &&
-		!errors.Is(err, errReplicaAcks) && !errors.As(err, &decode)
+		!errors.Is(err, ErrReplicaAcks) && !errors.As(err, &decode)
 }
 
 // retryBefore reports whether attempt n+1 can still be made before deadline.

@@ -11,6 +11,14 @@ import (
 // (Run) depends on nothing else, so a Store is the one seam to replace;
 // dedupetest.Run is the conformance suite every implementation must pass.
 //
+// The seam (Store, BatchStore and the types and helpers they use: Record,
+// Commit, Interest, Event, Op, OpResult, Mailbox, CheckKey, CheckToken,
+// StoredDuration) is for store writers, such as dedupe/redisstore and
+// MemoryStore; programs that guard work only pass a Store to Run or
+// NewBatch. Stability: no version of idemq is tagged yet, and the seam may
+// still change with the stores written on it (a new store may need another
+// Op kind or Record field); the conformance suite changes with it.
+//
 // A key holds nothing, a claim (an owner token with a lease), or a committed
 // value (with a TTL). A Store never overwrites a committed value.
 type Store interface {
@@ -80,7 +88,7 @@ type Record struct {
 	Token string
 	// TTL is the time left to live: > 0 when known. Claim and Get report a
 	// claim's remaining lease (one about to expire, Redis's PTTL of 0, as
-	// 1ns), so 0 means "unknown" only; a RedisStore's Get leaves it unknown
+	// 1ns), so 0 means "unknown" only; a redisstore.Store's Get leaves it unknown
 	// for committed values.
 	TTL time.Duration
 }
@@ -125,7 +133,7 @@ type Event struct {
 }
 
 // IsNilStore reports whether s is nil, or a Store whose value is nil: a nil
-// *RedisStore or *MemoryStore, such as the one a failed NewRedisStore
+// *redisstore.Store or *MemoryStore, such as the one a failed redisstore.New
 // returns, passed on without checking its error. Its methods would panic.
 // Run, NewBatch and the adapters' constructors refuse such a store with
 // their invalid-config error; an adapter for another broker should too.

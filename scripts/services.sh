@@ -7,7 +7,7 @@
 #     address of the chaos run's fault proxy (IDEMQ_KAFKA_CHAOS_PROXY): clients that bootstrap
 #     through that proxy keep talking through it
 #   - Valkey 8.1, standalone              (IDEMQ_VALKEY_ADDR): native SET ... IFEQ
-#   - a replica of the standalone Redis   (IDEMQ_REDIS_REPLICA_ADDR): for WAIT (dedupe.WithReplicaAcks)
+#   - a replica of the standalone Redis   (IDEMQ_REDIS_REPLICA_ADDR): for WAIT (redisstore.WithReplicaAcks)
 #   - PostgreSQL 15 (Debian's package)    (IDEMQ_POSTGRES_URL): a cluster of its own in $IDEMQ_RUN_DIR,
 #     run as the unprivileged user `postgres` when this script runs as root (initdb refuses root)
 #   - a replica of the standalone Valkey  (IDEMQ_VALKEY_REPLICA_ADDR): the same on Valkey

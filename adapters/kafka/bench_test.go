@@ -14,6 +14,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/nullstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
@@ -103,7 +104,7 @@ func consumerRun(b *testing.B, k testenv.KafkaBroker, srv *testenv.RedisServer, 
 	b.Helper()
 	var store dedupe.Store = nullstore.Store{}
 	if srv != nil {
-		rs, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix+testenv.Name(b)+":"))
+		rs, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix+testenv.Name(b)+":"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -45,8 +45,8 @@ type Config[V any] struct {
 	Reader kafkago.ReaderConfig
 
 	// Store is where keys are claimed and committed (required; a nil
-	// *dedupe.RedisStore is refused too, see dedupe.IsNilStore), e.g. a
-	// *dedupe.RedisStore. The consumer does not close it.
+	// *redisstore.Store is refused too, see dedupe.IsNilStore), e.g. a
+	// *redisstore.Store. The consumer does not close it.
 	Store dedupe.Store
 
 	// TxStore, instead of Store, runs each keyed message's handler inside

@@ -15,6 +15,7 @@ import (
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/dedupe/pgstore"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // TestConfigErrors proves that every Config a user could get wrong is a
@@ -45,7 +46,7 @@ func TestConfigErrors(t *testing.T) {
 		change      change
 	}{
 		{"NoStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = nil }},
-		{"NilRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*dedupe.RedisStore)(nil) }},
+		{"NilRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*redisstore.Store)(nil) }},
 		{"NilMemoryStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = (*dedupe.MemoryStore)(nil) }},
 		{"FailedNewRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = failedRedisStore(t) }},
 		{"NilTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore = nil, (*pgstore.Store[pgx.Tx])(nil) }},
@@ -114,7 +115,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	t.Run("ProcessorRefusesNilStore", func(t *testing.T) {
 		t.Parallel()
-		for _, s := range []dedupe.Store{nil, (*dedupe.RedisStore)(nil), (*dedupe.MemoryStore)(nil), failedRedisStore(t)} {
+		for _, s := range []dedupe.Store{nil, (*redisstore.Store)(nil), (*dedupe.MemoryStore)(nil), failedRedisStore(t)} {
 			p, err := idemqkafka.NewProcessor(idemqkafka.Config[string]{Store: s, Handle: valid().Handle})
 			var ce *idemqkafka.ConfigError
 			if !errors.As(err, &ce) || ce.Field != "Store" || p != nil {
@@ -137,14 +138,14 @@ func TestConfigErrors(t *testing.T) {
 	})
 }
 
-// failedRedisStore is what a failed NewRedisStore returns: a nil
-// *dedupe.RedisStore, passed on when its error is not checked.
-func failedRedisStore(t *testing.T) *dedupe.RedisStore {
+// failedRedisStore is what a failed redisstore.New returns: a nil
+// *redisstore.Store, passed on when its error is not checked.
+func failedRedisStore(t *testing.T) *redisstore.Store {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
-	s, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("bad{prefix}"))
+	s, err := redisstore.New(client, redisstore.WithPrefix("bad{prefix}"))
 	if err == nil {
-		t.Fatal("NewRedisStore with a braced prefix = nil error")
+		t.Fatal("redisstore.New with a braced prefix = nil error")
 	}
 	return s
 }

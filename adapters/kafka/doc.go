@@ -7,7 +7,7 @@
 //
 //	c, err := idemqkafka.NewConsumer(idemqkafka.Config[Receipt]{
 //		Reader:  readerConfig,                             // the kafka.ReaderConfig you use today
-//		Store:   store,                                    // any dedupe.Store, e.g. dedupe.NewRedisStore(client)
+//		Store:   store,                                    // any dedupe.Store, e.g. redisstore.New(client)
 //		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"), // the default
 //		Handle: func(ctx context.Context, m kafka.Message, end dedupe.End[Receipt]) error {
 //			r, err := charge(ctx, m)

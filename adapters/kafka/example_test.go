@@ -16,6 +16,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // A consumer runs each message's handler inside the guard and commits the
@@ -26,7 +27,7 @@ func ExampleNewConsumer() {
 	brokers, topic, redisClient, cleanup := exampleServices("order-1", "order-1")
 	defer cleanup()
 
-	store, err := dedupe.NewRedisStore(redisClient, dedupe.WithPrefix("example:"+topic+":"))
+	store, err := redisstore.New(redisClient, redisstore.WithPrefix("example:"+topic+":"))
 	if err != nil {
 		panic(err)
 	}
@@ -35,7 +36,7 @@ func ExampleNewConsumer() {
 	ctx, stop := context.WithCancel(context.Background())
 	consumer, err := idemqkafka.NewConsumer(idemqkafka.Config[string]{
 		Reader:  kafkago.ReaderConfig{Brokers: brokers, GroupID: "billing-" + topic, Topic: topic},
-		Store:   store, // dedupe.NewRedisStore(redisClient)
+		Store:   store, // redisstore.New(redisClient)
 		KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
 		Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 			receipt := "receipt for " + string(m.Value) // charge the card...
@@ -65,7 +66,7 @@ func ExampleNewConsumer() {
 // only after every earlier message of its partition.
 func ExampleProcessor() {
 	ctx := context.Background()
-	store := dedupe.NewMemoryStore() // dedupe.NewRedisStore(client) across processes
+	store := dedupe.NewMemoryStore() // redisstore.New(client) across processes
 	defer store.Close()
 	p, err := idemqkafka.NewProcessor(idemqkafka.Config[string]{
 		Store: store,

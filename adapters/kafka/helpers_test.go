@@ -13,6 +13,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -20,7 +21,7 @@ import (
 type env struct {
 	k     testenv.KafkaBroker
 	redis testenv.RedisServer
-	store *dedupe.RedisStore
+	store *redisstore.Store
 	topic string
 	group string
 	parts int
@@ -34,9 +35,9 @@ func setup(t *testing.T, partitions int) *env {
 func setupOn(t *testing.T, srv testenv.RedisServer, partitions int) *env {
 	t.Helper()
 	k := testenv.Kafka(t)
-	store, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix))
+	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
 	if err != nil {
-		t.Fatalf("NewRedisStore: %v", err)
+		t.Fatalf("redisstore.New: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	return &env{k: k, redis: srv, store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}

@@ -6,6 +6,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/idemq/idemq/internal/clock"
 	"github.com/idemq/idemq/internal/consume"
 )
 
@@ -40,7 +41,7 @@ func (c *Consumer[V]) fetch(ctx context.Context, r *kafkago.Reader, out chan<- k
 				return
 			}
 			c.log.Warn("idemqkafka: fetching failed; retrying", "topic", r.Config().Topic, "partition", r.Config().Partition, "err", err)
-			if !consume.Sleep(ctx, c.cfg.Backoff.delay(n)) {
+			if !clock.Sleep(ctx, c.cfg.Backoff.delay(n)) {
 				return
 			}
 			n++

@@ -12,6 +12,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -19,7 +20,7 @@ import (
 func newProcessor(t *testing.T, cfg idemqkafka.Config[string]) *idemqkafka.Processor[string] {
 	t.Helper()
 	srv := testenv.Redis(t)
-	store, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix))
+	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

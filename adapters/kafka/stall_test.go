@@ -27,7 +27,7 @@ import (
 // TestRedisWritePauseRunsEachKeyOnce is issue 21's scenario: the consumer
 // at the README's defaults (claim-first; the lease left to default to the
 // group's SessionTimeout, itself left to kafka-go's 30s as in the README's
-// example; a RedisStore on a default go-redis client; HeaderKey), two live
+// example; a redisstore.Store on a default go-redis client; HeaderKey), two live
 // members of one group on 8 partitions, 2,000 keys of which 10% are sent
 // again on another partition, and a handler whose effect, a little work and
 // then an INCR of the key's counter on the same Redis, is sent without

@@ -11,6 +11,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // storeBehindProxy points e's store at Redis through a proxy the test can
@@ -21,7 +22,7 @@ func storeBehindProxy(t *testing.T, e *env) *proxy {
 	client := redis.NewClient(&redis.Options{Addr: p.addr(), MaxRetries: -1, DialTimeout: time.Second,
 		ReadTimeout: time.Second, WriteTimeout: time.Second})
 	t.Cleanup(func() { _ = client.Close() })
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(e.redis.Prefix))
+	store, err := redisstore.New(client, redisstore.WithPrefix(e.redis.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -71,7 +72,7 @@ func TestRouterAcksOnlyWhatIsDone(t *testing.T) {
 	_ = closed.Close()
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	t.Cleanup(func() { _ = down.Close() })
-	downStore, err := dedupe.NewRedisStore(down)
+	downStore, err := redisstore.New(down)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func TestNewRejectsInvalidConfig(t *testing.T) {
@@ -46,11 +47,11 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		t.Parallel()
 		client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 		t.Cleanup(func() { _ = client.Close() })
-		failed, err := dedupe.NewRedisStore(client, dedupe.WithPrefix("bad{prefix}"))
+		failed, err := redisstore.New(client, redisstore.WithPrefix("bad{prefix}"))
 		if err == nil {
-			t.Fatal("NewRedisStore with a braced prefix = nil error")
+			t.Fatal("redisstore.New with a braced prefix = nil error")
 		}
-		for _, s := range []dedupe.Store{nil, failed, (*dedupe.RedisStore)(nil), (*dedupe.MemoryStore)(nil)} {
+		for _, s := range []dedupe.Store{nil, failed, (*redisstore.Store)(nil), (*dedupe.MemoryStore)(nil)} {
 			d, err := idemqwatermill.New(s, idemqwatermill.Config{})
 			var ce *idemqwatermill.ConfigError
 			if !errors.As(err, &ce) || ce.Field != "store" || d != nil {

@@ -23,8 +23,8 @@ type Deduplicator struct {
 }
 
 // New validates cfg once and returns a Deduplicator on store (a
-// dedupe.RedisStore across processes, a dedupe.MemoryStore within one). A
-// nil store (also a nil *dedupe.RedisStore: see dedupe.IsNilStore) or an
+// redisstore.Store across processes, a dedupe.MemoryStore within one). A
+// nil store (also a nil *redisstore.Store: see dedupe.IsNilStore) or an
 // invalid Config is a *ConfigError (ErrInvalidConfig).
 func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
 	switch {

@@ -4,7 +4,7 @@
 // duplicates. Its path is github.com/idemq/idemq/adapters/watermill; its
 // name is idemqwatermill, so that it sits beside Watermill's packages.
 //
-//	store, err := dedupe.NewRedisStore(client) // one per process, shared by its routers
+//	store, err := redisstore.New(client) // one per process, shared by its routers
 //	if err != nil {
 //		return err
 //	}
@@ -28,7 +28,7 @@
 //	                          Watermill's Deduplicator              idemqwatermill
 //	key marked done           before the handler runs               only after it succeeded (the commit)
 //	handler error or panic    redelivery is acked and dropped       nothing stored: nack, the redelivery runs again
-//	shared across instances   no: in memory, per process            yes: Redis (dedupe.RedisStore)
+//	shared across instances   no: in memory, per process            yes: Redis (redisstore.Store)
 //	two deliveries at once    one runs, the other is acked at once  one runs, the other waits for its outcome
 //	duplicate's outputs       none                                  the stored outputs, same UUIDs, re-published
 //	remembered for            1 minute                              Config.TTL, 24h by default

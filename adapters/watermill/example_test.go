@@ -18,7 +18,7 @@ import (
 // Two deliveries of one key: the handler runs once, the duplicate is acked
 // (with the first run's outputs, if it had any) and reported.
 func Example() {
-	store := dedupe.NewMemoryStore() // dedupe.NewRedisStore(client): shared by every instance
+	store := dedupe.NewMemoryStore() // redisstore.New(client): shared by every instance
 	defer store.Close()
 	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
 		KeyFunc: idemqwatermill.MetadataKey("Idempotency-Key"),

@@ -13,6 +13,7 @@ import (
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // TestGuardFailures checks that every failure of the guard (not of the
@@ -59,7 +60,7 @@ func TestGuardFailures(t *testing.T) {
 		t.Parallel()
 		client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 		t.Cleanup(func() { _ = client.Close() })
-		store, err := dedupe.NewRedisStore(client)
+		store, err := redisstore.New(client)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -55,11 +56,11 @@ func within(t testing.TB, srv testenv.RedisServer) testenv.RedisServer {
 }
 
 // redisStore returns a store on its own client of srv (one "process").
-func redisStore(t testing.TB, srv testenv.RedisServer) *dedupe.RedisStore {
+func redisStore(t testing.TB, srv testenv.RedisServer) *redisstore.Store {
 	t.Helper()
-	s, err := dedupe.NewRedisStore(srv.NewClient(t), dedupe.WithPrefix(srv.Prefix))
+	s, err := redisstore.New(srv.NewClient(t), redisstore.WithPrefix(srv.Prefix))
 	if err != nil {
-		t.Fatalf("NewRedisStore: %v", err)
+		t.Fatalf("redisstore.New: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s

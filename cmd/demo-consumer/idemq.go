@@ -10,6 +10,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // idemqFlavour consumes with idemq's Kafka adapter: the handler runs
@@ -23,7 +24,7 @@ type idemqFlavour struct {
 func (f *idemqFlavour) run(ctx context.Context, ph *phase, m *member) error {
 	client := ph.env.newRedis()
 	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(ph.prefix))
+	store, err := redisstore.New(client, redisstore.WithPrefix(ph.prefix))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

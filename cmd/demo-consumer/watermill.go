@@ -13,6 +13,7 @@ import (
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // watermillFlavour consumes with a Watermill router per member, its
@@ -30,7 +31,7 @@ const handlerName = "charge"
 func (f *watermillFlavour) run(ctx context.Context, ph *phase, m *member) error {
 	client := ph.env.newRedis()
 	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(ph.prefix))
+	store, err := redisstore.New(client, redisstore.WithPrefix(ph.prefix))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/redisopt"
 )
 
@@ -57,7 +57,7 @@ func (g globals) tlsConfig(cfg *tls.Config) (*tls.Config, error) {
 
 // conn is an open store and its client.
 type conn struct {
-	store  *dedupe.RedisStore
+	store  *redisstore.Store
 	client redis.UniversalClient
 	addr   string // for messages: the addresses, never a URL's password
 }
@@ -74,7 +74,7 @@ func (a *app) open(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	client := redis.NewUniversalClient(o)
-	s, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(a.g.prefix), dedupe.WithoutGroupCommit())
+	s, err := redisstore.New(client, redisstore.WithPrefix(a.g.prefix), redisstore.WithoutGroupCommit())
 	if err != nil {
 		_ = client.Close()
 		return nil, usagef("-prefix: %v", err)

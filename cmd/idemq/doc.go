@@ -8,7 +8,7 @@
 //	go run ./cmd/idemq release order-17 --force
 //
 // It works on a standalone Redis or Valkey and on a Redis Cluster (every
-// master), through the same dedupe.RedisStore the guard uses (Inspect, Scan,
+// master), through the same redisstore.Store the guard uses (Inspect, Scan,
 // ForceReleaseToken, ForgetToken, Stats, and Release for a fenced release),
 // so it reads and writes the guard's record layout exactly. Text output is for
 // people; the exit status (below) tells a script what happened, and -json
@@ -51,7 +51,7 @@
 //	  -password password
 //	    	password (overrides the URL's; default env IDEMQ_REDIS_PASSWORD)
 //	  -prefix prefix
-//	    	the guard's key prefix, as dedupe.WithPrefix sets it (env IDEMQ_PREFIX) (default "idemq:")
+//	    	the guard's key prefix, as redisstore.WithPrefix sets it (env IDEMQ_PREFIX) (default "idemq:")
 //	  -redis address
 //	    	Redis address: host:port, a redis:// or rediss:// URL (user, password, /db, TLS), or comma-separated Cluster seeds (env IDEMQ_REDIS) (default "127.0.0.1:6379")
 //	  -timeout duration

@@ -4,7 +4,7 @@ import (
 	"flag"
 	"time"
 
-	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // globals are the flags every command takes, before or after its name.
@@ -19,7 +19,7 @@ type globals struct {
 func defaultGlobals(env func(string) string) globals {
 	return globals{
 		redis:   or(env("IDEMQ_REDIS"), "127.0.0.1:6379"),
-		prefix:  or(env("IDEMQ_PREFIX"), dedupe.DefaultPrefix),
+		prefix:  or(env("IDEMQ_PREFIX"), redisstore.DefaultPrefix),
 		codec:   codecJSON,
 		timeout: 10 * time.Second,
 	}
@@ -37,7 +37,7 @@ func or(v, def string) string {
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.redis, "redis", g.redis, "Redis `address`: host:port, a redis:// or rediss:// URL (user, password, /db, TLS), or comma-separated Cluster seeds (env IDEMQ_REDIS)")
 	fs.BoolVar(&g.cluster, "cluster", g.cluster, "the address is a Cluster node even if it is the only one")
-	fs.StringVar(&g.prefix, "prefix", g.prefix, "the guard's key `prefix`, as dedupe.WithPrefix sets it (env IDEMQ_PREFIX)")
+	fs.StringVar(&g.prefix, "prefix", g.prefix, "the guard's key `prefix`, as redisstore.WithPrefix sets it (env IDEMQ_PREFIX)")
 	fs.StringVar(&g.user, "user", g.user, "ACL `user` name (overrides the URL's)")
 	fs.StringVar(&g.password, "password", g.password, "`password` (overrides the URL's; default env IDEMQ_REDIS_PASSWORD)")
 	fs.BoolVar(&g.tls, "tls", g.tls, "connect with TLS (as a rediss:// URL does)")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func forgetCommand() command {
@@ -67,7 +68,7 @@ func (f *forgetFlags) run(ctx context.Context, a *app, args []string) error {
 // forget deletes the value info shows, committed by info.Token's run, and
 // nothing else: a value committed since is not the one the operator
 // confirmed.
-func (f *forgetFlags) forget(ctx context.Context, a *app, c *conn, info dedupe.KeyInfo) error {
+func (f *forgetFlags) forget(ctx context.Context, a *app, c *conn, info redisstore.KeyInfo) error {
 	bctx, cancel := a.bounded(ctx)
 	defer cancel()
 	forgotten, err := c.store.ForgetToken(bctx, info.Key, info.Token)

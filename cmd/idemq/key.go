@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // oneKey is the KEY argument of a command that takes exactly one.
@@ -22,7 +23,7 @@ func oneKey(cmd string, args []string) (string, error) {
 
 // inspect reads key. A corrupt record is a *dedupe.DecodeError, returned
 // as it is with the info read; any other error is wrapped for cmd.
-func (a *app) inspect(ctx context.Context, c *conn, cmd, key string) (dedupe.KeyInfo, error) {
+func (a *app) inspect(ctx context.Context, c *conn, cmd, key string) (redisstore.KeyInfo, error) {
 	ctx, cancel := a.bounded(ctx)
 	defer cancel()
 	info, err := c.store.Inspect(ctx, key)
@@ -44,7 +45,7 @@ func isCorrupt(err error) bool {
 }
 
 // holds says what info holds, for messages.
-func holds(info dedupe.KeyInfo) string {
+func holds(info redisstore.KeyInfo) string {
 	switch info.State {
 	case dedupe.Claimed:
 		return fmt.Sprintf("claimed by token %q (lease left %s)", info.Token, duration(info.TTL))
@@ -88,7 +89,7 @@ func leftName(state string) string {
 
 func ttlText(ms int64) string {
 	if ms < 0 {
-		return duration(dedupe.NoExpiry)
+		return duration(redisstore.NoExpiry)
 	}
 	return duration(msDuration(ms))
 }

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func listCommand() command {
@@ -42,8 +43,8 @@ func newList(fs *flag.FlagSet) action {
 	return f.run
 }
 
-func (f *listFlags) options() (dedupe.ScanOptions, error) {
-	o := dedupe.ScanOptions{Cursor: f.cursor, Match: f.match, Limit: f.limit, Count: f.count, MaxScans: f.maxScans}
+func (f *listFlags) options() (redisstore.ScanOptions, error) {
+	o := redisstore.ScanOptions{Cursor: f.cursor, Match: f.match, Limit: f.limit, Count: f.count, MaxScans: f.maxScans}
 	switch {
 	case f.claimed && f.committed:
 		return o, usagef("list: --claimed or --committed, not both")
@@ -89,7 +90,7 @@ type pageView struct {
 	Complete bool      `json:"complete"` // the scan is over: no more keys
 }
 
-func (a *app) printPage(page dedupe.ScanPage) error {
+func (a *app) printPage(page redisstore.ScanPage) error {
 	views := make([]keyView, len(page.Keys))
 	for i, k := range page.Keys {
 		views[i] = a.view(k, k.Err)

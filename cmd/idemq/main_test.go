@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -99,9 +100,9 @@ func forEachServer(t *testing.T, test func(t *testing.T, srv testenv.RedisServer
 	t.Run("Valkey", func(t *testing.T) { t.Parallel(); test(t, testenv.Valkey(t)) })
 }
 
-func newStore(t *testing.T, srv testenv.RedisServer) *dedupe.RedisStore {
+func newStore(t *testing.T, srv testenv.RedisServer) *redisstore.Store {
 	t.Helper()
-	s, err := dedupe.NewRedisStore(srv.NewClient(t), dedupe.WithPrefix(srv.Prefix))
+	s, err := redisstore.New(srv.NewClient(t), redisstore.WithPrefix(srv.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func commit[V any](t *testing.T, srv testenv.RedisServer, key string, v V, opts 
 	}
 }
 
-func inspect(t *testing.T, srv testenv.RedisServer, key string) dedupe.KeyInfo {
+func inspect(t *testing.T, srv testenv.RedisServer, key string) redisstore.KeyInfo {
 	t.Helper()
 	info, err := newStore(t, srv).Inspect(context.Background(), key)
 	if err != nil {

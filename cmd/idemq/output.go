@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // keyView is a key as the output shows it; its JSON is the stable -json
@@ -27,7 +28,7 @@ type keyView struct {
 }
 
 // view makes the keyView of info (and of err, a corrupt record's error).
-func (a *app) view(info dedupe.KeyInfo, err error) keyView {
+func (a *app) view(info redisstore.KeyInfo, err error) keyView {
 	v := keyView{Key: info.Key, RecordKey: info.RecordKey, State: stateName(info.State), Token: info.Token, Watched: info.Watched, TTLMillis: ttlMillis(info.TTL)}
 	if err != nil {
 		v.State, v.Error = "corrupt", err.Error()
@@ -48,7 +49,7 @@ func stateName(s dedupe.State) string {
 }
 
 func ttlMillis(d time.Duration) int64 {
-	if d == dedupe.NoExpiry {
+	if d == redisstore.NoExpiry {
 		return -1
 	}
 	return d.Milliseconds()
@@ -58,7 +59,7 @@ func ttlMillis(d time.Duration) int64 {
 // second above.
 func duration(d time.Duration) string {
 	switch {
-	case d == dedupe.NoExpiry:
+	case d == redisstore.NoExpiry:
 		return "no expiry"
 	case d < time.Minute:
 		return d.Round(time.Millisecond).String()

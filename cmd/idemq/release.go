@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func releaseCommand() command {
@@ -78,7 +79,7 @@ func (f *releaseFlags) run(ctx context.Context, a *app, args []string) error {
 // It publishes the release only if a waiter marked the claim, and that is
 // enough: a waiter always marks the claim before it waits (the watched
 // script, run by the waiter's Claim or Get once it is subscribed), so every
-// waiter hears the release (dedupe's TestReleaseByTokenWakesWaiter).
+// waiter hears the release (redisstore's TestReleaseByTokenWakesWaiter).
 func (f *releaseFlags) fenced(ctx context.Context, a *app, c *conn, key string) error {
 	bctx, cancel := a.bounded(ctx)
 	defer cancel()
@@ -121,7 +122,7 @@ func (f *releaseFlags) forced(ctx context.Context, a *app, c *conn, key string) 
 	return a.printRelease(releaseView{Key: key, Released: true, Token: info.Token, Forced: true})
 }
 
-func forgetHint(info dedupe.KeyInfo) string {
+func forgetHint(info redisstore.KeyInfo) string {
 	if info.State == dedupe.Committed {
 		return " (idemq forget deletes a committed value)"
 	}

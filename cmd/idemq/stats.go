@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func statsCommand() command {
@@ -74,14 +75,14 @@ func (f *statsFlags) run(ctx context.Context, a *app, args []string) error {
 	defer c.close()
 	ctx, cancel := a.bounded(ctx)
 	defer cancel()
-	st, err := c.store.Stats(ctx, dedupe.StatsOptions{MaxKeys: f.maxKeys, MaxScans: f.maxScans, Count: f.count})
+	st, err := c.store.Stats(ctx, redisstore.StatsOptions{MaxKeys: f.maxKeys, MaxScans: f.maxScans, Count: f.count})
 	if err != nil {
 		return fmt.Errorf("idemq: stats: %w", err)
 	}
 	return a.printStats(f.view(a, st))
 }
 
-func (f *statsFlags) view(a *app, st dedupe.StoreStats) statsView {
+func (f *statsFlags) view(a *app, st redisstore.StoreStats) statsView {
 	v := statsView{
 		Prefix: a.g.prefix, Examined: st.Examined, Claimed: st.Claimed, Watched: st.Watched, Committed: st.Committed,
 		Corrupt: st.Corrupt, Foreign: st.Foreign, MemoryBytes: st.MemoryBytes, ServerMemoryBytes: st.ServerMemoryBytes, Partial: st.Partial,

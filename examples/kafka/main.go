@@ -17,6 +17,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func main() {
@@ -30,7 +31,7 @@ func main() {
 func run(ctx context.Context, brokers, redisAddr, topic, prefix string) error {
 	client := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(prefix)) // shared by every consumer of the group
+	store, err := redisstore.New(client, redisstore.WithPrefix(prefix)) // shared by every consumer of the group
 	if err != nil {
 		return err
 	}

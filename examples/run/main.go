@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 type Order struct {
@@ -32,7 +33,7 @@ func main() {
 func run(ctx context.Context, redisAddr, prefix string) error {
 	client := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(prefix))
+	store, err := redisstore.New(client, redisstore.WithPrefix(prefix))
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
-	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 func main() {
@@ -30,7 +30,7 @@ func main() {
 func run(ctx context.Context, redisAddr, prefix string) error {
 	client := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer client.Close()
-	store, err := dedupe.NewRedisStore(client, dedupe.WithPrefix(prefix)) // shared by every instance
+	store, err := redisstore.New(client, redisstore.WithPrefix(prefix)) // shared by every instance
 	if err != nil {
 		return err
 	}

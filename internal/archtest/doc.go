@@ -1,4 +1,5 @@
-// Package archtest holds no code: its test checks the import rules of
+// Package archtest holds no code: its tests check the import rules of
 // ARCHITECTURE.md (the core and the consumer engine import no broker
-// library).
+// library and no store client library; a store package, dedupe/redisstore
+// or dedupe/pgstore, imports dedupe, never the other way).
 package archtest

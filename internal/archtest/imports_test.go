@@ -2,26 +2,74 @@ package archtest
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
+const module = "github.com/idemq/idemq"
+
+// The broker and store client libraries the rules below keep out.
+var (
+	brokers      = []string{"github.com/segmentio/kafka-go", "github.com/ThreeDotsLabs/watermill", "github.com/IBM/sarama", "github.com/twmb/franz-go"}
+	storeClients = []string{"github.com/redis/", "github.com/valkey-io/", "github.com/jackc/", "github.com/lib/pq", "database/sql"}
+)
+
+// The core (dedupe), its conformance suite and the consumer engine; and
+// the store packages, each on the seam in dedupe.
+var (
+	core   = []string{module + "/dedupe", module + "/dedupe/dedupetest", module + "/internal/consume"}
+	stores = []string{module + "/dedupe/redisstore", module + "/dedupe/pgstore"}
+)
+
 // TestNoBrokerImports checks ARCHITECTURE.md's rules with go list: the core
-// (dedupe) and the consumer engine (internal/consume) depend on no broker
-// library, directly or not.
+// and the consumer engine depend on no broker library, directly or not.
 func TestNoBrokerImports(t *testing.T) {
-	brokers := []string{"github.com/segmentio/kafka-go", "github.com/ThreeDotsLabs/watermill", "github.com/IBM/sarama", "github.com/twmb/franz-go"}
-	for _, pkg := range []string{"github.com/idemq/idemq/dedupe", "github.com/idemq/idemq/dedupe/dedupetest", "github.com/idemq/idemq/internal/consume"} {
-		out, err := exec.Command("go", "list", "-deps", pkg).Output()
-		if err != nil {
-			t.Fatalf("go list -deps %s: %v", pkg, err)
+	for _, pkg := range core {
+		forbid(t, pkg, brokers)
+	}
+}
+
+// TestNoStoreClientImports: the core and the engine depend on no store's
+// client library; each store lives in its own package under dedupe/
+// (dedupe/redisstore, dedupe/pgstore), which may import dedupe, never the
+// other way.
+func TestNoStoreClientImports(t *testing.T) {
+	for _, pkg := range core {
+		forbid(t, pkg, storeClients)
+		forbid(t, pkg, stores)
+	}
+}
+
+// TestStoresImportTheCore: each store package reaches the seam through
+// dedupe (a check that the rule above is not vacuous).
+func TestStoresImportTheCore(t *testing.T) {
+	for _, pkg := range stores {
+		if !slices.Contains(deps(t, pkg), module+"/dedupe") {
+			t.Errorf("%s does not depend on %s/dedupe", pkg, module)
 		}
-		for _, dep := range strings.Fields(string(out)) {
-			for _, b := range brokers {
-				if strings.HasPrefix(dep, b) {
-					t.Errorf("%s depends on %s", pkg, dep)
-				}
+	}
+}
+
+// forbid fails for every dependency of pkg that starts with one of the
+// prefixes.
+func forbid(t *testing.T, pkg string, prefixes []string) {
+	t.Helper()
+	for _, dep := range deps(t, pkg) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(dep, p) {
+				t.Errorf("%s depends on %s", pkg, dep)
 			}
 		}
 	}
+}
+
+// deps lists pkg and every package it depends on, directly or not.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
 }

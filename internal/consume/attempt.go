@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/clock"
 )
 
 // attempts runs fn up to Attempts times with backoff between them (the
@@ -16,7 +17,7 @@ func (e *Engine[M, V]) attempts(sc *scope, s *settler[M, V], ctx context.Context
 		if n > 1 {
 			count(e.cfg.Metrics.Retries, 1)
 			s.pause()
-			if !Sleep(sc.stop, e.cfg.Backoff.Delay(n-2)) || ctx.Err() != nil {
+			if !clock.Sleep(sc.stop, e.cfg.Backoff.Delay(n-2)) || ctx.Err() != nil {
 				return err, true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/clock"
 )
 
 // await waits, holding no claim, for the keys that blocked the chains'
@@ -44,7 +45,7 @@ func (e *Engine[M, V]) await(sc *scope, heads []*job[M, V], gated []chain[M, V])
 		}
 	}
 	if backoff && first == nil {
-		Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails))
+		clock.Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails))
 		sc.fails++
 	}
 	return first

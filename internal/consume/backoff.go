@@ -1,7 +1,6 @@
 package consume
 
 import (
-	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -23,19 +22,4 @@ func (b Backoff) Delay(n int) time.Duration {
 		return 0
 	}
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
-}
-
-// Sleep waits d, or until ctx is done; it reports whether the full wait passed.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

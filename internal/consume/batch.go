@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/clock"
 )
 
 // runBatch takes jobs (one partition's messages, in offset order) to a final
@@ -82,7 +83,7 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 		}
 		count(e.cfg.Metrics.StoreErrors, 1)
 		e.warn("claiming keys failed; retrying", "keys", len(keys), "err", err)
-		if !Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails)) {
+		if !clock.Sleep(sc.stop, e.cfg.Backoff.Delay(sc.fails)) {
 			return false
 		}
 		sc.fails++

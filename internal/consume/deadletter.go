@@ -1,6 +1,10 @@
 package consume
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/idemq/idemq/internal/clock"
+)
 
 // invalidKey applies InvalidKey to a job without a valid key: one whose
 // key was reused for another payload (a missing or malformed key under
@@ -41,7 +45,7 @@ func (e *Engine[M, V]) deadLetter(sc *scope, s *settler[M, V], j *job[M, V], cau
 		count(e.cfg.Metrics.DeadLetterErrors, 1)
 		e.warn("dead-letter write failed; retrying", e.cfg.Log.Attrs(j.msg), "key", j.key, "attempt", n+1, "err", err)
 		s.pause()
-		if !Sleep(sc.stop, e.cfg.Backoff.Delay(n)) {
+		if !clock.Sleep(sc.stop, e.cfg.Backoff.Delay(n)) {
 			return false, nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -46,7 +47,7 @@ func (g *stagedGuard) Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]tic
 func TestNoHoldAndWaitDeadlock(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Redis(t)
-	store, err := dedupe.NewRedisStore(srv.Client, dedupe.WithPrefix(srv.Prefix))
+	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,77 @@
+package redisstore
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// slot is Redis Cluster's hash slot of key: CRC16 (XMODEM) of its hash tag
+// (the bytes between the first '{' and the first '}' after it, if not
+// empty) or of the whole key, modulo 16384.
+func slot(key string) uint16 {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	var crc uint16
+	for k := 0; k < len(key); k++ {
+		crc ^= uint16(key[k]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc % 16384
+}
+
+func TestSlotMatchesRedis(t *testing.T) {
+	t.Parallel()
+	// Values from the Redis Cluster specification and CLUSTER KEYSLOT.
+	for key, want := range map[string]uint16{"123456789": 12739, "foo": 12182, "{user1000}.following": 3443, "{}x": 10595} {
+		if got := slot(key); got != want {
+			t.Errorf("slot(%q) = %d, want %d", key, got, want)
+		}
+	}
+}
+
+// FuzzRecordKeySlot checks that a key's record and notification channel
+// share one Cluster slot whatever bytes the key holds, and that distinct
+// keys get distinct records.
+func FuzzRecordKeySlot(f *testing.F) {
+	for _, k := range []string{"k", "}", "{", "}x", "{}", "a{b}c", "{x}y", "}{", "x{}", "{{}}", "\x00{"} {
+		f.Add(k, "other")
+	}
+	s := &Store{prefix: DefaultPrefix}
+	f.Fuzz(func(t *testing.T, key, other string) {
+		rec, ch := s.recordKey(key), s.channel(key)
+		if slot(rec) != slot(ch) {
+			t.Fatalf("key %q: record %q in slot %d, channel %q in slot %d", key, rec, slot(rec), ch, slot(ch))
+		}
+		if key != other && rec == s.recordKey(other) {
+			t.Fatalf("keys %q and %q share the record %q", key, other, rec)
+		}
+	})
+}
+
+func TestTTLFromPTTL(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		pttl int64
+		want time.Duration
+	}{
+		{1500, 1500 * time.Millisecond},
+		{1, time.Millisecond},
+		{0, time.Nanosecond},  // expires within this millisecond: now, not "unknown"
+		{-2, time.Nanosecond}, // gone meanwhile: free now
+		{-1, 0},               // no expiry: unknown
+	} {
+		if got := ttlFromPTTL(c.pttl); got != c.want {
+			t.Errorf("ttlFromPTTL(%d) = %v, want %v", c.pttl, got, c.want)
+		}
+	}
+}

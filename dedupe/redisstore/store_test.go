@@ -1,0 +1,50 @@
+package redisstore_test
+
+import (
+	"testing"
+
+	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/dedupe/dedupetest"
+	"github.com/idemq/idemq/dedupe/redisstore"
+	"github.com/idemq/idemq/internal/testenv"
+)
+
+// redisBackend makes every store with a new client (its own connections) on
+// the test's prefix of a real Redis.
+type redisBackend struct{ srv testenv.RedisServer }
+
+func (b redisBackend) Store(t *testing.T) dedupe.Store {
+	return newStore(t, b.srv)
+}
+
+func newStore(t *testing.T, srv testenv.RedisServer) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(srv.NewClient(t), redisstore.WithPrefix(srv.Prefix))
+	if err != nil {
+		t.Fatalf("redisstore.New: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() }) // before the client's cleanup: LIFO
+	return s
+}
+
+func TestStoreConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.Redis(t)} })
+}
+
+func TestValkeyStoreConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.Valkey(t)} })
+}
+
+func TestRedisClusterStoreConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.RedisCluster(t)} })
+}
+
+func TestNewRejectsNilClient(t *testing.T) {
+	t.Parallel()
+	if _, err := redisstore.New(nil); err == nil {
+		t.Fatal("redisstore.New(nil) = nil error, want ErrInvalidOption")
+	}
+}
