@@ -117,7 +117,7 @@ type Config[V any] struct {
 	// once Redis has confirmed its claim on the full Lease. A claimed key
 	// whose handler has not started holds the shorter
 	// dedupe.DefaultQueuedLease (5s) instead, so a crash strands only the
-	// keys that were running (and up to 16 per partition promoted ahead of
+	// keys that were running (and up to 64 per partition promoted ahead of
 	// their start) for the full Lease. A claim round trip
 	// slower than Lease/2 (at least 1s; 1s in Optimistic mode) counts as a
 	// store failure and is retried. It must be 0 in Optimistic mode.

@@ -119,11 +119,11 @@
 // another member within that. The keys whose handlers were running hold the
 // full Lease (dedupe.DefaultLease, 30s, by default): a handler starts only
 // once Redis has confirmed its claim on the full Lease, and with ByPartition
-// and ByKey the next 16 keys of a chain are promoted to it ahead of their
+// and ByKey the next 64 keys of a chain are promoted to it ahead of their
 // start. So after a SIGKILL:
 //
 //   - stranded for up to Lease: the keys whose handlers were running, at
-//     most MaxInFlight, and up to 16 promoted keys per chain (per assigned
+//     most MaxInFlight, and up to 64 promoted keys per chain (per assigned
 //     partition with ByPartition) that had not started yet;
 //   - stranded for up to 5s: every other key it had claimed, at most
 //     BatchSize per assigned partition (4 batches per partition with ByKey

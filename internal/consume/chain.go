@@ -161,11 +161,14 @@ func earlier[M, V any](before []*job[M, V], j *job[M, V]) *job[M, V] {
 
 // promoteAhead is how many jobs of a chain, from the one about to run, have
 // their claims promoted to the full lease ahead of their start, so that
-// Ticket.Start rarely waits for the store: the promotions of every chain go
-// out together in the Batch's next round trip. A consumer killed with
-// promoted keys not started yet holds them for the full lease; the rest of
-// its claimed keys for the queued lease.
-const promoteAhead = 16
+// Ticket.Start rarely waits for the store: a chain asks for the next half
+// window at a time, and the promotions of every chain go out together in
+// the Batch's next round trip. A consumer killed with promoted keys not
+// started yet holds them for the full lease; the rest of its claimed keys
+// for the queued lease. 64 (asks of 32) rather than 16 (asks of 8): on
+// Redis 7.0 and fresh keys, about 55k instead of 42k msgs/s and 13.5
+// instead of 17 µs of consumer CPU per message (bench, two rounds each).
+const promoteAhead = 64
 
 // promote asks for the promotion of the held claims of jobs[from:to], in
 // one round trip, and returns the end of the range it covered.
