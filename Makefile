@@ -9,7 +9,7 @@ help: ## List the targets and what they do.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: ## Install/start Redis (+ a replica), Valkey, a Redis Cluster and Kafka, run all tests with -race and every fuzz target briefly, stop them.
+test: ## Install/start Redis and Valkey (each + a replica), a Redis Cluster, PostgreSQL and Kafka, run all tests with -race and every fuzz target briefly, stop them.
 	scripts/test.sh
 
 .PHONY: cover
