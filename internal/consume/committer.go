@@ -7,12 +7,6 @@ import (
 	"time"
 )
 
-// Partition names one partition of a log.
-type Partition struct {
-	Topic string
-	ID    int
-}
-
 // committer commits a session's finished positions through the sink's
 // Commit, every CommitEvery finished messages or CommitInterval, and a last
 // time when the session's partitions have stopped.

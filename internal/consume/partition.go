@@ -5,6 +5,12 @@ import (
 	"sync"
 )
 
+// Partition names one partition of a log.
+type Partition struct {
+	Topic string
+	ID    int
+}
+
 // maxWaves is how many batches of one partition may run at once in ByKey
 // and Unordered: a slow message then holds back only its own batch's tail,
 // and a partition has at most maxWaves*BatchSize messages in flight.
