@@ -2,8 +2,6 @@ package idemqkafka_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -11,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
@@ -28,7 +25,7 @@ import (
 func TestTxStoreEffectsOnce(t *testing.T) {
 	t.Parallel()
 	e := setup(t, 4)
-	pool, effects := postgresEffects(t)
+	pool, effects := testenv.PostgresEffects(t)
 	store, err := pgstore.New(pool, e.group, pgstore.WithTable(effects+"_keys"))
 	if err != nil {
 		t.Fatal(err)
@@ -115,24 +112,4 @@ func TestTxStoreEffectsOnce(t *testing.T) {
 	if s := c.Stats(); s.Processed != unique || s.Duplicates != dups || s.Retries != unique/10 || s.DeadLettered != 0 {
 		t.Errorf("Stats = %+v, want Processed %d, Duplicates %d, Retries %d, DeadLettered 0", s, unique, dups, unique/10)
 	}
-}
-
-// postgresEffects returns a pool on the test PostgreSQL and the name of an
-// effects table of the test's own (key text), dropped at the end with its
-// store table (name + "_keys").
-func postgresEffects(t *testing.T) (*pgxpool.Pool, string) {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "effects_" + hex.EncodeToString(b[:])
-	if _, err := pool.Exec(context.Background(), "CREATE TABLE "+name+" (key text NOT NULL)"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+name+", "+name+"_keys") })
-	return pool, name
 }

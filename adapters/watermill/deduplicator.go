@@ -33,15 +33,7 @@ func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
 	case dedupe.IsNilStore(store):
 		return nil, &ConfigError{Field: "store", Reason: fmt.Sprintf("is a nil %T", store)}
 	}
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	m, err := newMetrics(cfg.MeterProvider)
-	if err != nil {
-		return nil, err
-	}
-	return &Deduplicator{store: store, cfg: cfg, opts: cfg.runOptions(), m: m}, nil
+	return newDeduplicator(cfg, func(d *Deduplicator) { d.store, d.opts = store, d.cfg.runOptions() })
 }
 
 // NewTx returns a Deduplicator on a transactional store (a
@@ -63,6 +55,12 @@ func NewTx(store dedupe.TxStore, cfg Config) (*Deduplicator, error) {
 	case cfg.TTL != 0 || cfg.Lease != 0 || cfg.Optimistic || cfg.NoWait:
 		return nil, &ConfigError{Field: "store", Reason: "is transactional: TTL, Lease, Optimistic and NoWait do not apply (the store keeps its own TTL)"}
 	}
+	return newDeduplicator(cfg, func(d *Deduplicator) { d.tx = store })
+}
+
+// newDeduplicator validates cfg, fills in its defaults and sets up the
+// metrics; on sets the store.
+func newDeduplicator(cfg Config, on func(d *Deduplicator)) (*Deduplicator, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -71,7 +69,9 @@ func NewTx(store dedupe.TxStore, cfg Config) (*Deduplicator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deduplicator{tx: store, cfg: cfg, m: m}, nil
+	d := &Deduplicator{cfg: cfg, m: m}
+	on(d)
+	return d, nil
 }
 
 // Stats returns the Deduplicator's counters.

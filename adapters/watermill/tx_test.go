@@ -2,8 +2,6 @@ package idemqwatermill_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -22,7 +20,7 @@ import (
 // stored outputs without running.
 func TestTxStore(t *testing.T) {
 	t.Parallel()
-	pool, effects := postgresEffects(t)
+	pool, effects := testenv.PostgresEffects(t)
 	store, err := pgstore.New(pool, "watermill-test", pgstore.WithTable(effects+"_keys"))
 	if err != nil {
 		t.Fatal(err)
@@ -107,26 +105,6 @@ func TestNewTxRejectsInvalidConfig(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
-
-// postgresEffects returns a pool on the test PostgreSQL and an effects
-// table of the test's own (key text), dropped at the end with its store
-// table (name + "_keys").
-func postgresEffects(t *testing.T) (*pgxpool.Pool, string) {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "effects_" + hex.EncodeToString(b[:])
-	if _, err := pool.Exec(context.Background(), "CREATE TABLE "+name+" (key text NOT NULL)"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+name+", "+name+"_keys") })
-	return pool, name
-}
 
 func countEffects(t *testing.T, pool *pgxpool.Pool, table string) int {
 	t.Helper()
