@@ -122,20 +122,32 @@ func runWatermill(ctx context.Context, w workerConfig, client redis.UniversalCli
 		return err
 	}
 	defer closeStore()
-	wlog := watermill.LoggerAdapter(watermill.NopLogger{})
-	if w.Verbose {
-		wlog = watermill.NewSlogLogger(logger)
+	dedup, err := idemqwatermill.New(store, wmConfig(fx.j, logger))
+	if err != nil {
+		return fmt.Errorf("chaos: %w", err)
 	}
-	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
+	return runRouter(ctx, w, dedup, fx.handle, logger)
+}
+
+// wmConfig is the middleware's Config of the routers on either store: an
+// explicit Scope, and OnDuplicate journals the duplicate.
+func wmConfig(j *journal, logger *slog.Logger) idemqwatermill.Config {
+	return idemqwatermill.Config{
 		Scope: wmScope,
 		OnDuplicate: func(msg *wmessage.Message, _ []*wmessage.Message) error {
-			fx.j.log(evDuplicate, msg.Metadata.Get(keyHeader))
+			j.log(evDuplicate, msg.Metadata.Get(keyHeader))
 			return nil
 		},
 		Logger: logger,
-	})
-	if err != nil {
-		return fmt.Errorf("chaos: %w", err)
+	}
+}
+
+// runRouter runs a router that consumes the worker's topic with dedup's
+// middleware around handle, until ctx ends.
+func runRouter(ctx context.Context, w workerConfig, dedup *idemqwatermill.Deduplicator, handle func(ctx context.Context, key string) error, logger *slog.Logger) error {
+	wlog := watermill.LoggerAdapter(watermill.NopLogger{})
+	if w.Verbose {
+		wlog = watermill.NewSlogLogger(logger)
 	}
 	sub, err := wkafka.NewSubscriber(wkafka.SubscriberConfig{
 		Brokers: []string{w.Brokers}, Unmarshaler: wkafka.DefaultMarshaler{}, ConsumerGroup: w.Group,
@@ -151,7 +163,7 @@ func runWatermill(ctx context.Context, w workerConfig, client redis.UniversalCli
 	}
 	router.AddMiddleware(dedup.Middleware)
 	router.AddConsumerHandler(wmHandler, w.Topic, sub, func(msg *wmessage.Message) error {
-		return fx.handle(msg.Context(), msg.Metadata.Get(keyHeader))
+		return handle(msg.Context(), msg.Metadata.Get(keyHeader))
 	})
 	return router.Run(ctx) // closes the subscriber when ctx ends
 }

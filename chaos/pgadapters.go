@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
-	wmessage "github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	kafkago "github.com/segmentio/kafka-go"
@@ -201,38 +198,11 @@ func runKafkaTx(ctx context.Context, w workerConfig, store dedupe.TxStore, fx *p
 // runWatermillTx is runWatermill on the transactional store
 // (idemqwatermill.NewTx).
 func runWatermillTx(ctx context.Context, w workerConfig, store dedupe.TxStore, fx *pgHandler, logger *slog.Logger) error {
-	wlog := watermill.LoggerAdapter(watermill.NopLogger{})
-	if w.Verbose {
-		wlog = watermill.NewSlogLogger(logger)
-	}
-	dedup, err := idemqwatermill.NewTx(store, idemqwatermill.Config{
-		Scope: wmScope,
-		OnDuplicate: func(msg *wmessage.Message, _ []*wmessage.Message) error {
-			fx.j.log(evDuplicate, msg.Metadata.Get(keyHeader))
-			return nil
-		},
-		Logger: logger,
-	})
+	dedup, err := idemqwatermill.NewTx(store, wmConfig(fx.j, logger))
 	if err != nil {
 		return fmt.Errorf("chaos: %w", err)
 	}
-	sub, err := wkafka.NewSubscriber(wkafka.SubscriberConfig{
-		Brokers: []string{w.Brokers}, Unmarshaler: wkafka.DefaultMarshaler{}, ConsumerGroup: w.Group,
-		OverwriteSaramaConfig: saramaConfig(w), NackResendSleep: 50 * time.Millisecond,
-		ReconnectRetrySleep: 250 * time.Millisecond,
-	}, wlog)
-	if err != nil {
-		return fmt.Errorf("chaos: %w", err)
-	}
-	router, err := wmessage.NewRouter(wmessage.RouterConfig{CloseTimeout: 30 * time.Second}, wlog)
-	if err != nil {
-		return fmt.Errorf("chaos: %w", err)
-	}
-	router.AddMiddleware(dedup.Middleware)
-	router.AddConsumerHandler(wmHandler, w.Topic, sub, func(msg *wmessage.Message) error {
-		return fx.handle(msg.Context(), msg.Metadata.Get(keyHeader))
-	})
-	return router.Run(ctx)
+	return runRouter(ctx, w, dedup, fx.handle, logger)
 }
 
 // effectRow is one row of the effects table.

@@ -156,8 +156,12 @@ func TestLeaseLost(t *testing.T) {
 				t.Errorf("thief's claim: %v, %v", ok, err)
 			}
 			go func() { // once the finished owner waits for the thief, the thief gives up
-				for mem.ActiveInterests() == 0 {
-					time.Sleep(time.Millisecond)
+				// The store has no signal for a new waiter: poll it, bounded.
+				for deadline := time.Now().Add(10 * time.Second); mem.ActiveInterests() == 0; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						released <- errors.New("the finished owner never waited for the thief")
+						return
+					}
 				}
 				_, err := mem.Release(context.Background(), key, "thief")
 				released <- err
