@@ -54,6 +54,14 @@ fi
 if [ $status != 0 ]; then
   echo "test: FAILED (exit $status). Failure messages:" >&2
   grep -E '^\s+[A-Za-z0-9_]+\.go:[0-9]+: |^panic:|goroutines leaked' "$log" | head -100 >&2 || true
+  if grep -q '^panic: test timed out' "$log"; then
+    # A hung test: name it, and show where this module's goroutines were blocked.
+    echo "test: still running at the timeout:" >&2
+    grep -A 20 '^panic: test timed out' "$log" | grep -E '^\s+(running tests:|Test)' >&2 || true
+    echo "test: frames of this module in the goroutine dump (count, frame):" >&2
+    grep -E '^github.com/idemq/idemq/' "$log" | sed -E 's/\(0x[0-9a-f, .]*\)$//; s/\(\.\.\.\)$//' |
+      sort | uniq -c | sort -rn | head -60 >&2 || true
+  fi
   echo "test: full log: $log; service logs: $IDEMQ_KAFKA_LOG and ${IDEMQ_RUN_DIR:-.run}/*/redis.log" >&2
 fi
 echo "test: total $(($(date +%s) - t0)) s"
