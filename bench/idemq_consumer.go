@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,10 +57,10 @@ func idemqRun(kind storeKind, dups, optimistic bool) runFunc {
 		defer store.Close()
 		out := &outcomes{want: int64(t.messages), done: make(chan struct{})}
 		c, err := idemqkafka.NewConsumer(idemqkafka.Config[struct{}]{
-			Reader:     k.readerConfig(t.name, k.group(rr.row, rr.round)),
-			Store:      store,
-			KeyFunc:    idemqkafka.HeaderKey(keyHeader),
-			Optimistic: optimistic,
+			Reader:  k.readerConfig(t.name, k.group(rr.row, rr.round)),
+			Store:   store,
+			KeyFunc: idemqkafka.HeaderKey(keyHeader),
+			Guard:   consumer.Guard{Optimistic: optimistic},
 			Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[struct{}]) error {
 				end(struct{}{})
 				out.add()

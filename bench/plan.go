@@ -52,7 +52,7 @@ func kafkaRows(o options) []*row {
 			idemqRun(serverStoreKind, true, false)), onRedis, redisFloor),
 		withServer(k("kafka/idemq-valkey", "idemq consumer on Valkey, claim-first, fresh keys", needValkey,
 			idemqRun(serverStoreKind, false, false)), onValkey, valkeyFloor),
-		withServer(k("kafka/idemq-redis-optimistic", "idemq consumer on Redis, Config.Optimistic, fresh keys", needRedis,
+		withServer(k("kafka/idemq-redis-optimistic", "idemq consumer on Redis, Config.Guard.Optimistic, fresh keys", needRedis,
 			idemqRun(serverStoreKind, false, true)), onRedis, redisFloor),
 	}
 }

@@ -16,6 +16,8 @@ const (
 	// DefaultQueuedLease is a Batch's lease of a claimed key whose work has
 	// not started (WithQueuedLease), capped at the lease.
 	DefaultQueuedLease = 5 * time.Second
+	// MinLease is the shortest lease WithClaim and WithQueuedLease accept.
+	MinLease = 30 * time.Millisecond
 )
 
 // RunOption configures Run and NewBatch.
@@ -65,12 +67,12 @@ func WithEagerStart() RunOption { return func(c *runConfig) { c.eager = true } }
 // WithClaim sets the claim's lease of claim-first mode (default
 // DefaultLease): before fn runs, the guard claims the key with a random
 // owner token and this lease, renews it every lease/3 while fn runs, and
-// commits only if it still holds the claim. The lease must be >= 30ms; it
+// commits only if it still holds the claim. The lease must be >= MinLease; it
 // excludes WithOptimistic.
 func WithClaim(lease time.Duration) RunOption {
 	return func(c *runConfig) {
-		if lease < 30*time.Millisecond {
-			c.fail("WithClaim(%v): the lease must be >= 30ms", lease)
+		if lease < MinLease {
+			c.fail("WithClaim(%v): the lease must be >= %v", lease, MinLease)
 		}
 		c.lease = lease
 	}
@@ -91,8 +93,8 @@ func WithClaim(lease time.Duration) RunOption {
 // once: ErrInvalidOption), claim-first mode only.
 func WithQueuedLease(d time.Duration) RunOption {
 	return func(c *runConfig) {
-		if d < 30*time.Millisecond {
-			c.fail("WithQueuedLease(%v): the lease must be >= 30ms", d)
+		if d < MinLease {
+			c.fail("WithQueuedLease(%v): the lease must be >= %v", d, MinLease)
 		}
 		c.queuedLease = d
 	}

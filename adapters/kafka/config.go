@@ -7,6 +7,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 )
 
@@ -41,9 +42,9 @@ type Config[V any] struct {
 	// committed value (OnDuplicate), a failed attempt is rolled back and
 	// retried in a transaction of its own, and a commit whose answer was
 	// lost is run again (the store then finds the record, or nothing was
-	// committed). The store keeps its own TTL: Optimistic, Lease and TTL
-	// must be zero. A message processed without a key (InvalidKey
-	// KeyProcess) runs without a transaction.
+	// committed). The store keeps its own TTL: Guard must be zero. A
+	// message processed without a key (InvalidKey consumer.KeyProcess)
+	// runs without a transaction.
 	TxStore dedupe.TxStore
 
 	// KeyFunc returns a message's idempotency key (default
@@ -64,11 +65,12 @@ type Config[V any] struct {
 	OnDuplicate DuplicateFunc[V]
 
 	// InvalidKey says what happens to a message whose key is missing, empty,
-	// invalid or reused for another payload (default KeyReject).
-	InvalidKey KeyPolicy
+	// invalid or reused for another payload: consumer.KeyReject (the
+	// default), KeyProcess or KeyDeadLetter (which requires DeadLetter).
+	InvalidKey consumer.KeyPolicy
 
 	// DeadLetter receives the messages that failed every attempt (and, with
-	// KeyDeadLetter, those without a valid key). Its Topic must be set, it
+	// consumer.KeyDeadLetter, those without a valid key). Its Topic must be set, it
 	// must not be Async, and RequiredAcks must not be RequireNone: an offset
 	// is committed only after the write is acknowledged. nil means no
 	// dead-letter topic: such a message stops the consumer. The caller
@@ -81,40 +83,40 @@ type Config[V any] struct {
 
 	// Backoff spaces handler retries, and the retries of store and
 	// dead-letter failures (default 100ms doubling up to 5s).
-	Backoff Backoff
+	Backoff consumer.Backoff
 
-	// Optimistic selects the core's optimistic mode instead of claim-first.
-	// Two holders of one key (a duplicate on another partition, a
-	// rebalance) may then both run the handler; the first commit wins, and
-	// the others end as duplicates (OnDuplicate with the winner's value)
-	// when their own commit finds it. Use it only for handlers with no side
-	// effect before end.
-	Optimistic bool
-
-	// Lease is the claim's lease in claim-first mode (>= 30ms; default
-	// dedupe.DefaultLease, 30s): how long a crashed member's running keys
-	// stay blocked, and what bounds the Redis stall a running handler
-	// survives: a write stall of up to 2/3 of Lease (20s by default) runs
-	// each key once; in a longer one the handler's ctx is cancelled with
+	// Guard is the guard's mode, lease and TTL (zero: claim-first with
+	// dedupe.DefaultLease, 30s, and dedupe.DefaultTTL, 24h; see
+	// consumer.Guard). It must be zero with TxStore.
+	//
+	// Guard.Optimistic selects the core's optimistic mode instead of
+	// claim-first. Two holders of one key (a duplicate on another
+	// partition, a rebalance) may then both run the handler; the first
+	// commit wins, and the others end as duplicates (OnDuplicate with the
+	// winner's value) when their own commit finds it. Use it only for
+	// handlers with no side effect before end.
+	//
+	// Guard.Lease is how long a crashed member's running keys stay blocked,
+	// and what bounds the Redis stall a running handler survives: a write
+	// stall of up to 2/3 of the lease (20s by default) runs each key once;
+	// in a longer one the handler's ctx is cancelled with
 	// dedupe.ErrLeaseLost and another member may take the key. It is renewed
 	// every third of itself while the handler runs, and a handler starts only
-	// once Redis has confirmed its claim on the full Lease. A claimed key
+	// once Redis has confirmed its claim on the full lease. A claimed key
 	// whose handler has not started holds the shorter
 	// dedupe.DefaultQueuedLease (5s) instead, so a crash strands only the
 	// keys that were running (and up to 64 per partition promoted ahead of
-	// their start) for the full Lease. A claim round trip
-	// slower than Lease/2 (at least 1s; 1s in Optimistic mode) counts as a
-	// store failure and is retried. It must be 0 in Optimistic mode.
-	Lease time.Duration
-
-	// TTL is how long a committed key is remembered (default dedupe.DefaultTTL).
-	TTL time.Duration
+	// their start) for the full lease. A claim round trip slower than half
+	// the lease (at least 1s; 1s in optimistic mode) counts as a store
+	// failure and is retried.
+	Guard consumer.Guard
 
 	// Codec encodes committed values (default dedupe.JSONCodec).
 	Codec dedupe.Codec
 
-	// Ordering says which messages may run at once (default ByPartition).
-	Ordering Ordering
+	// Ordering says which messages may run at once (default
+	// consumer.ByPartition).
+	Ordering consumer.Ordering
 
 	// MaxInFlight bounds the handlers running at once in this consumer
 	// (default 256).

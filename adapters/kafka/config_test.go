@@ -3,6 +3,7 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestConfigErrors(t *testing.T) {
 		{"FailedNewRedisStore", "Store", func(c *idemqkafka.Config[string]) { c.Store = failedRedisStore(t) }},
 		{"NilTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore = nil, (*pgstore.Store[pgx.Tx])(nil) }},
 		{"StoreAndTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.TxStore = txStore(t) }},
-		{"TxStoreWithLease", "TxStore", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore, c.Lease = nil, txStore(t), time.Second }},
+		{"TxStoreWithLease", "Guard", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore, c.Guard.Lease = nil, txStore(t), time.Second }},
 		{"NoHandle", "Handle", func(c *idemqkafka.Config[string]) { c.Handle = nil }},
 		{"NoBrokers", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = nil }},
 		{"EmptyBroker", "Reader.Brokers", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = []string{"127.0.0.1:1", " "} }},
@@ -74,7 +75,7 @@ func TestConfigErrors(t *testing.T) {
 		{"BadStartOffset", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.StartOffset = 42 }},
 		{"MinBytesAboveMaxBytes", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.MinBytes, c.Reader.MaxBytes = 10, 5 }},
 		{"ReadBackoffInverted", "Reader.ReadBackoffMax", func(c *idemqkafka.Config[string]) { c.Reader.ReadBackoffMin = 5 * time.Second }},
-		{"DeadLetterPolicyWithoutWriter", "InvalidKey", func(c *idemqkafka.Config[string]) { c.InvalidKey = idemqkafka.KeyDeadLetter }},
+		{"DeadLetterPolicyWithoutWriter", "InvalidKey", func(c *idemqkafka.Config[string]) { c.InvalidKey = consumer.KeyDeadLetter }},
 		{"DeadLetterNoAddr", "DeadLetter.Addr", writer(func(w *kafkago.Writer) { w.Addr = nil })},
 		{"DeadLetterNoTopic", "DeadLetter.Topic", writer(func(w *kafkago.Writer) { w.Topic = "" })},
 		{"DeadLetterNoAcks", "DeadLetter.RequiredAcks", writer(func(w *kafkago.Writer) { w.RequiredAcks = kafkago.RequireNone })},
@@ -89,13 +90,13 @@ func TestConfigErrors(t *testing.T) {
 		{"NegativeMaxInFlight", "MaxInFlight", func(c *idemqkafka.Config[string]) { c.MaxInFlight = -4 }},
 		{"NegativeBatchSize", "BatchSize", func(c *idemqkafka.Config[string]) { c.BatchSize = -1 }},
 		{"NegativeCommitEvery", "CommitEvery", func(c *idemqkafka.Config[string]) { c.CommitEvery = -1 }},
-		{"ShortLease", "Lease", func(c *idemqkafka.Config[string]) { c.Lease = time.Millisecond }},
-		{"LeaseWhileOptimistic", "Lease", func(c *idemqkafka.Config[string]) { c.Optimistic, c.Lease = true, time.Second }},
-		{"SubMillisecondTTL", "TTL", func(c *idemqkafka.Config[string]) { c.TTL = time.Microsecond }},
+		{"ShortLease", "Guard.Lease", func(c *idemqkafka.Config[string]) { c.Guard.Lease = time.Millisecond }},
+		{"LeaseWhileOptimistic", "Guard.Lease", func(c *idemqkafka.Config[string]) { c.Guard.Optimistic, c.Guard.Lease = true, time.Second }},
+		{"SubMillisecondTTL", "Guard.TTL", func(c *idemqkafka.Config[string]) { c.Guard.TTL = time.Microsecond }},
 		{"NegativeCommitInterval", "CommitInterval", func(c *idemqkafka.Config[string]) { c.CommitInterval = -1 }},
 		{"NegativeDrainTimeout", "DrainTimeout", func(c *idemqkafka.Config[string]) { c.DrainTimeout = -1 }},
 		{"BackoffInverted", "Backoff", func(c *idemqkafka.Config[string]) {
-			c.Backoff = idemqkafka.Backoff{Min: time.Second, Max: time.Millisecond}
+			c.Backoff = consumer.Backoff{Min: time.Second, Max: time.Millisecond}
 		}},
 		{"NegativeBackoff", "Backoff", func(c *idemqkafka.Config[string]) { c.Backoff.Min = -1 }},
 	} {
@@ -104,8 +105,8 @@ func TestConfigErrors(t *testing.T) {
 			cfg := valid()
 			tc.change(&cfg)
 			c, err := idemqkafka.NewConsumer(cfg)
-			var ce *idemqkafka.ConfigError
-			if !errors.As(err, &ce) || !errors.Is(err, idemqkafka.ErrInvalidConfig) || c != nil {
+			var ce *consumer.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, consumer.ErrInvalidConfig) || c != nil {
 				t.Fatalf("NewConsumer = %v, %v; want nil, a *ConfigError", c, err)
 			}
 			if ce.Field != tc.field || !strings.HasPrefix(err.Error(), "idemqkafka: invalid config: "+tc.field) {
@@ -117,7 +118,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Parallel()
 		for _, s := range []dedupe.Store{nil, (*redisstore.Store)(nil), (*dedupe.MemoryStore)(nil), failedRedisStore(t)} {
 			p, err := idemqkafka.NewProcessor(idemqkafka.Config[string]{Store: s, Handle: valid().Handle})
-			var ce *idemqkafka.ConfigError
+			var ce *consumer.ConfigError
 			if !errors.As(err, &ce) || ce.Field != "Store" || p != nil {
 				t.Errorf("NewProcessor with Store %T(nil) = %v, %v; want nil, a *ConfigError naming Store", s, p, err)
 			}

@@ -2,6 +2,7 @@ package idemqkafka_test
 
 import (
 	"context"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -97,8 +98,8 @@ func TestOptimisticMode(t *testing.T) {
 	e := setup(t, 2)
 	var handled counts
 	cfg := e.config()
-	cfg.Optimistic, cfg.Lease = true, 0 // no claim: no lease
-	cfg.Ordering = idemqkafka.Unordered
+	cfg.Guard = consumer.Guard{Optimistic: true} // no claim: no lease
+	cfg.Ordering = consumer.Unordered
 	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 		handled.add(header(m, "Idempotency-Key"))
 		time.Sleep(time.Millisecond)

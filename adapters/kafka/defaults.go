@@ -2,9 +2,9 @@ package idemqkafka
 
 import "time"
 
-// Defaults applied by NewConsumer and NewProcessor (the TTL is dedupe's
-// DefaultTTL, the lease its DefaultLease, the backoff consumer.Backoffs; see
-// Config.Guard).
+// Defaults applied by NewConsumer and NewProcessor. The guard's come from
+// consumer.Guard (dedupe.DefaultLease and DefaultTTL), the backoff's from
+// consumer.Backoff.
 const (
 	DefaultAttempts       = 3
 	DefaultMaxInFlight    = 256

@@ -24,9 +24,9 @@
 //
 // Processor gives a FetchMessage loop of your own the same per-message
 // semantics, without the consumer loop. NewConsumer and NewProcessor check
-// every field they use, kafka-go's included, and return a *ConfigError
-// naming the field (ErrInvalidConfig); nothing panics or hangs later on a
-// bad config.
+// every field they use, kafka-go's included, and return a
+// *consumer.ConfigError naming the field (consumer.ErrInvalidConfig);
+// nothing panics or hangs later on a bad config.
 //
 // # What is committed when
 //
@@ -117,12 +117,12 @@
 // Redis. The keys of its fetched batches whose handlers had not started hold
 // the queued lease (dedupe.DefaultQueuedLease, 5s); they are free for
 // another member within that. The keys whose handlers were running hold the
-// full Lease (dedupe.DefaultLease, 30s, by default): a handler starts only
-// once Redis has confirmed its claim on the full Lease, and with ByPartition
-// and ByKey the next 64 keys of a chain are promoted to it ahead of their
-// start. So after a SIGKILL:
+// full lease (Config.Guard.Lease: dedupe.DefaultLease, 30s, by default): a
+// handler starts only once Redis has confirmed its claim on the full lease,
+// and with ByPartition and ByKey the next 64 keys of a chain are promoted to
+// it ahead of their start. So after a SIGKILL:
 //
-//   - stranded for up to Lease: the keys whose handlers were running, at
+//   - stranded for up to the lease: the keys whose handlers were running, at
 //     most MaxInFlight, and up to 64 promoted keys per chain (per assigned
 //     partition with ByPartition) that had not started yet;
 //   - stranded for up to 5s: every other key it had claimed, at most
@@ -142,7 +142,7 @@
 // runs, before the handler starts, so two members holding one key (a
 // rebalance, a duplicate sent to another partition) never both run the
 // side effect, and the fenced commit fails for a member whose lease was
-// lost. Config.Optimistic selects the optimistic batch: keys are read, not
+// lost. Config.Guard.Optimistic selects the optimistic batch: keys are read, not
 // claimed, in one round trip per batch; handlers of one key may run at once
 // in different processes, the first commit wins, and the others end as
 // duplicates (OnDuplicate with the winner's value) when their own commit
@@ -161,8 +161,8 @@
 // transaction back, and the next owner runs the message once. A COMMIT
 // whose answer is lost (dedupe.ErrCommitUnknown) sends the message back:
 // the store then finds the committed record or runs it, and either is
-// right. There is no lease and no claim round trip; Lease, TTL and
-// Optimistic must be zero (the store keeps its own TTL).
+// right. There is no lease and no claim round trip; Config.Guard must be
+// zero (the store keeps its own TTL).
 //
 // # Batches, ordering and concurrency
 //
@@ -170,8 +170,8 @@
 // whatever has arrived, up to Config.BatchSize, as one batch and runs it in
 // waves: one round trip claims every key of the batch, the handlers run,
 // and the commits of what ended go out together (the core's group commit).
-// Config.Ordering says what may run at once, as in Confluent's parallel
-// consumer:
+// Config.Ordering (a consumer.Ordering) says what may run at once, as in
+// Confluent's parallel consumer:
 //
 //	ByPartition (default)  one message of a partition at a time, in offset order
 //	ByKey                  in offset order per Kafka message key, keys at once

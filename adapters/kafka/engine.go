@@ -29,35 +29,20 @@ func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Messa
 		OnDuplicate:  cfg.OnDuplicate,
 		DeadLetter:   deadLetterFunc(cfg.DeadLetter),
 		MessageError: messageError,
-		InvalidKey:   consume.KeyPolicy(cfg.InvalidKey),
-		Ordering:     consume.Ordering(cfg.Ordering),
+		InvalidKey:   cfg.InvalidKey,
+		Ordering:     cfg.Ordering,
 		MaxInFlight:  cfg.MaxInFlight,
 		Attempts:     cfg.Attempts,
-		Backoff:      consume.Backoff(cfg.Backoff),
-		ClaimTimeout: max(cfg.Lease/2, time.Second),
+		Backoff:      cfg.Backoff,
+		ClaimTimeout: max(cfg.Guard.Lease/2, time.Second),
 		Logger:       cfg.Logger,
 		Metrics:      m.engine(),
 	})
 }
 
-// The public enums are the engine's, value for value: an index other than
-// 0 is a compile error.
-var (
-	_ = [1]int{}[consume.KeyReject-consume.KeyPolicy(KeyReject)]
-	_ = [1]int{}[consume.KeyProcess-consume.KeyPolicy(KeyProcess)]
-	_ = [1]int{}[consume.KeyDeadLetter-consume.KeyPolicy(KeyDeadLetter)]
-	_ = [1]int{}[consume.ByPartition-consume.Ordering(ByPartition)]
-	_ = [1]int{}[consume.ByKey-consume.Ordering(ByKey)]
-	_ = [1]int{}[consume.Unordered-consume.Ordering(Unordered)]
-)
-
-// guardOptions are the dedupe.Batch options of cfg's mode.
+// guardOptions are the dedupe.Batch options of cfg's guard.
 func guardOptions[V any](cfg *Config[V]) []dedupe.RunOption {
-	opts := []dedupe.RunOption{dedupe.WithTTL(cfg.TTL), dedupe.WithCodec(cfg.Codec)}
-	if cfg.Optimistic {
-		return append(opts, dedupe.WithOptimistic())
-	}
-	return append(opts, dedupe.WithClaim(cfg.Lease))
+	return append(cfg.Guard.RunOptions(), dedupe.WithCodec(cfg.Codec))
 }
 
 // kafkaLog describes kafka-go messages to the engine.

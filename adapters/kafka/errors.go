@@ -7,9 +7,6 @@ import (
 
 // Sentinel errors, matched with errors.Is.
 var (
-	// ErrInvalidConfig: NewConsumer or NewProcessor was given a Config it
-	// cannot run with; the error is a *ConfigError naming the field.
-	ErrInvalidConfig = errors.New("idemqkafka: invalid config")
 	// ErrNoKey: the message carries no idempotency key (HeaderKey found no
 	// such header). What happens next is Config.InvalidKey's policy.
 	ErrNoKey = errors.New("idemqkafka: message has no idempotency key")
@@ -47,22 +44,3 @@ func (e *MessageError) Error() string {
 }
 
 func (e *MessageError) Unwrap() error { return e.Err }
-
-// ConfigError is the error NewConsumer and NewProcessor return for a
-// Config they cannot run with; it matches ErrInvalidConfig.
-type ConfigError struct {
-	Field  string // the Config field, e.g. "Reader.QueueCapacity", "DeadLetter.Addr"
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("idemqkafka: invalid config: %s %s", e.Field, e.Reason)
-}
-
-// Is makes errors.Is(err, ErrInvalidConfig) hold.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
-
-// invalid returns a *ConfigError for field.
-func invalid(field, format string, args ...any) error {
-	return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}

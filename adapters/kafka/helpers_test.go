@@ -3,6 +3,7 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -50,8 +51,8 @@ func (e *env) config() idemqkafka.Config[string] {
 		Reader:         rc,
 		Store:          e.store,
 		KeyFunc:        idemqkafka.HeaderKey("Idempotency-Key"),
-		Backoff:        idemqkafka.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
-		Lease:          5 * time.Second,
+		Backoff:        consumer.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Guard:          consumer.Guard{Lease: 5 * time.Second},
 		CommitInterval: 100 * time.Millisecond,
 		DrainTimeout:   10 * time.Second,
 		Logger:         slog.New(slog.DiscardHandler),

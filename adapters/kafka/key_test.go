@@ -3,6 +3,7 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -91,7 +92,7 @@ func TestInvalidKeyPolicy(t *testing.T) {
 			e := setup(t, 1)
 			var handled atomic.Int32
 			cfg := e.config()
-			cfg.InvalidKey = idemqkafka.KeyProcess
+			cfg.InvalidKey = consumer.KeyProcess
 			cfg.Handle = countingHandler(&handled)
 			e.produce(t, msg("k0", "good"), m, msg("k2", "good"))
 			c := mustConsumer(t, cfg)
@@ -107,7 +108,7 @@ func TestInvalidKeyPolicy(t *testing.T) {
 			dlt, w := e.deadLetterTopic(t)
 			var handled atomic.Int32
 			cfg := e.config()
-			cfg.InvalidKey = idemqkafka.KeyDeadLetter
+			cfg.InvalidKey = consumer.KeyDeadLetter
 			cfg.DeadLetter = w
 			cfg.Handle = countingHandler(&handled)
 			e.produce(t, msg("k0", "good"), m, msg("k2", "good"))
@@ -145,7 +146,7 @@ func TestFingerprintReusedKeyIsDeadLettered(t *testing.T) {
 	var runs atomic.Int32
 	cfg := e.config()
 	cfg.FingerprintFunc = idemqkafka.PayloadFingerprint
-	cfg.InvalidKey = idemqkafka.KeyDeadLetter
+	cfg.InvalidKey = consumer.KeyDeadLetter
 	cfg.DeadLetter = w
 	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 		runs.Add(1)

@@ -2,6 +2,7 @@ package idemqkafka_test
 
 import (
 	"context"
+	"github.com/idemq/idemq/consumer"
 	"strconv"
 	"sync"
 	"testing"
@@ -9,7 +10,6 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
 )
 
@@ -75,15 +75,15 @@ func TestOrdering(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string
-		ordering   idemqkafka.Ordering
+		ordering   consumer.Ordering
 		partitions int
 		group      func(m kafkago.Message) string
 		perGroup   int // the most that may run at once per group
 		wantMax    int // the most that may run at once in total
 	}{
-		{"ByPartition", idemqkafka.ByPartition, 4, func(m kafkago.Message) string { return strconv.Itoa(m.Partition) }, 1, 4},
-		{"ByKey", idemqkafka.ByKey, 1, func(m kafkago.Message) string { return string(m.Key) }, 1, 8},
-		{"Unordered", idemqkafka.Unordered, 1, func(m kafkago.Message) string { return "all" }, 8, 8},
+		{"ByPartition", consumer.ByPartition, 4, func(m kafkago.Message) string { return strconv.Itoa(m.Partition) }, 1, 4},
+		{"ByKey", consumer.ByKey, 1, func(m kafkago.Message) string { return string(m.Key) }, 1, 8},
+		{"Unordered", consumer.Unordered, 1, func(m kafkago.Message) string { return "all" }, 8, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -135,7 +135,7 @@ func TestOrdering(t *testing.T) {
 // all of them run, never two at once.
 func TestSameKeyNeverRunsAtOnce(t *testing.T) {
 	t.Parallel()
-	for _, ordering := range []idemqkafka.Ordering{idemqkafka.ByPartition, idemqkafka.ByKey, idemqkafka.Unordered} {
+	for _, ordering := range []consumer.Ordering{consumer.ByPartition, consumer.ByKey, consumer.Unordered} {
 		t.Run(strconv.Itoa(int(ordering)), func(t *testing.T) {
 			t.Parallel()
 			e := setup(t, 2)
@@ -183,7 +183,7 @@ func TestCommitsContiguousPrefix(t *testing.T) {
 	release := make(chan struct{})
 	var handled counts
 	cfg := e.config()
-	cfg.Ordering = idemqkafka.Unordered
+	cfg.Ordering = consumer.Unordered
 	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 		if m.Offset == 3 {
 			select {

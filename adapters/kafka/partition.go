@@ -41,7 +41,7 @@ func (c *Consumer[V]) fetch(ctx context.Context, r *kafkago.Reader, out chan<- k
 				return
 			}
 			c.log.Warn("idemqkafka: fetching failed; retrying", "topic", r.Config().Topic, "partition", r.Config().Partition, "err", err)
-			if !clock.Sleep(ctx, c.cfg.Backoff.delay(n)) {
+			if !clock.Sleep(ctx, c.cfg.Backoff.Delay(n)) {
 				return
 			}
 			n++

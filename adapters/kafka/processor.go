@@ -2,6 +2,7 @@ package idemqkafka
 
 import (
 	"context"
+	"github.com/idemq/idemq/consumer"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -52,9 +53,9 @@ func NewProcessor[V any](cfg Config[V]) (*Processor[V], error) {
 //
 // ctx is the handler's parent: cancelling it cancels the handler and
 // leaves m without an outcome.
-func (pr *Processor[V]) Process(ctx context.Context, m kafkago.Message) (Outcome, error) {
+func (pr *Processor[V]) Process(ctx context.Context, m kafkago.Message) (consumer.Outcome, error) {
 	o, err := pr.e.Process(ctx, m)
-	return Outcome(o), err
+	return o, err
 }
 
 // Stats returns the processor's counters (OffsetCommits stays 0).

@@ -3,6 +3,7 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,7 +27,7 @@ func newProcessor(t *testing.T, cfg idemqkafka.Config[string]) *idemqkafka.Proce
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	cfg.Store = store
-	cfg.Backoff = idemqkafka.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}
+	cfg.Backoff = consumer.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}
 	p, err := idemqkafka.NewProcessor(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +60,7 @@ func TestProcessor(t *testing.T) {
 		})
 		o1, err1 := p.Process(ctx, msg("k", "first"))
 		o2, err2 := p.Process(ctx, msg("k", "second"))
-		if o1 != idemqkafka.Processed || err1 != nil || o2 != idemqkafka.Duplicate || err2 != nil {
+		if o1 != consumer.Processed || err1 != nil || o2 != consumer.Duplicate || err2 != nil {
 			t.Errorf("Process = (%v, %v), (%v, %v); want processed, duplicate", o1, err1, o2, err2)
 		}
 		if calls.Load() != 1 || winner != "value-of-first" {
@@ -84,7 +85,7 @@ func TestProcessor(t *testing.T) {
 		if !errors.As(err, &me) || me.Attempts != 2 || !errors.Is(err, errBoom) {
 			t.Fatalf("Process = %v, want a *MessageError after 2 attempts", err)
 		}
-		if o, err := p.Process(ctx, msg("k", "v")); o != idemqkafka.Processed || err != nil {
+		if o, err := p.Process(ctx, msg("k", "v")); o != consumer.Processed || err != nil {
 			t.Errorf("redelivery: Process = %v, %v; want processed (nothing was marked)", o, err)
 		}
 	})
@@ -104,7 +105,7 @@ func TestProcessor(t *testing.T) {
 			},
 		})
 		var wg sync.WaitGroup
-		outcomes := make([]idemqkafka.Outcome, 8)
+		outcomes := make([]consumer.Outcome, 8)
 		for i := range outcomes {
 			wg.Go(func() {
 				o, err := p.Process(ctx, msg("k", "v"))
@@ -117,7 +118,7 @@ func TestProcessor(t *testing.T) {
 		wg.Wait()
 		dups := 0
 		for _, o := range outcomes {
-			if o == idemqkafka.Duplicate {
+			if o == consumer.Duplicate {
 				dups++
 			}
 		}
@@ -128,13 +129,13 @@ func TestProcessor(t *testing.T) {
 	t.Run("WithoutKey", func(t *testing.T) {
 		t.Parallel()
 		p := newProcessor(t, idemqkafka.Config[string]{
-			InvalidKey: idemqkafka.KeyProcess,
+			InvalidKey: consumer.KeyProcess,
 			Handle: func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 				end("ok")
 				return nil
 			},
 		})
-		if o, err := p.Process(ctx, msg("", "v")); o != idemqkafka.ProcessedWithoutKey || err != nil {
+		if o, err := p.Process(ctx, msg("", "v")); o != consumer.ProcessedWithoutKey || err != nil {
 			t.Errorf("Process = %v, %v; want processed without key", o, err)
 		}
 		if s := p.Stats(); s.Processed != 1 || s.GuardRoundTrips != 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -140,8 +141,8 @@ func newScenario(t *testing.T, e *env, srv testenv.RedisServer) *scenario {
 func (s *scenario) consumer(t *testing.T, midHandler chan<- struct{}, drain time.Duration) *idemqkafka.Consumer[int64] {
 	cfg := idemqkafka.Config[int64]{
 		Reader: s.e.config().Reader, Store: s.e.store, KeyFunc: idemqkafka.HeaderKey("Idempotency-Key"),
-		Backoff:        idemqkafka.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
-		Lease:          5 * time.Second,
+		Backoff:        consumer.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
+		Guard:          consumer.Guard{Lease: 5 * time.Second},
 		BatchSize:      200,
 		CommitInterval: 50 * time.Millisecond,
 		DrainTimeout:   drain,

@@ -45,7 +45,7 @@ func TestStoreErrors(t *testing.T) {
 		var handled counts
 		cfg := e.config()
 		cfg.DeadLetter = w
-		cfg.Lease = 600 * time.Millisecond // a claim times out after 300ms
+		cfg.Guard.Lease = 600 * time.Millisecond // a claim times out after 300ms
 		cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 			handled.add(string(m.Value))
 			end("ok")
@@ -107,7 +107,7 @@ func TestStoreErrors(t *testing.T) {
 			var calls atomic.Int32
 			causes := make(chan error, 1)
 			cfg := e.config()
-			cfg.Lease = 300 * time.Millisecond
+			cfg.Guard.Lease = 300 * time.Millisecond
 			cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 				if calls.Add(1) > 1 {
 					end("second")

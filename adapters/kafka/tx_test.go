@@ -3,6 +3,7 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,7 @@ func TestTxStoreEffectsOnce(t *testing.T) {
 	var mu sync.Mutex
 	winners := map[string]string{}
 	cfg := e.config()
-	cfg.Store, cfg.Lease, cfg.TxStore = nil, 0, store
+	cfg.Store, cfg.Guard, cfg.TxStore = nil, consumer.Guard{}, store
 	cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
 		k, _ := idemqkafka.HeaderKey("Idempotency-Key")(m)
 		tx, ok := store.Tx(ctx)

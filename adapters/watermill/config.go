@@ -1,19 +1,19 @@
 package idemqwatermill
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/ratelog"
 )
 
-// Defaults applied by New to zero Config fields (the lease and the TTL are
-// dedupe's: dedupe.DefaultLease, dedupe.DefaultTTL).
+// Defaults applied by New to zero Config fields (the guard's are
+// consumer.Guard's: dedupe.DefaultLease, dedupe.DefaultTTL).
 const (
 	// DefaultKeyMetadata is the metadata field MetadataKey reads when
 	// Config.KeyFunc is nil.
@@ -23,9 +23,6 @@ const (
 	// DefaultMaxOutputBytes bounds a key's stored outcome.
 	DefaultMaxOutputBytes = 16 << 20
 )
-
-// minLease is the shortest lease the core accepts.
-const minLease = 30 * time.Millisecond
 
 // DuplicateMetadataKey is set to "true" in the metadata of an incoming
 // message that the middleware found to be a duplicate, so that middlewares
@@ -44,9 +41,11 @@ type Config struct {
 	// the key invalid: InvalidKey decides.
 	KeyFunc KeyFunc
 
-	// InvalidKey says what to do with a message without a valid key. Zero:
-	// KeyReject (nack; never an ack without processing).
-	InvalidKey KeyPolicy
+	// InvalidKey says what to do with a message without a valid key:
+	// consumer.KeyReject (the default: a nack, never an ack without
+	// processing), KeyProcess or KeySkip. KeyDeadLetter is refused: put a
+	// PoisonQueue middleware outside this one and keep KeyReject.
+	InvalidKey consumer.KeyPolicy
 
 	// FingerprintFunc, if set, returns a fingerprint of a message's payload
 	// (PayloadFingerprint: a SHA-256 of it). It is stored with the key, and
@@ -66,21 +65,15 @@ type Config struct {
 	// (Info) so that a mismatch shows.
 	Scope string
 
-	// TTL is how long a committed outcome is kept, and so how long a key is
-	// recognised as a duplicate. Zero: dedupe.DefaultTTL (24h). Negative is invalid.
-	TTL time.Duration
-
-	// Lease is the claim's lease in claim-first mode: how long a crashed
-	// instance's key stays blocked, at most. Zero: dedupe.DefaultLease
-	// (30s). It must be at least 30ms, and zero when Optimistic is set.
-	Lease time.Duration
-
-	// Optimistic selects the core's optimistic mode instead of claim-first:
-	// no claim is taken, two deliveries of a key may run the handler at once,
-	// the first to commit wins and the other's message context is cancelled.
-	// Use it only when the handler has no side effect before it returns.
-	// Zero: false (claim-first).
-	Optimistic bool
+	// Guard is the guard's mode, lease and TTL (see consumer.Guard). Zero:
+	// claim-first with dedupe.DefaultLease (30s: how long a crashed
+	// instance's key stays blocked, at most), outcomes kept
+	// dedupe.DefaultTTL (24h: how long a key is recognised as a
+	// duplicate). Guard.Optimistic takes no claim: two deliveries of a key
+	// may run the handler at once, the first to commit wins and the
+	// other's message context is cancelled; use it only when the handler
+	// has no side effect before it returns.
+	Guard consumer.Guard
 
 	// NoWait makes a duplicate that finds a live claim fail with a
 	// *GuardError wrapping dedupe.ErrInProgress (a nack) instead of waiting
@@ -134,49 +127,19 @@ type Config struct {
 // goroutine, before the ack: it must not block for long.
 type DuplicateFunc func(msg *wmessage.Message, stored []*wmessage.Message) error
 
-// KeyPolicy says what the middleware and the publisher do with a message
-// without a valid idempotency key.
-type KeyPolicy int
-
-const (
-	// KeyReject fails the message with a *KeyError: it is nacked (or
-	// poisoned by a PoisonQueue filtered with Poisonable). The default.
-	KeyReject KeyPolicy = iota
-	// KeyProcess runs the handler without the guard: such messages are
-	// processed at least once, not once.
-	KeyProcess
-	// KeySkip acknowledges the message without running the handler (the
-	// publisher drops it).
-	KeySkip
-)
-
-func (p KeyPolicy) String() string {
-	switch p {
-	case KeyReject:
-		return "reject"
-	case KeyProcess:
-		return "process"
-	case KeySkip:
-		return "skip"
-	}
-	return fmt.Sprintf("KeyPolicy(%d)", int(p))
-}
-
 // withDefaults validates c and fills in its zero fields.
 func (c Config) withDefaults() (Config, error) {
+	if err := c.Guard.Check(pkg); err != nil {
+		return c, err
+	}
+	if err := c.InvalidKey.Check(pkg, "InvalidKey", consumer.KeyReject, consumer.KeyProcess, consumer.KeySkip); err != nil {
+		return c, err
+	}
 	switch {
-	case c.TTL < 0 || c.TTL > 0 && c.TTL < time.Millisecond:
-		return c, invalid("TTL", "is %v, want >= 1ms (0: the default)", c.TTL)
 	case c.StartTimeout < 0:
 		return c, invalid("StartTimeout", "is %v, want > 0 (0: the default)", c.StartTimeout)
-	case c.Optimistic && c.Lease != 0:
-		return c, invalid("Lease", "is %v but Optimistic mode takes no claim", c.Lease)
-	case c.Optimistic && c.NoWait:
-		return c, invalid("NoWait", "is set but Optimistic mode never waits")
-	case c.Lease < 0 || c.Lease > 0 && c.Lease < minLease:
-		return c, invalid("Lease", "is %v, want >= %v (0: the default)", c.Lease, minLease)
-	case c.InvalidKey < KeyReject || c.InvalidKey > KeySkip:
-		return c, invalid("InvalidKey", "unknown policy %v", c.InvalidKey)
+	case c.Guard.Optimistic && c.NoWait:
+		return c, invalid("NoWait", "is set but Guard.Optimistic mode never waits")
 	case c.MaxOutputBytes < 0:
 		return c, invalid("MaxOutputBytes", "is %d, want > 0 (0: the default)", c.MaxOutputBytes)
 	}
@@ -185,12 +148,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.KeyFunc == nil {
 		c.KeyFunc = MetadataKey(DefaultKeyMetadata)
-	}
-	if c.TTL == 0 {
-		c.TTL = dedupe.DefaultTTL
-	}
-	if c.Lease == 0 && !c.Optimistic {
-		c.Lease = dedupe.DefaultLease
 	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = DefaultStartTimeout
@@ -201,18 +158,17 @@ func (c Config) withDefaults() (Config, error) {
 
 // runOptions are the dedupe options every Run of this config uses.
 func (c Config) runOptions() []dedupe.RunOption {
-	opts := []dedupe.RunOption{dedupe.WithTTL(c.TTL), dedupe.WithCodec(outcomeCodec{max: c.MaxOutputBytes})}
-	if c.Optimistic {
-		return append(opts, dedupe.WithOptimistic())
-	}
-	opts = append(opts, dedupe.WithClaim(c.Lease))
+	opts := append(c.Guard.RunOptions(), dedupe.WithCodec(outcomeCodec{max: c.MaxOutputBytes}))
 	if c.NoWait {
 		opts = append(opts, dedupe.WithNoWait())
 	}
 	return opts
 }
 
-// invalid returns a *ConfigError for field.
+// pkg names this package in its *consumer.ConfigError values.
+const pkg = "idemqwatermill"
+
+// invalid returns a *consumer.ConfigError for field.
 func invalid(field, format string, args ...any) error {
-	return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return consumer.Invalid(pkg, field, format, args...)
 }

@@ -2,6 +2,7 @@ package idemqwatermill_test
 
 import (
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +21,13 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		name, field string
 		cfg         idemqwatermill.Config
 	}{
-		{"NegativeTTL", "TTL", idemqwatermill.Config{TTL: -time.Second}},
-		{"SubMillisecondTTL", "TTL", idemqwatermill.Config{TTL: time.Microsecond}},
+		{"NegativeTTL", "Guard.TTL", idemqwatermill.Config{Guard: consumer.Guard{TTL: -time.Second}}},
+		{"SubMillisecondTTL", "Guard.TTL", idemqwatermill.Config{Guard: consumer.Guard{TTL: time.Microsecond}}},
 		{"NegativeStartTimeout", "StartTimeout", idemqwatermill.Config{StartTimeout: -time.Second}},
-		{"LeaseTooShort", "Lease", idemqwatermill.Config{Lease: time.Millisecond}},
-		{"NegativeLease", "Lease", idemqwatermill.Config{Lease: -time.Second}},
-		{"OptimisticWithLease", "Lease", idemqwatermill.Config{Optimistic: true, Lease: time.Second}},
-		{"OptimisticWithNoWait", "NoWait", idemqwatermill.Config{Optimistic: true, NoWait: true}},
+		{"LeaseTooShort", "Guard.Lease", idemqwatermill.Config{Guard: consumer.Guard{Lease: time.Millisecond}}},
+		{"NegativeLease", "Guard.Lease", idemqwatermill.Config{Guard: consumer.Guard{Lease: -time.Second}}},
+		{"OptimisticWithLease", "Guard.Lease", idemqwatermill.Config{Guard: consumer.Guard{Optimistic: true, Lease: time.Second}}},
+		{"OptimisticWithNoWait", "NoWait", idemqwatermill.Config{Guard: consumer.Guard{Optimistic: true}, NoWait: true}},
 		{"UnknownKeyPolicy", "InvalidKey", idemqwatermill.Config{InvalidKey: 7}},
 		{"NegativeMaxOutputBytes", "MaxOutputBytes", idemqwatermill.Config{MaxOutputBytes: -1}},
 	}
@@ -34,8 +35,8 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			d, err := idemqwatermill.New(store, tt.cfg)
-			var ce *idemqwatermill.ConfigError
-			if !errors.As(err, &ce) || !errors.Is(err, idemqwatermill.ErrInvalidConfig) || d != nil {
+			var ce *consumer.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, consumer.ErrInvalidConfig) || d != nil {
 				t.Fatalf("New = %v, %v; want nil, a *ConfigError", d, err)
 			}
 			if ce.Field != tt.field || !strings.HasPrefix(err.Error(), "idemqwatermill: invalid config: "+tt.field) {
@@ -53,7 +54,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		}
 		for _, s := range []dedupe.Store{nil, failed, (*redisstore.Store)(nil), (*dedupe.MemoryStore)(nil)} {
 			d, err := idemqwatermill.New(s, idemqwatermill.Config{})
-			var ce *idemqwatermill.ConfigError
+			var ce *consumer.ConfigError
 			if !errors.As(err, &ce) || ce.Field != "store" || d != nil {
 				t.Errorf("New(%T(nil)) = %v, %v; want nil, a *ConfigError naming the store", s, d, err)
 			}
@@ -68,7 +69,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	t.Run("NilPublisher", func(t *testing.T) {
 		t.Parallel()
 		d := newDedup(t, store, idemqwatermill.Config{})
-		if _, err := d.DecoratePublisher(nil); !errors.Is(err, idemqwatermill.ErrInvalidConfig) {
+		if _, err := d.DecoratePublisher(nil); !errors.Is(err, consumer.ErrInvalidConfig) {
 			t.Errorf("DecoratePublisher(nil) error = %v, want ErrInvalidConfig", err)
 		}
 	})
@@ -76,11 +77,11 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 
 func TestKeyPolicyString(t *testing.T) {
 	t.Parallel()
-	for p, want := range map[idemqwatermill.KeyPolicy]string{
-		idemqwatermill.KeyReject:  "reject",
-		idemqwatermill.KeyProcess: "process",
-		idemqwatermill.KeySkip:    "skip",
-		9:                         "KeyPolicy(9)",
+	for p, want := range map[consumer.KeyPolicy]string{
+		consumer.KeyReject:  "reject",
+		consumer.KeyProcess: "process",
+		consumer.KeySkip:    "skip",
+		9:                   "KeyPolicy(9)",
 	} {
 		if got := p.String(); got != want {
 			t.Errorf("KeyPolicy(%d).String() = %q, want %q", int(p), got, want)

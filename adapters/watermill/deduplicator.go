@@ -1,7 +1,7 @@
 package idemqwatermill
 
 import (
-	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 
 	"github.com/idemq/idemq/dedupe"
@@ -25,13 +25,13 @@ type Deduplicator struct {
 // New validates cfg once and returns a Deduplicator on store (a
 // redisstore.Store across processes, a dedupe.MemoryStore within one). A
 // nil store (also a nil *redisstore.Store: see dedupe.IsNilStore) or an
-// invalid Config is a *ConfigError (ErrInvalidConfig).
+// invalid Config is a *consumer.ConfigError (consumer.ErrInvalidConfig).
 func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
 	switch {
 	case store == nil:
-		return nil, &ConfigError{Field: "store", Reason: "is nil"}
+		return nil, invalid("store", "is nil")
 	case dedupe.IsNilStore(store):
-		return nil, &ConfigError{Field: "store", Reason: fmt.Sprintf("is a nil %T", store)}
+		return nil, invalid("store", "is a nil %T", store)
 	}
 	return newDeduplicator(cfg, func(d *Deduplicator) { d.store, d.opts = store, d.cfg.runOptions() })
 }
@@ -43,17 +43,17 @@ func New(store dedupe.Store, cfg Config) (*Deduplicator, error) {
 // outputs, or not at all: exactly-once effects in that database. The
 // router acks only after the commit. A duplicate waits while another
 // transaction holds the key, then gets the committed outputs. The store
-// keeps its own TTL and needs no lease: Config's TTL, Lease, Optimistic
-// and NoWait must be zero. A message without a valid key under KeyProcess
+// keeps its own TTL and needs no lease: Config's Guard and NoWait must be
+// zero. A message without a valid key under KeyProcess
 // runs without a transaction.
 func NewTx(store dedupe.TxStore, cfg Config) (*Deduplicator, error) {
 	switch {
 	case store == nil:
-		return nil, &ConfigError{Field: "store", Reason: "is nil"}
+		return nil, invalid("store", "is nil")
 	case dedupe.IsNilTxStore(store):
-		return nil, &ConfigError{Field: "store", Reason: fmt.Sprintf("is a nil %T", store)}
-	case cfg.TTL != 0 || cfg.Lease != 0 || cfg.Optimistic || cfg.NoWait:
-		return nil, &ConfigError{Field: "store", Reason: "is transactional: TTL, Lease, Optimistic and NoWait do not apply (the store keeps its own TTL)"}
+		return nil, invalid("store", "is a nil %T", store)
+	case cfg.Guard != (consumer.Guard{}) || cfg.NoWait:
+		return nil, invalid("store", "is transactional: Guard and NoWait do not apply (the store keeps its own TTL)")
 	}
 	return newDeduplicator(cfg, func(d *Deduplicator) { d.tx = store })
 }

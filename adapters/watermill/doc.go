@@ -10,18 +10,19 @@
 //	}
 //	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
 //		KeyFunc: idemqwatermill.MetadataKey("Idempotency-Key"), // the default
-//		TTL:     24 * time.Hour,                                // the default
+//		Guard:   consumer.Guard{TTL: 24 * time.Hour},           // the default
 //	})
 //	if err != nil {
-//		return err // a *ConfigError naming the field
+//		return err // a *consumer.ConfigError naming the field
 //	}
 //	router.AddMiddleware(dedup.Middleware)          // every handler; or handler.AddMiddleware, or dedup.Middleware(h)
 //	router.AddConsumerHandler("charge", "orders", sub, dedup.NoPublishHandler(charge)) // one consumer handler
 //	router.AddPublisherDecorators(dedup.DecoratePublisher)                            // publish-side
 //
-// New validates the Config once and returns a *ConfigError naming the field
-// (ErrInvalidConfig); nothing in this package panics on a bad config. Errors
-// and log messages of this package start with "idemqwatermill: ".
+// New validates the Config once and returns a *consumer.ConfigError naming
+// the field (consumer.ErrInvalidConfig); nothing in this package panics on a
+// bad config. Errors and log messages of this package start with
+// "idemqwatermill: ".
 //
 // # How it differs from Watermill's middleware.Deduplicator
 //
@@ -31,7 +32,7 @@
 //	shared across instances   no: in memory, per process            yes: Redis (redisstore.Store)
 //	two deliveries at once    one runs, the other is acked at once  one runs, the other waits for its outcome
 //	duplicate's outputs       none                                  the stored outputs, same UUIDs, re-published
-//	remembered for            1 minute                              Config.TTL, 24h by default
+//	remembered for            1 minute                              Config.Guard.TTL, 24h by default
 //	default key               Adler-32 of the payload               the Idempotency-Key metadata field
 //	store failure             error (nack)                          *GuardError (nack, never ack)
 //	publish side              PublisherDecorator                    DecoratePublisher, on the shared store
@@ -83,7 +84,7 @@
 // With AddConsumerHandler the router refuses returned messages: the handler
 // returns none, so the middleware commits an outcome without outputs, and
 // duplicates return none too. NoPublishHandler does the same for a
-// NoPublishHandlerFunc. A committed outcome lives for Config.TTL; a delivery
+// NoPublishHandlerFunc. A committed outcome lives for Config.Guard.TTL; a delivery
 // of the key after that runs the handler again.
 //
 // # Keys and scopes
@@ -94,7 +95,8 @@
 // middleware.MessageHasher values convert to a KeyFunc as they are. A
 // message without a valid key (an absent metadata field, an empty payload,
 // an empty key, a KeyFunc error, a key too long for the store) is never
-// acked without processing unless Config.InvalidKey says so (KeySkip).
+// acked without processing unless Config.InvalidKey says so
+// (consumer.KeySkip).
 // FingerprintFunc (PayloadFingerprint) stores a digest of the payload with
 // the key, so that a different message under a reused key is caught.
 //
@@ -112,7 +114,7 @@
 // # Claim-first or optimistic
 //
 // Claim-first is the default, as in the Kafka adapter: two routers that get
-// the same key at once never both run the handler. Config.Optimistic selects
+// the same key at once never both run the handler. Config.Guard.Optimistic selects
 // the core's optimistic mode instead (no claim, one round trip fewer): both
 // may run, the first commit wins, the loser's msg.Context() is cancelled and
 // it acks with the winner's outputs — only for handlers with no side effect
@@ -139,9 +141,9 @@
 // its key and finds it with the store's Tx(msg.Context()); its writes, the
 // key's record and its outputs commit together before the router acks. A
 // handler that fails rolls its writes back (nack); a duplicate waits while
-// the key is held, then gets the stored outputs. TTL, Lease, Optimistic and
-// NoWait do not apply (a *ConfigError): the transaction is the claim, and
-// the store keeps its own TTL.
+// the key is held, then gets the stored outputs. Guard and NoWait do not
+// apply (a *consumer.ConfigError): the transaction is the claim, and the
+// store keeps its own TTL.
 //
 // # Middleware order
 //

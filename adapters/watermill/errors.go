@@ -9,9 +9,6 @@ import (
 
 // Sentinel errors, matched with errors.Is.
 var (
-	// ErrInvalidConfig: New was given a nil store or a Config field outside
-	// its documented range; the error is a *ConfigError naming the field.
-	ErrInvalidConfig = errors.New("idemqwatermill: invalid config")
 	// ErrNoKey: the message carries no idempotency key (KeyFuncs return it,
 	// wrapped); Config.InvalidKey decides.
 	ErrNoKey = errors.New("idemqwatermill: message has no idempotency key")
@@ -37,20 +34,6 @@ func (e *KeyError) Error() string {
 }
 
 func (e *KeyError) Unwrap() error { return e.Err }
-
-// ConfigError is the error New returns for a Config it cannot run with; it
-// matches ErrInvalidConfig.
-type ConfigError struct {
-	Field  string // the Config field, e.g. "Lease"
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("idemqwatermill: invalid config: %s %s", e.Field, e.Reason)
-}
-
-// Is makes errors.Is(err, ErrInvalidConfig) hold.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // GuardError reports that the guard, not the handler, failed a message: the
 // store is unreachable or closed, the commit's outcome is unknown

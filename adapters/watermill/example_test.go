@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -22,7 +23,7 @@ func Example() {
 	defer store.Close()
 	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{
 		KeyFunc: idemqwatermill.MetadataKey("Idempotency-Key"),
-		TTL:     24 * time.Hour,
+		Guard:   consumer.Guard{TTL: 24 * time.Hour},
 		OnDuplicate: func(msg *message.Message, stored []*message.Message) error {
 			fmt.Println("duplicate:", msg.Metadata.Get("Idempotency-Key"))
 			return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"hash"
 	"hash/adler32"
 	"testing"
@@ -83,7 +84,7 @@ func TestErrorMessages(t *testing.T) {
 	}{
 		{&idemqwatermill.KeyError{UUID: "u1", Err: idemqwatermill.ErrNoKey}, `idemqwatermill: key of message "u1": idemqwatermill: message has no idempotency key`},
 		{&idemqwatermill.GuardError{Key: "k1", Err: dedupe.ErrInProgress}, `idemqwatermill: guard of key "k1": dedupe: key is being processed by another owner`},
-		{&idemqwatermill.ConfigError{Field: "Lease", Reason: "is 1ms"}, `idemqwatermill: invalid config: Lease is 1ms`},
+		{&consumer.ConfigError{Package: "idemqwatermill", Field: "Guard.Lease", Reason: "is 1ms"}, `idemqwatermill: invalid config: Guard.Lease is 1ms`},
 	} {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
 
@@ -101,9 +102,9 @@ func (d *Deduplicator) withoutKey(msg *wmessage.Message, err error, h wmessage.H
 	d.cfg.Logger.Warn("idemqwatermill: message without a valid idempotency key",
 		"uuid", msg.UUID, "policy", policy.String(), "err", err)
 	switch policy {
-	case KeyProcess:
+	case consumer.KeyProcess:
 		return h(msg)
-	case KeySkip:
+	case consumer.KeySkip:
 		return nil, nil
 	}
 	return nil, &KeyError{UUID: msg.UUID, Err: err}

@@ -3,6 +3,7 @@ package idemqwatermill_test
 import (
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,13 +202,13 @@ func TestMiddleware(t *testing.T) {
 func TestMiddlewareMissingKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		policy   idemqwatermill.KeyPolicy
+		policy   consumer.KeyPolicy
 		wantRuns int32
 		wantErr  bool
 	}{
-		{idemqwatermill.KeyReject, 0, true},
-		{idemqwatermill.KeyProcess, 2, false},
-		{idemqwatermill.KeySkip, 0, false},
+		{consumer.KeyReject, 0, true},
+		{consumer.KeyProcess, 2, false},
+		{consumer.KeySkip, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.policy.String(), func(t *testing.T) {
@@ -238,7 +239,7 @@ func TestMiddlewareMissingKey(t *testing.T) {
 			t.Errorf("KeyReject: error = %v (poisonable %v), runs %d; want a poisonable KeyError wrapping errBoom, 0 runs",
 				err, idemqwatermill.Poisonable(err), runs.Load())
 		}
-		skipping := newDedup(t, memoryStore(t), idemqwatermill.Config{KeyFunc: failing, InvalidKey: idemqwatermill.KeySkip})
+		skipping := newDedup(t, memoryStore(t), idemqwatermill.Config{KeyFunc: failing, InvalidKey: consumer.KeySkip})
 		if out, err := skipping.Middleware(countingHandler(&runs))(newMsg("k", "a")); err != nil || out != nil || runs.Load() != 0 {
 			t.Errorf("KeySkip: = %v, %v, runs %d; want acked without running", out, err, runs.Load())
 		}
@@ -251,7 +252,7 @@ func TestMiddlewareMissingKey(t *testing.T) {
 		t.Parallel()
 		var runs atomic.Int32
 		long := strings.Repeat("k", dedupe.MaxKeyLen)
-		d := newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: idemqwatermill.KeyProcess})
+		d := newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: consumer.KeyProcess})
 		if _, err := d.Middleware(countingHandler(&runs))(newMsg(long, "a")); err != nil || runs.Load() != 1 {
 			t.Errorf("= %v, runs %d; want run unguarded (KeyProcess)", err, runs.Load())
 		}

@@ -2,7 +2,6 @@ package idemqwatermill
 
 import (
 	"context"
-	"fmt"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
 )
@@ -23,7 +22,7 @@ import (
 // only the rest). Messages without a valid key follow Config.InvalidKey.
 func (d *Deduplicator) DecoratePublisher(pub wmessage.Publisher) (wmessage.Publisher, error) {
 	if pub == nil {
-		return nil, fmt.Errorf("%w: DecoratePublisher needs a publisher", ErrInvalidConfig)
+		return nil, invalid("publisher", "is nil: DecoratePublisher needs one")
 	}
 	return &publisher{Publisher: pub, d: d}, nil
 }

@@ -3,6 +3,7 @@ package idemqwatermill_test
 import (
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,7 +139,7 @@ func TestDecoratePublisher(t *testing.T) {
 	t.Run("KeyProcessPublishesUnguarded", func(t *testing.T) {
 		t.Parallel()
 		sink := &recordingPublisher{}
-		pub := decorate(t, newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: idemqwatermill.KeyProcess}), sink)
+		pub := decorate(t, newDedup(t, memoryStore(t), idemqwatermill.Config{InvalidKey: consumer.KeyProcess}), sink)
 		for range 2 {
 			if err := pub.Publish("events", newMsg("", "no key")); err != nil {
 				t.Fatal(err)

@@ -3,6 +3,7 @@ package idemqwatermill_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -260,7 +261,7 @@ func TestWaiting(t *testing.T) {
 // returns the winner's outputs with a nil error.
 func TestOptimistic(t *testing.T) {
 	t.Parallel()
-	d := newDedup(t, memoryStore(t), idemqwatermill.Config{Optimistic: true})
+	d := newDedup(t, memoryStore(t), idemqwatermill.Config{Guard: consumer.Guard{Optimistic: true}})
 	started := make(chan struct{})
 	slow := make(chan []*wmessage.Message, 1)
 	var cause error

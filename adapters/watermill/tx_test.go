@@ -3,6 +3,7 @@ package idemqwatermill_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"testing"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
@@ -93,12 +94,16 @@ func TestNewTxRejectsInvalidConfig(t *testing.T) {
 		"typed nil": func() error {
 			return second(idemqwatermill.NewTx((*pgstore.Store[pgx.Tx])(nil), idemqwatermill.Config{}))
 		},
-		"TTL":        func() error { return second(idemqwatermill.NewTx(store, idemqwatermill.Config{TTL: 1})) },
-		"Optimistic": func() error { return second(idemqwatermill.NewTx(store, idemqwatermill.Config{Optimistic: true})) },
+		"TTL": func() error {
+			return second(idemqwatermill.NewTx(store, idemqwatermill.Config{Guard: consumer.Guard{TTL: 1}}))
+		},
+		"Optimistic": func() error {
+			return second(idemqwatermill.NewTx(store, idemqwatermill.Config{Guard: consumer.Guard{Optimistic: true}}))
+		},
 	} {
 		err := newTx()
-		var cfgErr *idemqwatermill.ConfigError
-		if !errors.As(err, &cfgErr) || !errors.Is(err, idemqwatermill.ErrInvalidConfig) {
+		var cfgErr *consumer.ConfigError
+		if !errors.As(err, &cfgErr) || !errors.Is(err, consumer.ErrInvalidConfig) {
 			t.Errorf("%s: NewTx = %v, want a *ConfigError", name, err)
 		}
 	}

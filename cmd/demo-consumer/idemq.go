@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"time"
 
@@ -57,8 +58,8 @@ func (f *idemqFlavour) config(ph *phase, m *member, store dedupe.Store) idemqkaf
 			ph.handled(ctx, m, positionOf(msg))
 			return nil
 		},
-		Backoff:      idemqkafka.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
-		Lease:        5 * time.Second,
+		Backoff:      consumer.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
+		Guard:        consumer.Guard{Lease: 5 * time.Second},
 		DrainTimeout: time.Second,
 		Logger:       ph.env.log,
 	}

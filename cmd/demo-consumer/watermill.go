@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +46,7 @@ func (f *watermillFlavour) run(ctx context.Context, ph *phase, m *member) error 
 
 func (f *watermillFlavour) router(ph *phase, m *member, store dedupe.Store) (*message.Router, error) {
 	logger := watermill.NewSlogLogger(ph.env.log) // a discarding one when the demo is silent
-	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{Lease: 5 * time.Second, Logger: ph.env.log})
+	dedup, err := idemqwatermill.New(store, idemqwatermill.Config{Guard: consumer.Guard{Lease: 5 * time.Second}, Logger: ph.env.log})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

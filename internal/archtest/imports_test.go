@@ -18,7 +18,7 @@ var (
 // The core (dedupe), its conformance suite and the consumer engine; and
 // the store packages, each on the seam in dedupe.
 var (
-	core   = []string{module + "/dedupe", module + "/dedupe/dedupetest", module + "/internal/consume"}
+	core   = []string{module + "/dedupe", module + "/dedupe/dedupetest", module + "/consumer", module + "/internal/consume"}
 	stores = []string{module + "/dedupe/redisstore", module + "/dedupe/pgstore"}
 )
 

@@ -2,6 +2,7 @@ package consume
 
 import (
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 
@@ -33,7 +34,7 @@ func (c chain[M, V]) open() bool {
 // chains splits jobs (in offset order) into chains.
 func (e *Engine[M, V]) chains(jobs []*job[M, V]) []chain[M, V] {
 	switch e.cfg.Ordering {
-	case ByKey:
+	case consumer.ByKey:
 		var chains []chain[M, V]
 		index := map[string]int{}
 		for _, j := range jobs {
@@ -47,7 +48,7 @@ func (e *Engine[M, V]) chains(jobs []*job[M, V]) []chain[M, V] {
 			chains[i].jobs = append(chains[i].jobs, j)
 		}
 		return chains
-	case Unordered:
+	case consumer.Unordered:
 		chains := make([]chain[M, V], len(jobs))
 		for i := range jobs {
 			chains[i] = chain[M, V]{jobs: jobs[i : i+1 : i+1]} // no slice per job

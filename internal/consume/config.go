@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"github.com/idemq/idemq/consumer"
 	"log/slog"
 	"time"
 
@@ -41,11 +42,11 @@ type Config[M, V any] struct {
 	// MessageError is the error that stops the consumer for m.
 	MessageError func(m M, key string, attempts int, cause error) error
 
-	InvalidKey  KeyPolicy
-	Ordering    Ordering
+	InvalidKey  consumer.KeyPolicy
+	Ordering    consumer.Ordering
 	MaxInFlight int
 	Attempts    int
-	Backoff     Backoff
+	Backoff     consumer.Backoff
 	// ClaimTimeout bounds one claim round trip: a slower one counts as a
 	// store failure and is retried.
 	ClaimTimeout time.Duration
@@ -62,24 +63,6 @@ type Log[M any] interface {
 	// Attrs describes the message in logs.
 	Attrs(m M) slog.Attr
 }
-
-// KeyPolicy says what happens to a message without a valid idempotency key.
-type KeyPolicy int
-
-const (
-	KeyReject     KeyPolicy = iota // stop: the message has no outcome (MessageError)
-	KeyProcess                     // run the handler without the guard
-	KeyDeadLetter                  // dead-letter it
-)
-
-// Ordering says which messages of one partition may run at once.
-type Ordering int
-
-const (
-	ByPartition Ordering = iota // one after another, in offset order
-	ByKey                       // in offset order per OrderKey, keys at once
-	Unordered                   // any at once
-)
 
 // Metrics are the engine's counters; a nil func counts nothing. InFlight
 // is a gauge: +1 when a handler starts, -1 when it returns.

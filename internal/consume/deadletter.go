@@ -2,6 +2,7 @@ package consume
 
 import (
 	"errors"
+	"github.com/idemq/idemq/consumer"
 
 	"github.com/idemq/idemq/internal/clock"
 )
@@ -11,9 +12,9 @@ import (
 // KeyProcess never gets here: it runs without one from the start).
 func (e *Engine[M, V]) invalidKey(sc *scope, s *settler[M, V], j *job[M, V]) (bool, error) {
 	switch e.cfg.InvalidKey {
-	case KeyDeadLetter:
+	case consumer.KeyDeadLetter:
 		return e.deadLetter(sc, s, j, j.keyErr, 0)
-	case KeyProcess:
+	case consumer.KeyProcess:
 		e.warn("key reused for another payload; processing without deduplication", e.cfg.Log.Attrs(j.msg), "key", j.key, "err", j.keyErr)
 		j.unkeyed()
 		return e.execute(sc, s, j)
@@ -35,7 +36,7 @@ func (e *Engine[M, V]) deadLetter(sc *scope, s *settler[M, V], j *job[M, V], cau
 		switch {
 		case err == nil:
 			e.info("message dead-lettered", e.cfg.Log.Attrs(j.msg), "key", j.key, "cause", cause)
-			e.finish(sc, j, DeadLettered)
+			e.finish(sc, j, consumer.DeadLettered)
 			return true, nil
 		case errors.Is(err, ErrPermanent):
 			return false, e.cfg.MessageError(j.msg, j.key, attempts, err)

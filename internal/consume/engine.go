@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"log/slog"
 	"sync/atomic"
 
@@ -21,7 +22,7 @@ type Engine[M, V any] struct {
 	prefix string       // of log messages and the engine's errors: Name + ": "
 	trips  atomic.Int64 // guard round trips already counted in Metrics
 
-	onFinish func(m M, o Outcome) // tests: every final outcome, before its offset may be committed
+	onFinish func(m M, o consumer.Outcome) // tests: every final outcome, before its offset may be committed
 }
 
 // New returns an engine on cfg. Close it when done.
@@ -61,7 +62,7 @@ func (e *Engine[M, V]) Close() error {
 // loop. Store failures are retried with backoff until the store answers or
 // ctx ends; handler failures up to Attempts, then m is dead-lettered. An
 // error is MessageError's (m can never finish) or ctx's.
-func (e *Engine[M, V]) Process(ctx context.Context, m M) (Outcome, error) {
+func (e *Engine[M, V]) Process(ctx context.Context, m M) (consumer.Outcome, error) {
 	jobs := e.newJobs([]M{m})
 	sc := &scope{stop: ctx, work: ctx}
 	if err := e.runBatch(sc, jobs); err != nil {
@@ -102,14 +103,14 @@ type scope struct {
 func (sc *scope) stopping() bool { return sc.stop.Err() != nil }
 
 // finish records a job's final outcome.
-func (e *Engine[M, V]) finish(sc *scope, j *job[M, V], o Outcome) {
+func (e *Engine[M, V]) finish(sc *scope, j *job[M, V], o consumer.Outcome) {
 	j.finish(o)
 	switch o {
-	case Processed, ProcessedWithoutKey:
+	case consumer.Processed, consumer.ProcessedWithoutKey:
 		count(e.cfg.Metrics.Processed, 1)
-	case Duplicate:
+	case consumer.Duplicate:
 		count(e.cfg.Metrics.Duplicates, 1)
-	case DeadLettered:
+	case consumer.DeadLettered:
 		count(e.cfg.Metrics.DeadLettered, 1)
 	}
 	if e.onFinish != nil {

@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"github.com/idemq/idemq/consumer"
 	"slices"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ type run struct {
 	log fakePartitions
 
 	mu       sync.Mutex
-	finished map[msg]Outcome
+	finished map[msg]consumer.Outcome
 	order    []msg                 // finished, in order
 	commits  []map[Partition]int64 // every successful commit
 	bad      []string              // property violations seen at commit time
@@ -34,7 +35,7 @@ type run struct {
 }
 
 func newRun(t *testing.T, e *Engine[msg, string], log fakePartitions) *run {
-	r := &run{t: t, e: e, log: log, finished: map[msg]Outcome{}, all: make(chan struct{})}
+	r := &run{t: t, e: e, log: log, finished: map[msg]consumer.Outcome{}, all: make(chan struct{})}
 	for _, ms := range log.msgs {
 		r.total += len(ms)
 	}
@@ -42,7 +43,7 @@ func newRun(t *testing.T, e *Engine[msg, string], log fakePartitions) *run {
 	return r
 }
 
-func (r *run) finish(m msg, o Outcome) {
+func (r *run) finish(m msg, o consumer.Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, twice := r.finished[m]; twice {

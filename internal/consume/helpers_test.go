@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"log/slog"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func testConfig(store dedupe.Store) Config[msg, string] {
 		},
 		MaxInFlight:  64,
 		Attempts:     3,
-		Backoff:      Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond},
+		Backoff:      consumer.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond},
 		ClaimTimeout: 5 * time.Second,
 		Logger:       slog.New(slog.DiscardHandler),
 	}

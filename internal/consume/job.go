@@ -1,5 +1,7 @@
 package consume
 
+import "github.com/idemq/idemq/consumer"
+
 // job is one message on its way to a final outcome. Its state changes only
 // through the methods in this file.
 type job[M, V any] struct {
@@ -10,12 +12,12 @@ type job[M, V any] struct {
 	gate   <-chan struct{} // ByKey: closed once the previous batch's chain of this order key is done
 
 	state   jobState
-	keyErr  error     // the key is missing, invalid or reused, under KeyReject or KeyDeadLetter
-	t       ticket[V] // the key's current ticket; nil when none is held
-	claim   error     // what t says: nil (held), *dedupe.ConflictError[V], dedupe.ErrInProgress, ...
-	ran     bool      // the handler succeeded: value is its outcome, and it never runs again
-	value   V         // what the handler ended with, committed again if its first commit failed
-	outcome Outcome   // once done
+	keyErr  error            // the key is missing, invalid or reused, under KeyReject or KeyDeadLetter
+	t       ticket[V]        // the key's current ticket; nil when none is held
+	claim   error            // what t says: nil (held), *dedupe.ConflictError[V], dedupe.ErrInProgress, ...
+	ran     bool             // the handler succeeded: value is its outcome, and it never runs again
+	value   V                // what the handler ended with, committed again if its first commit failed
+	outcome consumer.Outcome // once done
 }
 
 // jobState is where a job stands.
@@ -67,7 +69,7 @@ func (j *job[M, V]) succeeded(v V) { j.ran, j.value = true, v }
 func (j *job[M, V]) end() { j.state = jobEnded }
 
 // finish records the final outcome.
-func (j *job[M, V]) finish(o Outcome) {
+func (j *job[M, V]) finish(o consumer.Outcome) {
 	j.state, j.outcome, j.t, j.claim = jobDone, o, nil, nil
 }
 

@@ -2,6 +2,7 @@ package consume
 
 import (
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -17,7 +18,7 @@ func (e *Engine[M, V]) key(m M) (string, error) {
 	case len(key) > dedupe.MaxKeyLen:
 		err = fmt.Errorf("%w: key of %d bytes is longer than dedupe.MaxKeyLen", dedupe.ErrInvalidKey, len(key))
 	}
-	if err != nil && e.cfg.InvalidKey == KeyProcess {
+	if err != nil && e.cfg.InvalidKey == consumer.KeyProcess {
 		e.debug("processing a message without deduplication", e.cfg.Log.Attrs(m), "reason", err)
 		return "", nil
 	}

@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 )
 
@@ -35,7 +36,7 @@ type partitionRun[M, V any] struct {
 
 func newPartitionRun[M, V any](s *Session[M, V], o *offsets) *partitionRun[M, V] {
 	n := maxWaves
-	if s.e.cfg.Ordering == ByPartition {
+	if s.e.cfg.Ordering == consumer.ByPartition {
 		n = 1
 	}
 	work, cancel := context.WithCancel(s.work)
@@ -77,7 +78,7 @@ func (r *partitionRun[M, V]) run(jobs []*job[M, V]) {
 // previous batch's chain of that key, and returns this batch's done
 // channels.
 func (r *partitionRun[M, V]) gate(jobs []*job[M, V]) map[string]chan struct{} {
-	if r.s.e.cfg.Ordering != ByKey {
+	if r.s.e.cfg.Ordering != consumer.ByKey {
 		return nil
 	}
 	r.mu.Lock()

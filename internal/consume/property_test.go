@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -18,7 +19,7 @@ import (
 // now and then), an ordering mode and batch sizes.
 type scenario struct {
 	seed     uint64
-	ordering Ordering
+	ordering consumer.Ordering
 	log      fakePartitions
 	failures map[msg]int // handler failures before success; >= Attempts: always
 	dlqFails map[msg]int // transient dead-letter failures before the write succeeds
@@ -26,7 +27,7 @@ type scenario struct {
 
 func newScenario(seed uint64) scenario {
 	r := rand.New(rand.NewPCG(seed, 7))
-	sc := scenario{seed: seed, ordering: Ordering(r.IntN(3)), failures: map[msg]int{}, dlqFails: map[msg]int{},
+	sc := scenario{seed: seed, ordering: consumer.Ordering(r.IntN(3)), failures: map[msg]int{}, dlqFails: map[msg]int{},
 		log: fakePartitions{msgs: map[int][]msg{}, sizes: []int{1 + r.IntN(16), 1 + r.IntN(16), 1 + r.IntN(4)}}}
 	keys := 20 + r.IntN(60)
 	for p := range 1 + r.IntN(4) {
@@ -59,17 +60,17 @@ type observed struct {
 
 // unit is what must not run at once, and in offset order: a partition
 // (ByPartition), a partition's order key (ByKey); nothing for Unordered.
-func unit(o Ordering, m msg) string {
+func unit(o consumer.Ordering, m msg) string {
 	switch o {
-	case ByPartition:
+	case consumer.ByPartition:
 		return strconv.Itoa(m.part)
-	case ByKey:
+	case consumer.ByKey:
 		return strconv.Itoa(m.part) + "/" + m.order
 	}
 	return ""
 }
 
-func (ob *observed) enter(o Ordering, m msg) {
+func (ob *observed) enter(o consumer.Ordering, m msg) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	ob.calls[m]++
@@ -85,7 +86,7 @@ func (ob *observed) enter(o Ordering, m msg) {
 	}
 }
 
-func (ob *observed) leave(o Ordering, m msg, succeeded bool) {
+func (ob *observed) leave(o consumer.Ordering, m msg, succeeded bool) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	if u := unit(o, m); u != "" {
@@ -160,9 +161,9 @@ func checkOutcomes(t *testing.T, sc scenario, r *run, ob *observed) {
 	processed := map[string]bool{}
 	for m, o := range r.finished {
 		switch {
-		case o == Processed:
+		case o == consumer.Processed:
 			processed[m.key] = true
-		case o == DeadLettered && sc.failures[m] < cfgAttempts:
+		case o == consumer.DeadLettered && sc.failures[m] < cfgAttempts:
 			t.Errorf("seed %d: %v dead-lettered, but its handler fails only %d times", sc.seed, m, sc.failures[m])
 		}
 	}
@@ -172,7 +173,7 @@ func checkOutcomes(t *testing.T, sc scenario, r *run, ob *observed) {
 		}
 	}
 	for m, o := range r.finished {
-		if o == Duplicate && !processed[m.key] {
+		if o == consumer.Duplicate && !processed[m.key] {
 			t.Errorf("seed %d: %v is a duplicate, but no message of key %s was processed", sc.seed, m, m.key)
 		}
 	}

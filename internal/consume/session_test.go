@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -186,7 +187,7 @@ func TestOptimisticLoserIsDuplicate(t *testing.T) {
 	}
 	a, b := newE("a"), newE("b")
 	ctx := testContext(t)
-	outcomes := make(chan Outcome, 2)
+	outcomes := make(chan consumer.Outcome, 2)
 	for _, e := range []*Engine[msg, string]{a, b} {
 		go func() {
 			o, err := e.Process(ctx, msg{offset: 1, key: "k"})
@@ -196,9 +197,9 @@ func TestOptimisticLoserIsDuplicate(t *testing.T) {
 			outcomes <- o
 		}()
 	}
-	got := map[Outcome]int{<-outcomes: 1}
+	got := map[consumer.Outcome]int{<-outcomes: 1}
 	got[<-outcomes]++
-	if got[Processed] != 1 || got[Duplicate] != 1 {
+	if got[consumer.Processed] != 1 || got[consumer.Duplicate] != 1 {
 		t.Fatalf("outcomes = %v, want one Processed and one Duplicate", got)
 	}
 	rec, err := store.Get(ctx, "k")
@@ -216,9 +217,9 @@ func TestOptimisticLoserIsDuplicate(t *testing.T) {
 func TestKeyPolicies(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		policy  KeyPolicy
-		outcome Outcome
-	}{{KeyReject, 0}, {KeyProcess, ProcessedWithoutKey}, {KeyDeadLetter, DeadLettered}} {
+		policy  consumer.KeyPolicy
+		outcome consumer.Outcome
+	}{{consumer.KeyReject, 0}, {consumer.KeyProcess, consumer.ProcessedWithoutKey}, {consumer.KeyDeadLetter, consumer.DeadLettered}} {
 		store := dedupe.NewMemoryStore()
 		defer store.Close()
 		cfg := testConfig(store)
@@ -229,9 +230,9 @@ func TestKeyPolicies(t *testing.T) {
 		o, err := e.Process(testContext(t), msg{offset: 1})
 		var me *msgError
 		switch {
-		case c.policy == KeyReject && !errors.As(err, &me):
+		case c.policy == consumer.KeyReject && !errors.As(err, &me):
 			t.Errorf("KeyReject: Process = %v, %v; want a message error", o, err)
-		case c.policy != KeyReject && (err != nil || o != c.outcome):
+		case c.policy != consumer.KeyReject && (err != nil || o != c.outcome):
 			t.Errorf("policy %d: Process = %v, %v; want %v", c.policy, o, err, c.outcome)
 		}
 	}
@@ -290,9 +291,9 @@ func TestHoldAndWaitOnMemoryStore(t *testing.T) {
 func TestReusedKeyFollowsKeyPolicy(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		policy  KeyPolicy
-		outcome Outcome
-	}{{KeyReject, 0}, {KeyDeadLetter, DeadLettered}, {KeyProcess, ProcessedWithoutKey}} {
+		policy  consumer.KeyPolicy
+		outcome consumer.Outcome
+	}{{consumer.KeyReject, 0}, {consumer.KeyDeadLetter, consumer.DeadLettered}, {consumer.KeyProcess, consumer.ProcessedWithoutKey}} {
 		store := dedupe.NewMemoryStore()
 		defer store.Close()
 		var runs atomic.Int32
@@ -307,21 +308,21 @@ func TestReusedKeyFollowsKeyPolicy(t *testing.T) {
 		}
 		e := newTestEngine(t, cfg)
 		ctx := testContext(t)
-		if o, err := e.Process(ctx, msg{offset: 1, key: "k", body: "10 EUR"}); err != nil || o != Processed {
+		if o, err := e.Process(ctx, msg{offset: 1, key: "k", body: "10 EUR"}); err != nil || o != consumer.Processed {
 			t.Fatalf("first = %v, %v", o, err)
 		}
-		if o, err := e.Process(ctx, msg{offset: 2, key: "k", body: "10 EUR"}); err != nil || o != Duplicate {
+		if o, err := e.Process(ctx, msg{offset: 2, key: "k", body: "10 EUR"}); err != nil || o != consumer.Duplicate {
 			t.Fatalf("same payload = %v, %v; want Duplicate", o, err)
 		}
 		o, err := e.Process(ctx, msg{offset: 3, key: "k", body: "99 EUR"})
 		var reused *dedupe.KeyReusedError
 		switch {
-		case c.policy == KeyReject && !errors.As(err, &reused):
+		case c.policy == consumer.KeyReject && !errors.As(err, &reused):
 			t.Errorf("KeyReject: = %v, %v; want a message error wrapping *dedupe.KeyReusedError", o, err)
-		case c.policy != KeyReject && (err != nil || o != c.outcome):
+		case c.policy != consumer.KeyReject && (err != nil || o != c.outcome):
 			t.Errorf("policy %d: = %v, %v; want %v", c.policy, o, err, c.outcome)
 		}
-		if want := map[KeyPolicy]int32{KeyReject: 1, KeyDeadLetter: 1, KeyProcess: 2}[c.policy]; runs.Load() != want {
+		if want := map[consumer.KeyPolicy]int32{consumer.KeyReject: 1, consumer.KeyDeadLetter: 1, consumer.KeyProcess: 2}[c.policy]; runs.Load() != want {
 			t.Errorf("policy %d: handler ran %d times, want %d", c.policy, runs.Load(), want)
 		}
 	}

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -80,9 +81,9 @@ func (s *settler[M, V]) apply(j *job[M, V], err error) {
 	var reused *dedupe.KeyReusedError
 	switch {
 	case err == nil:
-		s.e.finish(s.sc, j, Processed)
-	case errors.As(err, &reused) && s.e.cfg.InvalidKey == KeyProcess:
-		s.e.finish(s.sc, j, ProcessedWithoutKey) // optimistic: it ran, but another payload holds the key
+		s.e.finish(s.sc, j, consumer.Processed)
+	case errors.As(err, &reused) && s.e.cfg.InvalidKey == consumer.KeyProcess:
+		s.e.finish(s.sc, j, consumer.ProcessedWithoutKey) // optimistic: it ran, but another payload holds the key
 	case errors.As(err, &reused):
 		j.invalid(reused)
 		if _, err := s.e.invalidKey(s.sc, s, j); err != nil && s.err == nil {
@@ -91,7 +92,7 @@ func (s *settler[M, V]) apply(j *job[M, V], err error) {
 	case errors.As(err, &conflict) && errors.Is(err, dedupe.ErrLeaseLost):
 		// a run that took over this owner's lease committed: the work is done
 		count(s.e.cfg.Metrics.Conflicts, 1)
-		s.e.finish(s.sc, j, Processed)
+		s.e.finish(s.sc, j, consumer.Processed)
 	case errors.As(err, &conflict): // optimistic: another run committed first
 		count(s.e.cfg.Metrics.Conflicts, 1)
 		j.unclaim()

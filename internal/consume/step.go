@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -42,7 +43,7 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 		// the work is done, and the handler does not run again
 		j.unclaim()
 		count(e.cfg.Metrics.Conflicts, 1)
-		e.finish(sc, j, Processed)
+		e.finish(sc, j, consumer.Processed)
 		return true, nil
 	case errors.As(j.claim, &conflict):
 		j.unclaim()
@@ -61,7 +62,7 @@ func (e *Engine[M, V]) awaitOwn(sc *scope, s *settler[M, V], j, earlier *job[M, 
 	if earlier.ended() && !earlier.done() {
 		s.all()
 	}
-	if earlier.done() && (earlier.outcome == Processed || earlier.outcome == Duplicate) {
+	if earlier.done() && (earlier.outcome == consumer.Processed || earlier.outcome == consumer.Duplicate) {
 		e.awaitOne(sc, j)
 	}
 }
@@ -103,7 +104,7 @@ func (e *Engine[M, V]) execute(sc *scope, s *settler[M, V], j *job[M, V]) (bool,
 // applies the commit's outcome.
 func (e *Engine[M, V]) ended(sc *scope, s *settler[M, V], j *job[M, V], v V) bool {
 	if j.t == nil {
-		e.finish(sc, j, ProcessedWithoutKey)
+		e.finish(sc, j, consumer.ProcessedWithoutKey)
 		return true
 	}
 	if err := j.t.End(v); err != nil { // cannot happen unless the ticket was lost
@@ -131,7 +132,7 @@ func (e *Engine[M, V]) interrupted(j *job[M, V], cause error) (bool, error) {
 // OnDuplicate (retried like a handler) succeeded.
 func (e *Engine[M, V]) duplicate(sc *scope, s *settler[M, V], j *job[M, V], winner V) (bool, error) {
 	if e.cfg.OnDuplicate == nil {
-		e.finish(sc, j, Duplicate)
+		e.finish(sc, j, consumer.Duplicate)
 		return true, nil
 	}
 	err, interrupted := e.attempts(sc, s, sc.work, j, "OnDuplicate", func() error {
@@ -139,7 +140,7 @@ func (e *Engine[M, V]) duplicate(sc *scope, s *settler[M, V], j *job[M, V], winn
 	})
 	switch {
 	case err == nil:
-		e.finish(sc, j, Duplicate)
+		e.finish(sc, j, consumer.Duplicate)
 		return true, nil
 	case interrupted:
 		return false, nil

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestFinishedHandlerIsNotRunAgain(t *testing.T) {
 				return nil
 			}
 			e := newTestEngine(t, cfg)
-			outcome := make(chan Outcome, 1)
+			outcome := make(chan consumer.Outcome, 1)
 			go func() {
 				o, err := e.Process(ctx, msg{offset: 1, key: "k"})
 				if err != nil {
@@ -80,7 +81,7 @@ func TestFinishedHandlerIsNotRunAgain(t *testing.T) {
 			} else if released, err := store.Release(ctx, "k", "taker"); err != nil || !released {
 				t.Fatalf("taker's Release = %v, %v", released, err)
 			}
-			if o := <-outcome; o != Processed {
+			if o := <-outcome; o != consumer.Processed {
 				t.Errorf("outcome = %v, want Processed", o)
 			}
 			if n := calls.Load(); n != 1 {

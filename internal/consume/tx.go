@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/consumer"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -93,6 +94,6 @@ func (e *Engine[M, V]) executeTx(sc *scope, s *settler[M, V], j *job[M, V]) (boo
 		}
 		return e.duplicate(sc, s, j, winner)
 	}
-	e.finish(sc, j, Processed)
+	e.finish(sc, j, consumer.Processed)
 	return true, nil
 }

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/consumer"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,10 +102,10 @@ func TestTxRunsEachKeyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.check()
-	want := map[string]Outcome{"a": Processed, "flaky": Duplicate, "b": Processed}
+	want := map[string]consumer.Outcome{"a": consumer.Processed, "flaky": consumer.Duplicate, "b": consumer.Processed}
 	for m, o := range r.finished {
 		if m.offset == 2 {
-			if o != Duplicate {
+			if o != consumer.Duplicate {
 				t.Errorf("the second a: %v, want Duplicate", o)
 			}
 			continue
