@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/internal/testwait"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -96,7 +97,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		got := make(chan error, 1)
 		go func() { got <- waiter.Await(ctx) }()
 		mustRelease(t, owner)
-		if err := <-got; err != nil {
+		if err := testwait.Recv(t, got, "got"); err != nil {
 			t.Fatalf("waiter's Await after the owner released = %v, want nil (owned)", err)
 		}
 		mustEnd(t, waiter, 2)
@@ -109,7 +110,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		got := make(chan error, 1)
 		go func() { got <- waiter.Await(ctx) }()
 		mustEnd(t, owner, "owner")
-		assertConflict(t, <-got, "owner")
+		assertConflict(t, testwait.Recv(t, got, "got"), "owner")
 	},
 	"AwaitInAnotherStoreHearsCommitPromptly": func(t *testing.T, b Backend) {
 		ctx, k, ws := testContext(t), key(t), openStore(t, b)
@@ -139,7 +140,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		defer cancelLost()
 		keptCtx, cancelKept := tickets[1].Context(ctx)
 		defer cancelKept()
-		<-lostCtx.Done() // cancelled by the local clock, before the lease ends
+		testwait.Recv(t, lostCtx.Done(), "the lost ticket's ctx to end") // cancelled by the local clock, before the lease ends
 		if cause := context.Cause(lostCtx); !errors.Is(cause, dedupe.ErrLeaseLost) {
 			t.Fatalf("lost ticket's ctx cause = %v, want ErrLeaseLost", cause)
 		}
@@ -203,7 +204,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		if err := batch.Close(); err != nil {
 			t.Fatal(err)
 		}
-		assertErr(t, <-got, dedupe.ErrBatchClosed)
+		assertErr(t, testwait.Recv(t, got, "got"), dedupe.ErrBatchClosed)
 		mustRelease(t, owner)
 	},
 	"NoWaitAwaitReturnsInProgress": func(t *testing.T, b Backend) {
@@ -246,7 +247,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		}
 		mustEnd(t, tickets[0], "v")
 		for range 2 {
-			assertConflict(t, <-results, "v")
+			assertConflict(t, testwait.Recv(t, results, "results"), "v")
 		}
 	},
 	"EndTwiceAfterCommit": func(t *testing.T, b Backend) {
@@ -263,7 +264,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		ticket := claim(t, batch, k)[0]
 		work, cancel := ticket.Context(ctx)
 		defer cancel()
-		<-work.Done()
+		testwait.Recv(t, work.Done(), "the work ctx to end")
 		// The first renewal (at lease/3) says the claim is gone: lost then,
 		// not at the local deadline (2/3 lease).
 		if took := time.Since(claimed); took >= lease*2/3 {
@@ -301,7 +302,7 @@ var batchTests = map[string]func(*testing.T, Backend){
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		<-work.Done()
+		testwait.Recv(t, work.Done(), "the work ctx to end")
 		if _, ok := s.(interface{ Done() <-chan struct{} }); ok {
 			assertErr(t, context.Cause(work), dedupe.ErrStoreClosed)
 		}

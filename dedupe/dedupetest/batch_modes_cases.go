@@ -3,6 +3,7 @@ package dedupetest
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ var batchModeTests = map[string]func(*testing.T, Backend){
 		got := make(chan error, 1)
 		go func() { got <- tickets[1].Await(ctx) }()
 		mustEnd(t, tickets[0], "v")
-		assertConflict(t, <-got, "v")
+		assertConflict(t, testwait.Recv(t, got, "got"), "v")
 	},
 	"OptimisticCloseReportsOwnedTickets": func(t *testing.T, b Backend) {
 		batch, err := dedupe.NewBatch[int](openStore(t, b), dedupe.WithOptimistic())
@@ -172,7 +173,7 @@ var batchModeTests = map[string]func(*testing.T, Backend){
 		if err := owner.Close(); !errors.Is(err, dedupe.ErrEndNotCalled) {
 			t.Errorf("Close = %v, want ErrEndNotCalled naming the held key", err)
 		}
-		assertErr(t, <-started, dedupe.ErrBatchClosed)
+		assertErr(t, testwait.Recv(t, started, "started"), dedupe.ErrBatchClosed)
 	},
 	"QueuedLeaseCannotOutliveLease": func(t *testing.T, b Backend) {
 		_, err := dedupe.NewBatch[int](openStore(t, b), dedupe.WithClaim(time.Second), dedupe.WithQueuedLease(time.Minute))

@@ -3,6 +3,7 @@ package dedupetest
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,13 +55,13 @@ var claimTests = map[string]func(*testing.T, Backend){
 			}, dedupe.WithClaim(time.Second))
 			done <- err
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		_, err := dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(time.Second), dedupe.WithNoWait())
 		if !errors.Is(err, dedupe.ErrInProgress) {
 			t.Errorf("duplicate with WithNoWait = %v, want ErrInProgress", err)
 		}
 		close(finish)
-		if err := <-done; err != nil {
+		if err := testwait.Recv(t, done, "done"); err != nil {
 			t.Fatalf("owner = %v", err)
 		}
 	},
@@ -75,7 +76,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 				return 1, nil
 			}, dedupe.WithClaim(10*time.Second))
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		waiter := make(chan error, 1)
 		go func() {
 			_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
@@ -85,7 +86,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 			waiter <- err
 		}()
 		close(finish)
-		assertConflict(t, <-waiter, "owner")
+		assertConflict(t, testwait.Recv(t, waiter, "waiter"), "owner")
 	},
 	"WaiterInAnotherStoreHearsCommitPromptly": func(t *testing.T, b Backend) {
 		owner, waiter, ctx, k := openStore(t, b), openStore(t, b), testContext(t), key(t)
@@ -98,7 +99,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 				return 1, nil
 			}, dedupe.WithClaim(time.Minute))
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		got := make(chan error, 1)
 		go func() {
 			_, err := dedupe.Run(ctx, waiter, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
@@ -126,7 +127,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 				return 0, errHandler
 			}, dedupe.WithClaim(time.Minute))
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		got := make(chan error, 1)
 		go func() {
 			_, err := dedupe.Run(ctx, waiter, k, noop, dedupe.WithClaim(time.Minute))
@@ -153,7 +154,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 			}, dedupe.WithClaim(time.Minute))
 			owner <- err
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		go func() { <-time.After(50 * time.Millisecond); close(fail) }() // the waiter is waiting by then, or claims after
 		began := time.Now()
 		got, err := dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(time.Minute))
@@ -163,7 +164,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 		if waited := time.Since(began); waited > 30*time.Second {
 			t.Fatalf("waiter waited %v: the failed owner's claim was not released", waited)
 		}
-		if err := <-owner; !errors.Is(err, errHandler) {
+		if err := testwait.Recv(t, owner, "owner"); !errors.Is(err, errHandler) {
 			t.Fatalf("owner = %v, want its handler error", err)
 		}
 	},
@@ -223,7 +224,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 			}, dedupe.WithClaim(lease))
 			owner <- err
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		_, err := dedupe.Run(ctx, taker, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
 			end("taker")
 			return 2, nil
@@ -232,7 +233,7 @@ var claimTests = map[string]func(*testing.T, Backend){
 			t.Fatalf("taker = %v, want to take over after the lease", err)
 		}
 		close(takerDone)
-		err = <-owner
+		err = testwait.Recv(t, owner, "owner")
 		if !errors.Is(err, dedupe.ErrLeaseLost) {
 			t.Fatalf("stale owner = %v, want ErrLeaseLost", err)
 		}

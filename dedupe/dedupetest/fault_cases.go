@@ -3,6 +3,7 @@ package dedupetest
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"testing"
 	"time"
 
@@ -147,7 +148,7 @@ func StalledOwnerStopsFirst(t *testing.T, stalled, taker dedupe.Store, stall fun
 			return 0, ctx.Err()
 		}, dedupe.WithClaim(lease), dedupe.WithCommitTimeout(300*time.Millisecond))
 	}()
-	<-holding
+	testwait.Recv(t, holding, "holding")
 	held := time.Now()
 	stall()
 	var takerStarted time.Time

@@ -3,6 +3,7 @@ package dedupetest
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"sync"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ var fingerprintTests = map[string]func(*testing.T, Backend){
 			}, dedupe.WithClaim(time.Minute), dedupe.WithFingerprint([]byte("a")))
 			done <- err
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		release := sync.OnceFunc(func() { close(finish) })
 		defer release()
 		// A run that waited for the owner would end with this deadline
@@ -64,7 +65,7 @@ var fingerprintTests = map[string]func(*testing.T, Backend){
 		_, err := dedupe.Run(quick, openStore(t, b), k, notRun[string](t), dedupe.WithClaim(time.Minute), dedupe.WithFingerprint([]byte("b")))
 		assertReused(t, err, k)
 		release()
-		assertErr(t, <-done, nil)
+		assertErr(t, testwait.Recv(t, done, "done"), nil)
 	},
 	"RetriedCommitWithFingerprintWins": func(t *testing.T, b Backend) {
 		s := &retryingStore{openStore(t, b)}

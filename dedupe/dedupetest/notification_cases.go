@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/internal/testwait"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -74,10 +75,10 @@ func abortLatency(t *testing.T, winner, loser dedupe.Store, k string) time.Durat
 		}, dedupe.WithOptimistic())
 		done <- result{err, time.Now()}
 	}()
-	<-started
+	testwait.Recv(t, started, "started")
 	commitValue(t, winner, k, 99)
 	committed := time.Now()
-	r := <-done
+	r := testwait.Recv(t, done, "done")
 	assertConflict(t, r.err, 99)
 	return max(r.at.Sub(committed), 0)
 }

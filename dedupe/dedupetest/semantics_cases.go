@@ -3,6 +3,7 @@ package dedupetest
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"runtime"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			}, dedupe.WithClaim(time.Minute))
 			owner <- err
 		}()
-		<-holding
+		testwait.Recv(t, holding, "holding")
 		ranWhileClaimed := func(ctx context.Context, end dedupe.End[string]) (int, error) {
 			t.Error("an optimistic run started fn while a claim-first owner held the key")
 			return 0, nil
@@ -48,8 +49,8 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			waiter <- err
 		}()
 		close(finish)
-		assertErr(t, <-owner, nil)
-		assertConflict(t, <-waiter, "owner")
+		assertErr(t, testwait.Recv(t, owner, "owner"), nil)
+		assertConflict(t, testwait.Recv(t, waiter, "waiter"), "owner")
 	},
 	"EndAfterReturnDoesNothing": func(t *testing.T, b Backend) {
 		s := openStore(t, b)
@@ -128,7 +129,7 @@ var semanticsTests = map[string]func(*testing.T, Backend){
 			}, dedupe.WithOptimistic())
 			done <- err
 		}()
-		<-running
+		testwait.Recv(t, running, "running")
 		commitValue(t, inner, k, "silent") // its notification never reaches the run
 		quiet.events <- dedupe.Event{Kind: dedupe.EventRelease}
 		select {

@@ -3,6 +3,7 @@ package dedupetest
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ var takeoverTests = map[string]func(*testing.T, Backend){
 		if released, err := raw.Release(ctx, k, takerToken); err != nil || !released {
 			t.Fatalf("taker's Release = %v, %v; want true, nil", released, err)
 		}
-		if err := <-owner; err != nil {
+		if err := testwait.Recv(t, owner, "owner"); err != nil {
 			t.Fatalf("finished run = %v, want nil: its value commits on the free key", err)
 		}
 		if n := calls.Load(); n != 1 {
@@ -47,7 +48,7 @@ var takeoverTests = map[string]func(*testing.T, Backend){
 		if _, won, err := raw.Commit(ctx, k, c); err != nil || !won {
 			t.Fatalf("taker's Commit = %v, %v; want won", won, err)
 		}
-		err := <-owner
+		err := testwait.Recv(t, owner, "owner")
 		if !errors.Is(err, dedupe.ErrLeaseLost) {
 			t.Fatalf("finished run = %v, want ErrLeaseLost with the taker's value", err)
 		}
@@ -81,7 +82,7 @@ func takenOverRun(t *testing.T, stalled, raw dedupe.Store, k string) (<-chan err
 		}, dedupe.WithClaim(150*time.Millisecond))
 		owner <- err
 	}()
-	<-holding
+	testwait.Recv(t, holding, "holding")
 	deadline := time.Now().Add(promptBound)
 	for {
 		_, claimed, err := raw.Claim(ctx, k, takerToken, time.Minute)

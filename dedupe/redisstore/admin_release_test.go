@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func awaitWake(t *testing.T, ran <-chan struct{}, result <-chan error) {
 	case <-time.After(wakeBound):
 		t.Fatalf("the waiter did not run within %v of the release (its lease wait is a minute)", wakeBound)
 	}
-	if err := <-result; err != nil {
+	if err := testwait.Recv(t, result, "the waiter's Run to return"); err != nil {
 		t.Fatalf("the waiter's Run = %v, want nil", err)
 	}
 }

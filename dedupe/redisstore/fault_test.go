@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"net"
 	"os"
 	"strings"
@@ -196,7 +197,7 @@ func TestRedisCloseWithNotificationsInFlight(t *testing.T) {
 		_ = s.Close()
 		wg.Wait()
 		for range keys {
-			if err := <-results; err == nil {
+			if err := testwait.Recv(t, results, "a blocked guard to return"); err == nil {
 				t.Fatal("a blocked guard won")
 			}
 		}
@@ -327,8 +328,8 @@ func TestRedisStalledPubSubWriteBlocksNothing(t *testing.T) {
 	}
 	go blocked(cancelCtx, "first", first)
 	go blocked(context.Background(), "second", second)
-	<-started
-	<-started
+	testwait.Recv(t, started, "the first Run's fn to start")
+	testwait.Recv(t, started, "the second Run's fn to start")
 	gate.stall()
 	cancel() // the first guard ends: its UNSUBSCRIBE cannot be written
 	select {
@@ -336,7 +337,7 @@ func TestRedisStalledPubSubWriteBlocksNothing(t *testing.T) {
 	case <-time.After(writeTimeout / 2):
 		t.Fatal("a Run whose interest closes waited for a stalled pub/sub write")
 	}
-	<-gate.timedOut // the UNSUBSCRIBE timed out: the connection is dropped
+	testwait.Recv(t, gate.timedOut, "the stalled UNSUBSCRIBE to time out") // the connection is dropped
 	commitValue(t, newStore(t, srv), "second", "done")
 	gate.resume()
 	select {

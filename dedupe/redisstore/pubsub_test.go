@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idemq/idemq/internal/testwait"
 	"strings"
 	"sync"
 	"testing"
@@ -164,7 +165,7 @@ func TestStoreSharesOnePubSubConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range keys {
-			if err := <-results; !errors.Is(err, dedupe.ErrStoreClosed) {
+			if err := testwait.Recv(t, results, "a guard to end with the store"); !errors.Is(err, dedupe.ErrStoreClosed) {
 				t.Errorf("guard = %v, want ErrStoreClosed", err)
 			}
 		}
@@ -187,9 +188,9 @@ func TestStoreResyncsAfterReconnect(t *testing.T) {
 			t.Fatalf("SET: %v", err)
 		}
 		killPubSub(t, srv, name)
-		assertConflict(t, <-silent, "unseen")
+		assertConflict(t, testwait.Recv(t, silent, "the silently committed guard to stop"), "unseen")
 		commitValue(t, newStore(t, srv), "notified", "after")
-		assertConflict(t, <-notified, "after")
+		assertConflict(t, testwait.Recv(t, notified, "the notified guard to stop"), "after")
 	})
 }
 

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"github.com/idemq/idemq/internal/testwait"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +159,7 @@ func killCommitInWait(t *testing.T, srv testenv.RedisServer, replicaAddr, key st
 		done <- err
 	}()
 	killInWait(t, srv.Client, name)
-	err = <-done
+	err = testwait.Recv(t, done, "the commit whose WAIT was killed to return")
 	took := time.Since(start)
 	replica := redis.NewClient(&redis.Options{Addr: replicaAddr})
 	defer replica.Close()
