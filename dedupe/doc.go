@@ -34,7 +34,7 @@
 // (redisstore.WithPrefix, ...) and its operator API (Inspect, Scan,
 // ForceRelease, Forget, Stats); dedupe/pgstore keeps a key's record in the
 // PostgreSQL transaction of the work (a TxStore). Package dedupetest is the
-// conformance suite every Store passes. The adapters (idemqkafka,
+// conformance suite every Store passes (and, RunTx, every TxStore). The adapters (idemqkafka,
 // idemqwatermill) put the guard around message consumers.
 //
 // # Two modes
@@ -225,5 +225,7 @@
 // and leases are rounded), Mailbox (the Interest with the coalescing every
 // store must keep), IsNilStore, ErrUnknownOp and ErrReplicaAcks. Package
 // dedupetest holds the conformance suite every Store must pass:
-// dedupetest.Run(t, newBackend); dedupe/redisstore is a worked example.
+// dedupetest.Run(t, newBackend); dedupe/redisstore is a worked example. A
+// transactional store (TxStore) passes dedupetest.RunTx(t, newHarness)
+// instead, as dedupe/pgstore does.
 package dedupe

@@ -7,7 +7,8 @@ import "context"
 // so that the work's writes and the record commit together. It is what the
 // consumer adapters take instead of a Store for exactly-once effects in
 // that database. Like Store, it is for store writers; it may change before
-// a tagged release.
+// a tagged release. dedupetest.RunTx is the conformance suite every
+// implementation must pass.
 type TxStore interface {
 	// RunTx begins a transaction, takes key in it (waiting while another
 	// transaction holds it), and, when the key has no committed record,

@@ -1,4 +1,5 @@
-// Package dedupetest is the conformance suite every dedupe.Store must pass.
+// Package dedupetest is the conformance suite every dedupe.Store must pass,
+// and the one every transactional store (dedupe.TxStore) must pass.
 //
 //	func TestMyStore(t *testing.T) {
 //		dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return myBackend(t) })
@@ -7,6 +8,17 @@
 // The suite is grouped by behaviour: store primitives, commit, validation,
 // codec, notification and concurrency (including a 32-way race with separate
 // connections), lifecycle (close, leaks) and claim mode.
+//
+// RunTx is the suite of transactional stores: it takes a TxHarness, whose
+// hooks bring in what only the store's test can do with its database
+// (write and count effects, kill a session, break a link at COMMIT,
+// clean up, start another process), since the suite imports no database
+// client. Its groups: concurrency (100 runs of one key: one effect),
+// failure (a failed, panicking, killed or SIGKILLed owner: nothing stored,
+// the key free at once), commit (values; a lost COMMIT answer is
+// dedupe.ErrCommitUnknown and the redelivery finds the value), expiry,
+// cleanup under concurrent claims, fingerprints and validation.
+// dedupe/pgstore's conformance_test.go is a worked example.
 package dedupetest
 
 import (
