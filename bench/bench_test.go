@@ -25,7 +25,7 @@ func TestShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if want := len(plan(res.opts)); len(res.rows) != want || want < 25 {
+	if want := len(plan(res.opts)); len(res.rows) != want || want < 30 {
 		t.Errorf("%d rows measured, want all %d", len(res.rows), want)
 	}
 	for _, r := range res.rows {
@@ -40,6 +40,7 @@ func TestShortRun(t *testing.T) {
 func useServices(t *testing.T) {
 	t.Helper()
 	redis, valkey, kafka := testenv.Redis(t), testenv.Valkey(t), testenv.Kafka(t)
+	t.Setenv("IDEMQ_POSTGRES_URL", testenv.PostgresURL(t))
 	t.Setenv("IDEMQ_REDIS_ADDR", redis.Addrs[0])
 	t.Setenv("IDEMQ_VALKEY_ADDR", valkey.Addrs[0])
 	t.Setenv("IDEMQ_KAFKA_BROKERS", strings.Join(kafka.Brokers, ","))
@@ -61,6 +62,13 @@ func checkRow(t *testing.T, r *row) {
 	if s.redis != nil && (s.redis.cpuPerKey <= 0 || s.redis.cmdsPerKey <= 0) {
 		t.Errorf("%s: server %v µs/key, %v cmds/key: want both positive", r.name, s.redis.cpuPerKey, s.redis.cmdsPerKey)
 	}
+	if (r.keysDDL != nil) != (s.postgres != nil) {
+		t.Errorf("%s: PostgreSQL figures %v, want them exactly for rows on PostgreSQL", r.name, s.postgres)
+	}
+	if d := s.postgres; d != nil && (d.commitsPerMsg < 1 || d.walPerMsg <= 0) {
+		t.Errorf("%s: %v commits/msg, %v WAL B/msg: want at least one commit per message and some WAL", r.name,
+			d.commitsPerMsg, d.walPerMsg)
+	}
 }
 
 func checkReport(t *testing.T, path string, res *results) {
@@ -71,7 +79,7 @@ func checkReport(t *testing.T, path string, res *results) {
 	}
 	text := string(b)
 	for _, want := range []string{"# idemq benchmark results", res.opts.commandLine(), "## Kafka consumers",
-		"## Batch path", "## Watermill middleware", "## Targets"} {
+		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## Targets"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -24,6 +24,7 @@ type machine struct {
 	goos, goarch  string
 	goVersion     string
 	redis, valkey string // from INFO server; "" when not used
+	postgres      string // from server_version; "" when not used
 	kafka         string // from the broker's log; "" when not used
 	loadStart     string // 1-minute load average when the run started
 }
@@ -36,6 +37,9 @@ func describe(env *services) machine {
 	}
 	if env.valkey != nil {
 		m.valkey = env.valkey.version
+	}
+	if env.pg != nil {
+		m.postgres = env.pg.version
 	}
 	if env.kafka != nil {
 		m.kafka = kafkaVersion()

@@ -1,15 +1,19 @@
 // Command bench measures idemq against the plain consumers it wraps, on the
-// real services of `make services`, and writes the tables of issue 13 to
-// bench/RESULTS.md from one run: Kafka consumers (raw kafka-go, franz-go, the
-// idemq consumer on every store), the batch path against a two-write Redis
-// floor, and the Watermill middleware.
+// real services of `make services`, and writes the tables of issues 13 and
+// 24 to bench/RESULTS.md from one run: Kafka consumers (raw kafka-go,
+// franz-go, the idemq consumer on every store), Kafka consumers whose effects
+// are rows in PostgreSQL (a hand-written loop of one transaction per message
+// against the idemq consumer on pgstore), the batch path against a two-write
+// Redis floor, and the Watermill middleware.
 //
 //	make bench                      # starts the services, then go run ./bench
 //	go run ./bench -only 'kafka/raw|floor' -rounds 1
+//	go run ./bench -only postgres   # the PostgreSQL rows alone
 //
 // Rounds are interleaved (round 1 of every row, then round 2, ...) and every
 // row reports its median, min and max. Everything the run creates (topics,
-// consumer groups, Redis keys under a prefix of its own) is deleted at the end.
+// consumer groups, Redis keys under a prefix of its own, PostgreSQL tables
+// named after the run) is deleted at the end.
 // The exit status is non-zero when a row fails (an error or a timeout), not
 // when a target is missed.
 package main

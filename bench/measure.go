@@ -14,6 +14,7 @@ type sample struct {
 	items      int
 	cpuPerItem float64     // this process's CPU (user+sys) µs per item
 	redis      *redisDelta // the server's work per item; nil for rows without a server
+	postgres   *pgDelta    // PostgreSQL's work per message; nil for rows not on PostgreSQL
 }
 
 // Bounds of a round: a row that is not done by rowTimeout fails, and one
@@ -24,28 +25,30 @@ const (
 )
 
 // measure runs one round of r, after a garbage collection: process CPU and
-// the server's INFO are read around the whole round (setup and shutdown
-// included, so every command the round caused is counted), the rate over
-// the part the row times. The round's keys are deleted afterwards, outside
-// the window.
+// the server's INFO (or PostgreSQL's statistics) are read around the whole
+// round (setup and shutdown included, so every command the round caused is
+// counted), the rate over the part the row times. The round's keys (or
+// tables, created before the window) are deleted afterwards, outside the
+// window.
 func measure(ctx context.Context, env *services, r *row, round int) (sample, error) {
-	rr := rowRound{row: r.name, round: round}
-	var srv *server
-	if r.server != nil {
-		srv = r.server(env)
-		rr.server, rr.prefix = srv, srv.keyPrefix(r.name, round)
-		defer func() { _ = srv.deletePrefix(context.WithoutCancel(ctx), rr.prefix) }() // the final sweep retries a failure
+	rr, cleanup, err := prepare(ctx, env, r, round)
+	defer cleanup()
+	if err != nil {
+		return sample{}, err
 	}
 	runtime.GC() // the garbage of the row before is collected outside this round's window
-	before, err := snapshot(ctx, srv)
+	before, err := snapshot(ctx, rr.server, rr.pg)
 	if err != nil {
 		return sample{}, err
 	}
 	t, err := bounded(ctx, env, r, rr)
+	if err == nil && rr.pg != nil {
+		err = rr.pg.waitSessions(ctx) // so that their statistics are in
+	}
 	if err != nil {
 		return sample{}, err
 	}
-	after, err := snapshot(ctx, srv)
+	after, err := snapshot(ctx, rr.server, rr.pg)
 	if err != nil {
 		return sample{}, err
 	}
@@ -57,10 +60,40 @@ func measure(ctx context.Context, env *services, r *row, round int) (sample, err
 		items:      t.items,
 		cpuPerItem: float64(after.cpu-before.cpu) / float64(time.Microsecond) / float64(t.items),
 	}
-	if srv != nil {
-		s.redis, err = srv.delta(ctx, before.server, after.server, t.items)
+	if rr.server != nil {
+		s.redis, err = rr.server.delta(ctx, before.server, after.server, t.items)
+	}
+	if rr.pg != nil && err == nil {
+		if s.postgres, err = rr.pg.delta(ctx, before.postgres, after.postgres, t.items); err == nil {
+			err = rr.pg.checkEffects(ctx, rr.tables, t.items)
+		}
 	}
 	return s, err
+}
+
+// prepare gives a round with a server a fresh key prefix, and creates the
+// tables of a round on PostgreSQL; cleanup deletes them (the final sweep of
+// close retries a failure).
+func prepare(ctx context.Context, env *services, r *row, round int) (rr rowRound, cleanup func(), err error) {
+	rr = rowRound{row: r.name, round: round}
+	after := context.WithoutCancel(ctx) // cleanup runs after an interrupted round too
+	var cleanups []func()
+	cleanup = func() {
+		for _, c := range cleanups {
+			c()
+		}
+	}
+	if r.server != nil {
+		srv := r.server(env)
+		rr.server, rr.prefix = srv, srv.keyPrefix(r.name, round)
+		cleanups = append(cleanups, func() { _ = srv.deletePrefix(after, rr.prefix) })
+	}
+	if r.keysDDL != nil {
+		rr.pg, rr.tables = env.pg, env.pg.roundTables(r.name, round)
+		cleanups = append(cleanups, func() { _ = rr.pg.dropTables(after, rr.tables) })
+		err = rr.pg.createTables(ctx, rr.tables, r.keysDDL)
+	}
+	return rr, cleanup, err
 }
 
 // bounded runs the round with a deadline, and stops waiting for it if it
@@ -97,16 +130,19 @@ var errRowTimeout = fmt.Errorf("timed out after %s", rowTimeout)
 
 // point is what measure reads before and after a round.
 type point struct {
-	cpu    time.Duration // this process's CPU so far
-	server *redisPoint   // nil without a server
+	cpu      time.Duration // this process's CPU so far
+	server   *redisPoint   // nil without a server
+	postgres *pgPoint      // nil for a row not on PostgreSQL
 }
 
-func snapshot(ctx context.Context, srv *server) (point, error) {
+func snapshot(ctx context.Context, srv *server, pg *pgServer) (point, error) {
 	p := point{cpu: processCPU()}
-	if srv == nil {
-		return p, nil
-	}
 	var err error
-	p.server, err = srv.point(ctx)
+	if srv != nil {
+		p.server, err = srv.point(ctx)
+	}
+	if pg != nil && err == nil {
+		p.postgres, err = pg.point(ctx)
+	}
 	return p, err
 }

@@ -1,10 +1,15 @@
 package main
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/idemq/idemq/dedupe/pgstore"
+)
 
 // Names of the rows others refer to.
 const (
 	rawGroupRow = "kafka/raw-consumergroup"
+	pgFloorRow  = "kafka/floor-postgres"
 	noneRow     = "watermill/none"
 )
 
@@ -20,6 +25,7 @@ const floorDepth = 500
 func plan(o options) []*row {
 	var rows []*row
 	rows = append(rows, kafkaRows(o)...)
+	rows = append(rows, postgresRows()...)
 	rows = append(rows, batchRows(o)...)
 	rows = append(rows, watermillRows(o)...)
 	return filter(rows, o.only)
@@ -54,6 +60,22 @@ func kafkaRows(o options) []*row {
 			idemqRun(serverStoreKind, false, false)), onValkey, valkeyFloor),
 		withServer(k("kafka/idemq-redis-optimistic", "idemq consumer on Redis, Config.Guard.Optimistic, fresh keys", needRedis,
 			idemqRun(serverStoreKind, false, true)), onRedis, redisFloor),
+	}
+}
+
+// postgresRows are the Kafka consumers whose effects are rows in
+// PostgreSQL, against the hand-written loop with one transaction per message.
+func postgresRows() []*row {
+	p := func(name, note string, keysDDL func(string) string, run runFunc) *row {
+		return &row{name: name, section: sectionPostgres, unit: "msgs/s", needs: needKafka | needPostgres,
+			baseline: pgFloorRow, keysDDL: keysDDL, note: note, run: run}
+	}
+	return []*row{
+		p(pgFloorRow, "rawGroupRun's loop, each message in a transaction of its own: BEGIN, "+
+			"`INSERT INTO keys (scope, key) ... ON CONFLICT DO NOTHING`, the effect's INSERT if that inserted a row, COMMIT; "+
+			"the dedupe table has the primary key (scope, key) and nothing else", floorKeysSchema, pgFloorRun),
+		p("kafka/idemq-postgres", "idemq consumer with Config.TxStore a pgstore.Store (pgx pool, pessimistic, "+
+			"its own table with pgstore.Schema), the handler inserting the effect through Store.Tx", pgstore.Schema, idemqPostgresRun),
 	}
 }
 

@@ -22,6 +22,12 @@ const commitEvery = 1000
 // assignment inside Generation.Start, Generation.CommitOffsets every 1,000
 // messages of a partition. Timed from before the join to the last message.
 func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
+	return groupRun(ctx, env, rr, nil)
+}
+
+// groupRun is rawGroupRun with handle (if not nil) called for each message
+// before it counts; an error of handle fails the round.
+func groupRun(ctx context.Context, env *services, rr rowRound, handle messageFunc) (timed, error) {
 	k := env.kafka
 	topic := k.fresh.name
 	rc := k.readerConfig(topic, k.group(rr.row, rr.round))
@@ -43,7 +49,7 @@ func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error)
 	if err != nil {
 		return timed{}, fmt.Errorf("joining: %w", err)
 	}
-	c := &rawCounter{want: int64(k.fresh.messages), done: make(chan struct{})}
+	c := &rawCounter{want: int64(k.fresh.messages), done: make(chan struct{}), handle: handle}
 	for _, a := range gen.Assignments[topic] {
 		gen.Start(func(ctx context.Context) { c.consumePartition(ctx, gen, rc, a) })
 	}
@@ -55,12 +61,17 @@ func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error)
 	}
 }
 
-// rawCounter counts the messages of all partitions and closes done at want.
+// messageFunc is the work a raw consumer does per message.
+type messageFunc func(ctx context.Context, m kafkago.Message) error
+
+// rawCounter counts the messages of all partitions and closes done at want,
+// or at the first error.
 type rawCounter struct {
 	n      atomic.Int64
 	want   int64
 	done   chan struct{}
 	once   sync.Once
+	handle messageFunc // nil: none
 	mu     sync.Mutex
 	errors []error
 }
@@ -75,6 +86,7 @@ func (c *rawCounter) fail(err error) {
 	c.mu.Lock()
 	c.errors = append(c.errors, err)
 	c.mu.Unlock()
+	c.once.Do(func() { close(c.done) })
 }
 
 func (c *rawCounter) err() error {
@@ -96,6 +108,12 @@ func (c *rawCounter) consumePartition(ctx context.Context, gen *kafkago.Generati
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
 			return // the generation ended
+		}
+		if c.handle != nil {
+			if err := c.handle(ctx, m); err != nil {
+				c.fail(fmt.Errorf("partition %d offset %d: %w", a.ID, m.Offset, err))
+				return
+			}
 		}
 		if n%commitEvery == 0 {
 			if err := gen.CommitOffsets(map[string]map[int]int64{rc.Topic: {a.ID: m.Offset + 1}}); err != nil {

@@ -13,7 +13,7 @@ import (
 func writeReport(path string, res *results) error {
 	var b bytes.Buffer
 	writeHeader(&b, res)
-	for _, s := range []section{sectionKafka, sectionBatch, sectionWatermill} {
+	for _, s := range []section{sectionKafka, sectionPostgres, sectionBatch, sectionWatermill} {
 		writeSection(&b, res, s)
 	}
 	writeTargets(&b, res)
@@ -35,12 +35,13 @@ func writeHeader(b *bytes.Buffer, res *results) {
 	fmt.Fprintf(b, "| machine | |\n|---|---|\n")
 	fmt.Fprintf(b, "| CPUs (runtime.NumCPU) | %d |\n| OS/arch | %s/%s |\n| Go | %s |\n", m.cpus, m.goos, m.goarch, m.goVersion)
 	for _, s := range [][2]string{{"Redis (IDEMQ_REDIS_ADDR, INFO server)", m.redis},
-		{"Valkey (IDEMQ_VALKEY_ADDR, INFO server)", m.valkey}, {"Kafka (IDEMQ_KAFKA_BROKERS, from its log)", m.kafka}} {
+		{"Valkey (IDEMQ_VALKEY_ADDR, INFO server)", m.valkey}, {"PostgreSQL (IDEMQ_POSTGRES_URL, its settings)", m.postgres},
+		{"Kafka (IDEMQ_KAFKA_BROKERS, from its log)", m.kafka}} {
 		if s[1] != "" {
 			fmt.Fprintf(b, "| %s | %s |\n", s[0], s[1])
 		}
 	}
-	b.WriteString("\nKafka, Redis, Valkey and this program share the machine's cores, and other work may run on it: " +
+	b.WriteString("\nKafka, Redis, Valkey, PostgreSQL and this program share the machine's cores, and other work may run on it: " +
 		"compare figures within this file only. Every figure is the median over the rounds (min and max of the rate " +
 		"beside it); ratios are of medians. Server figures are deltas of INFO around each round: CPU is " +
 		"used_cpu_user + used_cpu_sys, commands are commandstats calls (a script call counts once and each command it " +
@@ -58,11 +59,13 @@ func writeSection(b *bytes.Buffer, res *results, s section) {
 		return
 	}
 	fmt.Fprintf(b, "\n## %s\n\n%s\n\n", sectionTitles[s], sectionIntro(res, s))
-	b.WriteString("| row | median | min | max | ratio to baseline | consumer CPU µs/item | server CPU µs/key | × floor | " +
-		"server cmds/key | top commands per key | rounds others used the server |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
+	columns, render := serverColumns, tableRow
+	if s == sectionPostgres {
+		columns, render = pgColumns, pgTableRow
+	}
+	b.WriteString(columns)
 	for _, r := range rows {
-		b.WriteString(tableRow(res.rows, r) + "\n")
+		b.WriteString(render(res.rows, r) + "\n")
 	}
 	b.WriteString("\n")
 	for _, r := range rows {
@@ -72,8 +75,17 @@ func writeSection(b *bytes.Buffer, res *results, s section) {
 	}
 }
 
+// The columns of a table: a Redis server's figures, or PostgreSQL's.
+const (
+	serverColumns = "| row | median | min | max | ratio to baseline | consumer CPU µs/item | server CPU µs/key | × floor | " +
+		"server cmds/key | top commands per key | rounds others used the server |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n"
+	pgColumns = "| row | median | min | max | ratio to baseline | consumer CPU µs/item | PostgreSQL commits/msg | " +
+		"WAL bytes/msg | rounds others used the server |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n"
+)
+
 var sectionTitles = map[section]string{
 	sectionKafka:     "Kafka consumers (msgs/s)",
+	sectionPostgres:  "Kafka consumers with their effects in PostgreSQL (msgs/s)",
 	sectionBatch:     "Batch path and the two-write floor (keys/s)",
 	sectionWatermill: "Watermill middleware (msgs/s)",
 }

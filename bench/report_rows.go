@@ -7,29 +7,50 @@ import (
 	"strings"
 )
 
-// tableRow renders one row of a section's table.
+// tableRow renders one row of a section's table with a server's columns.
 func tableRow(all []*row, r *row) string {
 	sum, ok := r.summarize()
 	if !ok {
 		return "| `" + r.name + "` | failed | | | | | | | | | |"
 	}
-	cells := []string{"`" + r.name + "`", rate(sum.median), rate(sum.min), rate(sum.max),
-		ratioCell(ratioTo(all, r.baseline, sum.median, func(s summary) float64 { return s.median })),
-		fmt.Sprintf("%.2f", sum.cpuPerItem)}
+	cells := rateCells(all, r, sum)
 	if sv := sum.server; sv == nil {
 		cells = append(cells, "", "", "", "", "")
 	} else {
 		cells = append(cells, fmt.Sprintf("%.2f", sv.cpu),
 			ratioCell(ratioTo(all, r.floor, sv.cpu, serverCPU)),
-			fmt.Sprintf("%.2f", sv.cmds), topCommands(sv.perCommand, 6), sharedCell(sv, len(r.samples)))
-	}
-	if r.name == r.baseline {
-		cells[4] = "1 (baseline)"
+			fmt.Sprintf("%.2f", sv.cmds), topCommands(sv.perCommand, 6), sharedCell(sv.shared, sv.rounds, len(r.samples)))
 	}
 	if r.name == r.floor && len(cells) > 7 {
 		cells[7] = "1 (floor)"
 	}
 	return "| " + strings.Join(cells, " | ") + " |"
+}
+
+// pgTableRow renders one row of the PostgreSQL section's table.
+func pgTableRow(all []*row, r *row) string {
+	sum, ok := r.summarize()
+	if !ok {
+		return "| `" + r.name + "` | failed | | | | | | | |"
+	}
+	cells := rateCells(all, r, sum)
+	if pg := sum.postgres; pg == nil {
+		cells = append(cells, "", "", "")
+	} else {
+		cells = append(cells, fmt.Sprintf("%.3f", pg.commits), rate(pg.wal), sharedCell(pg.shared, pg.rounds, len(r.samples)))
+	}
+	return "| " + strings.Join(cells, " | ") + " |"
+}
+
+// rateCells are the first cells of every table: the name, the rates, the
+// ratio to the baseline and the consumer's CPU.
+func rateCells(all []*row, r *row, sum summary) []string {
+	ratio := ratioCell(ratioTo(all, r.baseline, sum.median, func(s summary) float64 { return s.median }))
+	if r.name == r.baseline {
+		ratio = "1 (baseline)"
+	}
+	return []string{"`" + r.name + "`", rate(sum.median), rate(sum.min), rate(sum.max), ratio,
+		fmt.Sprintf("%.2f", sum.cpuPerItem)}
 }
 
 // ratioTo divides x by the figure of the named row, NaN when that row is
@@ -57,16 +78,16 @@ func serverCPU(s summary) float64 {
 	return s.server.cpu
 }
 
-// sharedCell says in how many rounds others used the server, and which
-// rounds the server figures come from.
-func sharedCell(sv *serverSummary, rounds int) string {
+// sharedCell says in how many rounds others used the server, and from how
+// many rounds (used) the server figures come.
+func sharedCell(shared, used, rounds int) string {
 	switch {
-	case sv.shared == 0:
+	case shared == 0:
 		return fmt.Sprintf("0 of %d", rounds)
-	case sv.rounds == sv.shared:
-		return fmt.Sprintf("%d of %d (figures from all)", sv.shared, rounds)
+	case used == shared:
+		return fmt.Sprintf("%d of %d (figures from all)", shared, rounds)
 	}
-	return fmt.Sprintf("%d of %d (figures from the other %d)", sv.shared, rounds, sv.rounds)
+	return fmt.Sprintf("%d of %d (figures from the other %d)", shared, rounds, used)
 }
 
 func ratioCell(x float64) string {
@@ -103,6 +124,19 @@ func sectionIntro(res *results, s section) string {
 			"calls == messages); CPU is counted until Run has returned. Group settings of every kafka-go row: " +
 			"MaxWait 250ms, MaxBytes 10 MiB, heartbeat 100ms, session 6s. × floor: server CPU per key over that of `" +
 			floorName("redis", floorDepth) + "` (Valkey rows: `" + floorName("valkey", floorDepth) + "`)."
+	case sectionPostgres:
+		return fmt.Sprintf("The fresh-key topic of the Kafka section; a fresh consumer group per round, and two fresh "+
+			"tables, created before the round's window and dropped after it: the effects (`%s`) and the row's dedupe "+
+			"table. Both rows write through a pgx pool of %d connections (one per partition), opened and closed in the "+
+			"round, one transaction per message, one at a time per partition; timed as the Kafka section's rows (the "+
+			"floor: to the last message's COMMIT), and each round must leave one effect row per message. PostgreSQL "+
+			"figures are per message over the whole round (the pool's sessions have ended, their statistics flushed, "+
+			"before the second reading): commits are the delta of pg_stat_database.xact_commit of the database of "+
+			"IDEMQ_POSTGRES_URL (with a few statements of our measuring session), WAL bytes the delta of "+
+			"pg_current_wal_lsn() (the whole server: autovacuum and checkpoints included). A round counts as shared "+
+			"(last column) when a session we did not open started (pg_stat_database.sessions, all databases) or another "+
+			"client session was active (pg_stat_activity) during it. Ratios are to `%s`.",
+			fmt.Sprintf(effectsSchema, "effects"), o.partitions, pgFloorRow)
 	case sectionBatch:
 		return fmt.Sprintf("Fresh keys under a fresh prefix per round, %d goroutines sharing one store; "+
 			"%s keys per round. A floor row of depth d sends, per round of d keys, one pipeline of d "+

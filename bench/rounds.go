@@ -27,7 +27,7 @@ func runRounds(ctx context.Context, env *services, rows []*row, rounds int, log 
 			}
 			r.samples = append(r.samples, s)
 			fmt.Fprintf(log, "bench: round %d/%d %-32s %10.0f %s  cpu %5.2f µs/item%s  (%s)\n", round, rounds, r.name,
-				s.rate, r.unit, s.cpuPerItem, serverLog(s.redis), time.Since(start).Round(time.Millisecond))
+				s.rate, r.unit, s.cpuPerItem, serverLog(s.redis)+pgLog(s.postgres), time.Since(start).Round(time.Millisecond))
 		}
 	}
 }
@@ -37,6 +37,17 @@ func serverLog(d *redisDelta) string {
 		return ""
 	}
 	s := fmt.Sprintf("  server %5.2f µs/key %5.2f cmds/key", d.cpuPerKey, d.cmdsPerKey)
+	if d.shared != "" {
+		s += " [shared: " + d.shared + "]"
+	}
+	return s
+}
+
+func pgLog(d *pgDelta) string {
+	if d == nil {
+		return ""
+	}
+	s := fmt.Sprintf("  postgres %5.3f commits/msg %6.0f WAL B/msg", d.commitsPerMsg, d.walPerMsg)
 	if d.shared != "" {
 		s += " [shared: " + d.shared + "]"
 	}

@@ -11,6 +11,7 @@ type section int
 
 const (
 	sectionKafka section = iota
+	sectionPostgres
 	sectionBatch
 	sectionWatermill
 )
@@ -21,10 +22,11 @@ type row struct {
 	section  section
 	unit     string // of the rate: "msgs/s" or "keys/s"
 	needs    need
-	server   func(*services) *server // whose INFO deltas the row reports; nil: none
-	baseline string                  // the row its median is divided by
-	floor    string                  // the floor row its Redis CPU per key is divided by
-	note     string                  // how it is measured, for the report
+	server   func(*services) *server   // whose INFO deltas the row reports; nil: none
+	baseline string                    // the row its median is divided by
+	floor    string                    // the floor row its Redis CPU per key is divided by
+	keysDDL  func(table string) string // a row on PostgreSQL: its dedupe table's DDL; nil: no PostgreSQL figures
+	note     string                    // how it is measured, for the report
 	run      runFunc
 
 	samples []sample
@@ -36,12 +38,15 @@ type row struct {
 type runFunc func(ctx context.Context, env *services, rr rowRound) (timed, error)
 
 // rowRound is what a round of a row gets: its round number and, for a row
-// with a server, the server and a fresh key prefix on it.
+// with a server, the server and a fresh key prefix on it; for a row on
+// PostgreSQL, the server and the round's tables, created empty.
 type rowRound struct {
 	row    string
 	round  int
 	server *server
 	prefix string
+	pg     *pgServer
+	tables pgTables
 }
 
 // timed is the measured part of a round.

@@ -20,6 +20,7 @@ type services struct {
 	redis  *server // IDEMQ_REDIS_ADDR, Redis 7.0
 	valkey *server // IDEMQ_VALKEY_ADDR, Valkey 8.1
 	kafka  *kafkaCluster
+	pg     *pgServer // IDEMQ_POSTGRES_URL, PostgreSQL 15
 }
 
 // need says which services a row uses.
@@ -29,6 +30,7 @@ const (
 	needKafka need = 1 << iota
 	needRedis
 	needValkey
+	needPostgres
 )
 
 // connect reaches every service the rows need, or says which variable is
@@ -45,6 +47,9 @@ func connect(ctx context.Context, opts options, rows []*row) (*services, error) 
 	}
 	if err == nil && needs&needValkey != 0 {
 		env.valkey, err = dialServer(ctx, "valkey", "IDEMQ_VALKEY_ADDR", env.runID)
+	}
+	if err == nil && needs&needPostgres != 0 {
+		env.pg, err = dialPostgres(ctx, env.runID)
 	}
 	if err == nil && needs&needKafka != 0 {
 		env.kafka, err = dialKafka(ctx, env.runID)
@@ -82,6 +87,9 @@ func (env *services) close(log io.Writer) error {
 		if s != nil {
 			errs = append(errs, s.close(ctx))
 		}
+	}
+	if env.pg != nil {
+		errs = append(errs, env.pg.close(ctx))
 	}
 	if env.kafka != nil {
 		errs = append(errs, env.kafka.close(ctx))

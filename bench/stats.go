@@ -13,6 +13,7 @@ type summary struct {
 	median, min, max float64 // of the rate
 	cpuPerItem       float64 // medians of the per-round figures
 	server           *serverSummary
+	postgres         *pgSummary
 }
 
 // serverSummary is a row's server figures: from the rounds during which no
@@ -22,6 +23,14 @@ type serverSummary struct {
 	perCommand map[string]float64 // calls / items over those rounds
 	shared     int                // rounds during which other clients used the server
 	rounds     int                // rounds the figures come from
+}
+
+// pgSummary is a row's PostgreSQL figures, from the rounds chosen as
+// serverSummary's are.
+type pgSummary struct {
+	commits, wal float64 // medians per message
+	shared       int     // rounds during which other clients used the server
+	rounds       int     // rounds the figures come from
 }
 
 // summarize returns the row's summary, or false if no round succeeded.
@@ -34,7 +43,30 @@ func (r *row) summarize() (summary, bool) {
 		rates, cpu = append(rates, s.rate), append(cpu, s.cpuPerItem)
 	}
 	return summary{median: median(rates), min: slices.Min(rates), max: slices.Max(rates),
-		cpuPerItem: median(cpu), server: summarizeServer(r.samples)}, true
+		cpuPerItem: median(cpu), server: summarizeServer(r.samples), postgres: summarizePostgres(r.samples)}, true
+}
+
+func summarizePostgres(samples []sample) *pgSummary {
+	var clean, all []*pgDelta
+	for _, s := range samples {
+		if d := s.postgres; d != nil {
+			if all = append(all, d); d.shared == "" {
+				clean = append(clean, d)
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	use := clean
+	if len(use) == 0 {
+		use = all
+	}
+	var commits, wal []float64
+	for _, d := range use {
+		commits, wal = append(commits, d.commitsPerMsg), append(wal, d.walPerMsg)
+	}
+	return &pgSummary{commits: median(commits), wal: median(wal), shared: len(all) - len(clean), rounds: len(use)}
 }
 
 func summarizeServer(samples []sample) *serverSummary {
