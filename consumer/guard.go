@@ -51,13 +51,29 @@ func (g Guard) WithDefaults() Guard {
 	return g
 }
 
-// RunOptions returns the dedupe options of g (defaults applied): its mode,
-// lease and TTL.
+// RunOptions returns the dedupe.Run options of g (defaults applied): its
+// mode, lease and TTL.
 func (g Guard) RunOptions() []dedupe.RunOption {
-	g = g.WithDefaults()
-	opts := []dedupe.RunOption{dedupe.WithTTL(g.TTL)}
-	if g.Optimistic {
-		return append(opts, dedupe.WithOptimistic())
+	var opts []dedupe.RunOption
+	for _, o := range g.options() {
+		opts = append(opts, o)
 	}
-	return append(opts, dedupe.WithClaim(g.Lease))
+	return opts
+}
+
+// BatchOptions returns the same as dedupe.NewBatch options.
+func (g Guard) BatchOptions() []dedupe.BatchOption {
+	var opts []dedupe.BatchOption
+	for _, o := range g.options() {
+		opts = append(opts, o)
+	}
+	return opts
+}
+
+func (g Guard) options() []dedupe.Option {
+	g = g.WithDefaults()
+	if g.Optimistic {
+		return []dedupe.Option{dedupe.WithTTL(g.TTL), dedupe.WithOptimistic()}
+	}
+	return []dedupe.Option{dedupe.WithTTL(g.TTL), dedupe.WithClaim(g.Lease)}
 }

@@ -63,26 +63,20 @@ type Batch[V any] struct {
 	asks    []*Ticket[V]            // asked for promotion since the heartbeat last sent the asks
 }
 
-// NewBatch returns a Batch on store. It accepts the options of Run, which
-// work as they do for Run: WithOptimistic (the mode), WithClaim (the lease,
-// default DefaultLease), WithTTL, WithCodec, WithCommitTimeout, WithNoWait
-// (Await returns ErrInProgress at once) and WithKeepClaimOnError (Release
-// keeps the claim until its lease ends); and WithQueuedLease, for the
-// Batch only. WithEagerStart and WithFingerprint are Run's only
-// (ErrInvalidOption): a Batch takes fingerprints per key, with ClaimKeys.
-// Close the Batch when done.
-func NewBatch[V any](store Store, opts ...RunOption) (*Batch[V], error) {
-	cfg, err := newRunConfig(opts)
+// NewBatch returns a Batch on store. It takes the options Run takes too
+// (each an Option), which work as they do for Run: WithOptimistic (the
+// mode), WithClaim (the lease, default DefaultLease), WithTTL, WithCodec,
+// WithCommitTimeout, WithNoWait (Await returns ErrInProgress at once) and
+// WithKeepClaimOnError (Release keeps the claim until its lease ends); and
+// WithQueuedLease, a BatchOption. A Batch takes fingerprints per key, with
+// ClaimKeys. Close the Batch when done.
+func NewBatch[V any](store Store, opts ...BatchOption) (*Batch[V], error) {
+	cfg, err := newBatchConfig(opts)
 	if err == nil {
 		err = checkStore(store)
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case cfg.eager:
-		return nil, fmt.Errorf("%w: WithEagerStart applies to Run only", ErrInvalidOption)
-	case cfg.fingerprint != nil:
-		return nil, fmt.Errorf("%w: WithFingerprint applies to Run only: a Batch takes them per key (ClaimKeys)", ErrInvalidOption)
 	}
 	b := &Batch[V]{
 		store: store, cfg: cfg, queued: cfg.queuedLeaseOr(), tokens: newToken()[:16] + "-",

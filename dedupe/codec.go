@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// A Codec turns committed values into bytes and back. The zero RunOption
-// uses JSONCodec.
+// A Codec turns committed values into bytes and back. Without WithCodec,
+// Run and NewBatch use JSONCodec.
 type Codec interface {
 	Encode(v any) ([]byte, error)
 	// Decode decodes data into v, a pointer to the run's value type.

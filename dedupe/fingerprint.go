@@ -16,7 +16,7 @@ import (
 // written without one, are not compared. A Batch takes fingerprints per key
 // (ClaimKeys).
 func WithFingerprint(fp []byte) RunOption {
-	return func(c *runConfig) { c.fingerprint = fp }
+	return runOnly(func(c *runConfig) { c.fingerprint = fp })
 }
 
 // KeyReusedError reports a key whose stored claim or value was made for a

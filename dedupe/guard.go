@@ -41,9 +41,6 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if fn == nil {
 		return zero, fmt.Errorf("%w: nil function", ErrInvalidOption)
 	}
-	if cfg.queuedLease > 0 {
-		return zero, fmt.Errorf("%w: WithQueuedLease applies to NewBatch only", ErrInvalidOption)
-	}
 	if ctx.Err() != nil {
 		return zero, context.Cause(ctx)
 	}

@@ -50,7 +50,7 @@ func TestNilStoreIsRefused(t *testing.T) {
 			if !errors.Is(err, dedupe.ErrInvalidOption) || called {
 				t.Errorf("Run on a nil %T = %v (fn called: %v), want ErrInvalidOption and fn not called", s, err, called)
 			}
-			for _, opts := range [][]dedupe.RunOption{nil, {dedupe.WithOptimistic()}} {
+			for _, opts := range [][]dedupe.BatchOption{nil, {dedupe.WithOptimistic()}} {
 				if b, err := dedupe.NewBatch[int](s, opts...); !errors.Is(err, dedupe.ErrInvalidOption) || b != nil {
 					t.Errorf("NewBatch(%T, %d options) = %v, %v; want nil, ErrInvalidOption", s, len(opts), b, err)
 				}

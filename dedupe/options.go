@@ -20,8 +20,32 @@ const (
 	MinLease = 30 * time.Millisecond
 )
 
-// RunOption configures Run and NewBatch.
-type RunOption func(*runConfig)
+// An Option configures Run and NewBatch alike: it is both a RunOption and
+// a BatchOption. The options that apply to one of them only are typed so:
+// WithEagerStart and WithFingerprint are RunOptions, WithQueuedLease is a
+// BatchOption, and passing one to the other does not compile.
+type Option interface {
+	RunOption
+	BatchOption
+}
+
+// A RunOption configures Run.
+type RunOption interface{ applyRun(*runConfig) }
+
+// A BatchOption configures NewBatch.
+type BatchOption interface{ applyBatch(*runConfig) }
+
+// shared, runOnly and batchOnly implement the option interfaces.
+type (
+	shared    func(*runConfig)
+	runOnly   func(*runConfig)
+	batchOnly func(*runConfig)
+)
+
+func (o shared) applyRun(c *runConfig)      { o(c) }
+func (o shared) applyBatch(c *runConfig)    { o(c) }
+func (o runOnly) applyRun(c *runConfig)     { o(c) }
+func (o batchOnly) applyBatch(c *runConfig) { o(c) }
 
 type runConfig struct {
 	ttl              time.Duration
@@ -40,13 +64,13 @@ type runConfig struct {
 // WithTTL sets how long a committed value lives (default DefaultTTL, 24h).
 // It must be >= 1ms, Redis's unit; stores keep it rounded up to whole
 // milliseconds.
-func WithTTL(ttl time.Duration) RunOption {
-	return func(c *runConfig) {
+func WithTTL(ttl time.Duration) Option {
+	return shared(func(c *runConfig) {
 		if ttl < time.Millisecond {
 			c.fail("WithTTL(%v): the TTL must be >= 1ms", ttl)
 		}
 		c.ttl = ttl
-	}
+	})
 }
 
 // WithOptimistic selects optimistic mode, the model of the seed library
@@ -54,7 +78,7 @@ func WithTTL(ttl time.Duration) RunOption {
 // duplicates run at once, the first end(value) to reach the store wins, and
 // the others are cancelled with the winner's *ConflictError. Use it only
 // where fn has no side effect before end that must not happen twice.
-func WithOptimistic() RunOption { return func(c *runConfig) { c.optimistic = true } }
+func WithOptimistic() Option { return shared(func(c *runConfig) { c.optimistic = true }) }
 
 // WithEagerStart starts fn at once, in parallel with the check for a stored
 // value, as the seed library does; fn is cancelled if a value turns up (with
@@ -62,20 +86,20 @@ func WithOptimistic() RunOption { return func(c *runConfig) { c.optimistic = tru
 // default fn starts only after the check found no value, so a redelivered
 // message never starts its side effects. Optimistic mode only (with
 // WithOptimistic), and Run only: anything else is ErrInvalidOption.
-func WithEagerStart() RunOption { return func(c *runConfig) { c.eager = true } }
+func WithEagerStart() RunOption { return runOnly(func(c *runConfig) { c.eager = true }) }
 
 // WithClaim sets the claim's lease of claim-first mode (default
 // DefaultLease): before fn runs, the guard claims the key with a random
 // owner token and this lease, renews it every lease/3 while fn runs, and
 // commits only if it still holds the claim. The lease must be >= MinLease; it
 // excludes WithOptimistic.
-func WithClaim(lease time.Duration) RunOption {
-	return func(c *runConfig) {
+func WithClaim(lease time.Duration) Option {
+	return shared(func(c *runConfig) {
 		if lease < MinLease {
 			c.fail("WithClaim(%v): the lease must be >= %v", lease, MinLease)
 		}
 		c.lease = lease
-	}
+	})
 }
 
 // WithQueuedLease sets a Batch's lease of a claimed key whose work has not
@@ -88,49 +112,49 @@ func WithClaim(lease time.Duration) RunOption {
 // this lease, and only those it was working on (or had promoted ahead) stay
 // blocked for the full lease. A stall of the store longer than this lease
 // frees the unpromoted keys: Start then reports ErrLeaseLost, and their
-// work does not start. It must be at
-// least 30ms and at most the lease; NewBatch only (Run starts its work at
-// once: ErrInvalidOption), claim-first mode only.
-func WithQueuedLease(d time.Duration) RunOption {
-	return func(c *runConfig) {
+// work does not start. It must be at least MinLease and at most the
+// lease; claim-first mode only. It is a BatchOption: Run starts its work at
+// once.
+func WithQueuedLease(d time.Duration) BatchOption {
+	return batchOnly(func(c *runConfig) {
 		if d < MinLease {
 			c.fail("WithQueuedLease(%v): the lease must be >= %v", d, MinLease)
 		}
 		c.queuedLease = d
-	}
+	})
 }
 
 // WithNoWait makes Run return ErrInProgress at once when another owner holds
 // a live claim on the key, instead of waiting for its outcome (in claim mode,
 // and in optimistic mode when a claim-first run holds the key).
-func WithNoWait() RunOption { return func(c *runConfig) { c.noWait = true } }
+func WithNoWait() Option { return shared(func(c *runConfig) { c.noWait = true }) }
 
 // WithKeepClaimOnError keeps the claim when fn fails in claim-first mode,
 // so no other owner runs the key until the lease expires. By default the
 // claim is released at once, so a retry can run. It excludes WithOptimistic.
-func WithKeepClaimOnError() RunOption { return func(c *runConfig) { c.keepClaimOnError = true } }
+func WithKeepClaimOnError() Option { return shared(func(c *runConfig) { c.keepClaimOnError = true }) }
 
 // WithCodec sets the codec for committed values (default JSONCodec).
-func WithCodec(codec Codec) RunOption {
-	return func(c *runConfig) {
+func WithCodec(codec Codec) Option {
+	return shared(func(c *runConfig) {
 		if codec == nil {
 			c.fail("WithCodec(nil)")
 		}
 		c.codec = codec
-	}
+	})
 }
 
 // WithCommitTimeout bounds how long the commit may take once end is called
 // (default DefaultCommitTimeout, 10s). The commit does not stop when ctx is
 // cancelled, because an abandoned commit has an unknown outcome; past this
 // timeout Run returns ErrCommitUnknown. It must be > 0.
-func WithCommitTimeout(d time.Duration) RunOption {
-	return func(c *runConfig) {
+func WithCommitTimeout(d time.Duration) Option {
+	return shared(func(c *runConfig) {
 		if d <= 0 {
 			c.fail("WithCommitTimeout(%v): the timeout must be > 0", d)
 		}
 		c.commitTimeout = d
-	}
+	})
 }
 
 func (c *runConfig) fail(format string, args ...any) {
@@ -139,13 +163,34 @@ func (c *runConfig) fail(format string, args ...any) {
 	}
 }
 
+// newRunConfig applies Run's options (nil ones are skipped).
 func newRunConfig(opts []RunOption) (runConfig, error) {
-	c := runConfig{ttl: DefaultTTL, codec: JSONCodec{}, commitTimeout: DefaultCommitTimeout}
+	c := defaultConfig()
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&c)
+			opt.applyRun(&c)
 		}
 	}
+	return c.check()
+}
+
+// newBatchConfig applies NewBatch's options (nil ones are skipped).
+func newBatchConfig(opts []BatchOption) (runConfig, error) {
+	c := defaultConfig()
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyBatch(&c)
+		}
+	}
+	return c.check()
+}
+
+func defaultConfig() runConfig {
+	return runConfig{ttl: DefaultTTL, codec: JSONCodec{}, commitTimeout: DefaultCommitTimeout}
+}
+
+// check validates the options' combination and sets the default lease.
+func (c runConfig) check() (runConfig, error) {
 	switch {
 	case c.optimistic && c.lease > 0:
 		c.fail("WithClaim and WithOptimistic exclude each other")

@@ -12,7 +12,7 @@ import (
 
 // newEngine returns the consumer engine for cfg (defaults applied).
 func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Message, V], error) {
-	var guard []dedupe.RunOption
+	var guard []dedupe.BatchOption
 	if cfg.TxStore == nil {
 		guard = guardOptions(cfg)
 	}
@@ -41,8 +41,8 @@ func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Messa
 }
 
 // guardOptions are the dedupe.Batch options of cfg's guard.
-func guardOptions[V any](cfg *Config[V]) []dedupe.RunOption {
-	return append(cfg.Guard.RunOptions(), dedupe.WithCodec(cfg.Codec))
+func guardOptions[V any](cfg *Config[V]) []dedupe.BatchOption {
+	return append(cfg.Guard.BatchOptions(), dedupe.WithCodec(cfg.Codec))
 }
 
 // kafkaLog describes kafka-go messages to the engine.

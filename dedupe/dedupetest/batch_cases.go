@@ -398,9 +398,9 @@ func pick(keys []string, n int) []string {
 	return out
 }
 
-func newBatch[V any](t *testing.T, s dedupe.Store, opts ...dedupe.RunOption) *dedupe.Batch[V] {
+func newBatch[V any](t *testing.T, s dedupe.Store, opts ...dedupe.BatchOption) *dedupe.Batch[V] {
 	t.Helper()
-	opts = append([]dedupe.RunOption{dedupe.WithClaim(time.Minute)}, opts...)
+	opts = append([]dedupe.BatchOption{dedupe.WithClaim(time.Minute)}, opts...)
 	batch, err := dedupe.NewBatch[V](s, opts...)
 	if err != nil {
 		t.Fatalf("NewBatch: %v", err)

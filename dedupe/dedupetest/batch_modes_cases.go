@@ -180,14 +180,25 @@ var batchModeTests = map[string]func(*testing.T, Backend){
 		assertErr(t, err, dedupe.ErrInvalidOption)
 		_, err = dedupe.NewBatch[int](openStore(t, b), dedupe.WithOptimistic(), dedupe.WithQueuedLease(time.Second))
 		assertErr(t, err, dedupe.ErrInvalidOption)
-		_, err = dedupe.NewBatch[int](openStore(t, b), dedupe.WithOptimistic(), dedupe.WithEagerStart())
+		_, err = dedupe.NewBatch[int](openStore(t, b), dedupe.WithQueuedLease(time.Millisecond))
 		assertErr(t, err, dedupe.ErrInvalidOption)
+		// The options of one of Run and NewBatch only do not compile with the
+		// other: WithQueuedLease is no RunOption, WithEagerStart and
+		// WithFingerprint are no BatchOptions.
+		if _, ok := any(dedupe.WithQueuedLease(time.Second)).(dedupe.RunOption); ok {
+			t.Error("WithQueuedLease is a RunOption: Run(..., WithQueuedLease(d)) would compile")
+		}
+		for name, o := range map[string]dedupe.RunOption{"WithEagerStart": dedupe.WithEagerStart(), "WithFingerprint": dedupe.WithFingerprint([]byte("p"))} {
+			if _, ok := o.(dedupe.BatchOption); ok {
+				t.Errorf("%s is a BatchOption: NewBatch(..., %s) would compile", name, name)
+			}
+		}
 	},
 }
 
-func newOptimisticBatch[V any](t *testing.T, s dedupe.Store, opts ...dedupe.RunOption) *dedupe.Batch[V] {
+func newOptimisticBatch[V any](t *testing.T, s dedupe.Store, opts ...dedupe.BatchOption) *dedupe.Batch[V] {
 	t.Helper()
-	batch, err := dedupe.NewBatch[V](s, append([]dedupe.RunOption{dedupe.WithOptimistic()}, opts...)...)
+	batch, err := dedupe.NewBatch[V](s, append([]dedupe.BatchOption{dedupe.WithOptimistic()}, opts...)...)
 	if err != nil {
 		t.Fatalf("NewBatch: %v", err)
 	}

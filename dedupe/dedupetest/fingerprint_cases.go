@@ -105,8 +105,8 @@ var fingerprintTests = map[string]func(*testing.T, Backend){
 		assertErr(t, tickets[2].Result(ctx), nil)
 		again := claimKeys(t, newBatch[string](t, s), dedupe.ClaimKey{Key: fresh, Fingerprint: []byte("r")})
 		assertReused(t, again[0].Err(), fresh)
-		if _, err := dedupe.NewBatch[string](s, dedupe.WithFingerprint([]byte("p"))); !errors.Is(err, dedupe.ErrInvalidOption) {
-			t.Errorf("NewBatch(WithFingerprint) = %v, want ErrInvalidOption: a Batch takes them per key", err)
+		if _, ok := dedupe.WithFingerprint([]byte("p")).(dedupe.BatchOption); ok {
+			t.Error("WithFingerprint is a BatchOption: a Batch takes fingerprints per key")
 		}
 	},
 	"EveryKeyReusedIsNotAStoreFailure": func(t *testing.T, b Backend) {

@@ -37,9 +37,6 @@ var validationTests = map[string]func(*testing.T, Backend){
 			{"ClaimAndOptimistic", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Minute), dedupe.WithOptimistic()}, dedupe.ErrInvalidOption},
 			{"EagerStartWithoutOptimistic", key(t), []dedupe.RunOption{dedupe.WithEagerStart()}, dedupe.ErrInvalidOption},
 			{"KeepClaimOnErrorOptimistic", key(t), []dedupe.RunOption{dedupe.WithOptimistic(), dedupe.WithKeepClaimOnError()}, dedupe.ErrInvalidOption},
-			{"QueuedLeaseInRun", key(t), []dedupe.RunOption{dedupe.WithQueuedLease(time.Second)}, dedupe.ErrInvalidOption},
-			{"TinyQueuedLease", key(t), []dedupe.RunOption{dedupe.WithQueuedLease(time.Millisecond)}, dedupe.ErrInvalidOption},
-			{"QueuedLeaseOverLease", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Second), dedupe.WithQueuedLease(time.Minute)}, dedupe.ErrInvalidOption},
 		}
 		for _, c := range cases {
 			called := false

@@ -16,7 +16,7 @@ type Config[M, V any] struct {
 	// engine's own errors ("idemqkafka: ...").
 	Name  string
 	Store dedupe.Store
-	Guard []dedupe.RunOption // dedupe.NewBatch's options: mode, lease, TTL, codec
+	Guard []dedupe.BatchOption // dedupe.NewBatch's options: mode, lease, TTL, codec
 	// Tx, instead of Store, runs each keyed message's handler in a
 	// transaction of a transactional store, with Codec for its values.
 	Tx    dedupe.TxStore

@@ -48,7 +48,7 @@ func testConfig(store dedupe.Store) Config[msg, string] {
 	return Config[msg, string]{
 		Name:  "test",
 		Store: store,
-		Guard: []dedupe.RunOption{dedupe.WithClaim(5 * time.Second)},
+		Guard: []dedupe.BatchOption{dedupe.WithClaim(5 * time.Second)},
 		Log:   fakeLog{},
 		Key: func(m msg) (string, error) {
 			if m.key == "" {

@@ -166,7 +166,7 @@ func TestOptimisticLoserIsDuplicate(t *testing.T) {
 	winners := make(chan string, 2)
 	newE := func(name string) *Engine[msg, string] {
 		cfg := testConfig(store)
-		cfg.Guard = []dedupe.RunOption{dedupe.WithOptimistic()}
+		cfg.Guard = []dedupe.BatchOption{dedupe.WithOptimistic()}
 		cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
 			if running.Add(1) == 2 {
 				close(both)
@@ -351,7 +351,7 @@ func TestLateClaimsAreReleased(t *testing.T) {
 	store := dedupe.NewMemoryStore()
 	defer store.Close()
 	cfg := testConfig(&slowFirstClaims{BatchStore: store, delay: 400 * time.Millisecond})
-	cfg.Guard = []dedupe.RunOption{dedupe.WithClaim(300 * time.Millisecond)}
+	cfg.Guard = []dedupe.BatchOption{dedupe.WithClaim(300 * time.Millisecond)}
 	var runs atomic.Int32
 	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
 		runs.Add(1)

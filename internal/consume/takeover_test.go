@@ -37,7 +37,7 @@ func TestFinishedHandlerIsNotRunAgain(t *testing.T) {
 			var calls, duplicates atomic.Int32
 			lost, taken := make(chan struct{}), make(chan struct{})
 			cfg := testConfig(stalledRenewals{store})
-			cfg.Guard = []dedupe.RunOption{dedupe.WithClaim(300 * time.Millisecond)}
+			cfg.Guard = []dedupe.BatchOption{dedupe.WithClaim(300 * time.Millisecond)}
 			cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
 				if calls.Add(1) > 1 {
 					return errors.New("ran twice")
