@@ -14,6 +14,7 @@ import (
 // type T is what the user's function gets.
 type driver[T any] interface {
 	begin(ctx context.Context) (T, txn, error)
+	join(tx T) txn                                                      // a transaction the caller began
 	exec(ctx context.Context, query string, args ...any) (int64, error) // outside a transaction
 }
 
@@ -35,6 +36,8 @@ func (d pgxDriver) begin(ctx context.Context) (pgx.Tx, txn, error) {
 	}
 	return tx, pgxTxn{tx}, nil
 }
+
+func (pgxDriver) join(tx pgx.Tx) txn { return pgxTxn{tx} }
 
 func (d pgxDriver) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := d.pool.Exec(ctx, query, args...)
@@ -68,6 +71,8 @@ func (d sqlDriver) begin(ctx context.Context) (*sql.Tx, txn, error) {
 	}
 	return tx, sqlTxn{tx}, nil
 }
+
+func (sqlDriver) join(tx *sql.Tx) txn { return sqlTxn{tx} }
 
 func (d sqlDriver) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := d.db.ExecContext(ctx, query, args...)

@@ -30,20 +30,32 @@ func WithFingerprint(fp []byte) RunOption {
 // Run runs fn at most once per committed key of the store's scope, in one
 // transaction with the key's row: fn's writes through tx and its value
 // commit together, or not at all. See the package documentation for what
-// each outcome means.
+// each outcome means; RunIn does the same in a transaction of the caller's.
 func Run[T, V any](ctx context.Context, s *Store[T], key string, fn Func[T, V], opts ...RunOption) (V, error) {
-	var zero V
+	if s == nil || fn == nil {
+		var zero V
+		return zero, fmt.Errorf("%w: pgstore.Run needs a store and a function", dedupe.ErrInvalidOption)
+	}
+	return runTyped(s, key, fn, opts, func(fp []byte, raw rawFunc[T]) (dedupe.TxOutcome, error) {
+		return s.run(ctx, key, fp, raw)
+	})
+}
+
+// rawFunc is a Func whose value is encoded.
+type rawFunc[T any] func(ctx context.Context, tx T) ([]byte, error)
+
+// runTyped is what Run and RunIn do with typed values: it encodes the
+// value fn returns for do, which runs the guard, and decodes a duplicate's
+// into a *dedupe.ConflictError.
+func runTyped[T, V any](s *Store[T], key string, fn Func[T, V], opts []RunOption, do func(fp []byte, raw rawFunc[T]) (dedupe.TxOutcome, error)) (V, error) {
+	var zero, v V
 	var rc runConfig
 	for _, o := range opts {
 		if o != nil {
 			o(&rc)
 		}
 	}
-	if s == nil || fn == nil {
-		return zero, fmt.Errorf("%w: pgstore.Run needs a store and a function", dedupe.ErrInvalidOption)
-	}
-	var v V
-	out, err := s.run(ctx, key, rc.fingerprint, func(ctx context.Context, tx T) ([]byte, error) {
+	out, err := do(rc.fingerprint, func(ctx context.Context, tx T) ([]byte, error) {
 		var err error
 		if v, err = fn(ctx, tx); err != nil {
 			return nil, err
@@ -83,19 +95,12 @@ func (s *Store[T]) Tx(ctx context.Context) (T, bool) {
 // txKey is the context key of RunTx's transaction.
 type txKey struct{}
 
-// run is Run on encoded values: it begins the transaction, claims key,
-// calls fn and commits the value it returns; or it returns the committed
-// value of another run (Duplicate).
-func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx context.Context, tx T) ([]byte, error)) (dedupe.TxOutcome, error) {
+// run is Run on encoded values: it begins a transaction, runs the guard in
+// it and commits, or rolls back after an error or a duplicate.
+func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn rawFunc[T]) (dedupe.TxOutcome, error) {
 	var none dedupe.TxOutcome
-	switch {
-	case key == "":
-		return none, fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
-	case len(key) > dedupe.MaxKeyLen:
-		return none, fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
-	}
-	if err := ctx.Err(); err != nil {
-		return none, context.Cause(ctx)
+	if err := checkKey(ctx, key); err != nil {
+		return none, err
 	}
 	tx, t, err := s.db.begin(ctx)
 	if err != nil {
@@ -107,6 +112,44 @@ func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx c
 			_ = t.rollback(context.WithoutCancel(ctx)) // a failed rollback ends with the session
 		}
 	}()
+	out, err := s.guard(ctx, t, tx, key, fp, fn)
+	if err != nil || out.Duplicate {
+		return out, err
+	}
+	committed = true
+	if err := t.commit(context.WithoutCancel(ctx)); err != nil {
+		if sqlState(err) != "" || errors.Is(err, pgx.ErrTxCommitRollback) {
+			// the server answered: it rolled back (a serialization failure, a
+			// deferred constraint, a transaction an earlier statement aborted)
+			return none, fmt.Errorf("pgstore: committing key %q: %w", key, err)
+		}
+		return none, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrCommitUnknown, key, err)
+	}
+	return out, nil
+}
+
+// checkKey is the check of a run before it touches the database: a valid
+// key and a live ctx.
+func checkKey(ctx context.Context, key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
+	case len(key) > dedupe.MaxKeyLen:
+		return fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// guard is the part of a run inside a transaction, Run's and RunIn's
+// alike: it claims key, calls fn and stores the value fn returns in the
+// key's row; or it returns another run's committed value (Duplicate)
+// without calling fn. Whoever began the transaction ends it, and undoes
+// the claim after an error or a duplicate.
+func (s *Store[T]) guard(ctx context.Context, t txn, tx T, key string, fp []byte, fn rawFunc[T]) (dedupe.TxOutcome, error) {
+	var none dedupe.TxOutcome
 	if held, err := s.claim(ctx, t, key, fp); err != nil || held != nil {
 		if err == nil && held.given != "" && held.fingerprint != "" && held.given != held.fingerprint {
 			err = &dedupe.KeyReusedError{Key: key, Stored: held.fingerprint, Given: held.given}
@@ -125,15 +168,6 @@ func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx c
 	}
 	if err := t.exec(ctx, s.sql.end, s.scope, key, data); err != nil {
 		return none, fmt.Errorf("pgstore: storing the value of key %q: %w", key, err)
-	}
-	committed = true
-	if err := t.commit(context.WithoutCancel(ctx)); err != nil {
-		if sqlState(err) != "" || errors.Is(err, pgx.ErrTxCommitRollback) {
-			// the server answered: it rolled back (a serialization failure, a
-			// deferred constraint, a transaction an earlier statement aborted)
-			return none, fmt.Errorf("pgstore: committing key %q: %w", key, err)
-		}
-		return none, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrCommitUnknown, key, err)
 	}
 	return dedupe.TxOutcome{Value: data}, nil
 }

@@ -52,6 +52,10 @@ RETURNING r.value IS NULL AS owned, r.value, r.fingerprint`
 	// holds.
 	deleteExpiredSQL = `DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(
 	SELECT ctid FROM %[1]s WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))`
+	// The savepoint RunIn keeps its part of the caller's transaction in.
+	savepointSQL  = `SAVEPOINT idemq_run`
+	releaseSQL    = `RELEASE SAVEPOINT idemq_run`
+	rollbackToSQL = `ROLLBACK TO SAVEPOINT idemq_run`
 	// timeoutsSQL bounds a duplicate's wait and a stalled owner's session.
 	timeoutsSQL = `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`
 )
