@@ -55,7 +55,8 @@ func RunIn[T, V any](ctx context.Context, s *Store[T], tx T, key string, fn Func
 }
 
 // runIn is RunIn on encoded values: the guard inside a savepoint of tx,
-// released after a run, rolled back to after an error or a duplicate.
+// opened in the claim's round trip and released in the value's, or rolled
+// back to after an error or a duplicate.
 func (s *Store[T]) runIn(ctx context.Context, tx T, key string, fp []byte, fn rawFunc[T]) (out dedupe.TxOutcome, err error) {
 	if err := checkKey(ctx, key); err != nil {
 		return out, err
@@ -64,23 +65,16 @@ func (s *Store[T]) runIn(ctx context.Context, tx T, key string, fp []byte, fn ra
 		return out, fmt.Errorf("%w: pgstore.RunIn needs the caller's transaction, got a nil %T", dedupe.ErrInvalidOption, tx)
 	}
 	t := s.db.join(tx)
-	if err := t.exec(ctx, savepointSQL); err != nil {
-		return out, fmt.Errorf("pgstore: key %q: opening a savepoint in the caller's transaction: %w", key, err)
-	}
-	released := false
+	// done counts SAVEPOINT and RELEASE: 1 while fn runs, so that a panic
+	// in fn rolls back to the savepoint too.
+	done := 1
 	defer func() {
-		if !released {
+		if done == 1 {
 			err = errors.Join(err, rollbackTo(context.WithoutCancel(ctx), t, key))
 		}
 	}()
-	if out, err = s.guard(ctx, t, tx, key, fp, fn); err != nil || out.Duplicate {
-		return out, err
-	}
-	if err := t.exec(ctx, releaseSQL); err != nil {
-		return out, fmt.Errorf("pgstore: key %q: releasing the savepoint: %w", key, err)
-	}
-	released = true
-	return out, nil
+	out, done, err = s.guard(ctx, t, tx, key, fp, fn, around{before: []string{savepointSQL}, after: []string{releaseSQL}})
+	return out, err
 }
 
 // rollbackTo undoes RunIn's part of the caller's transaction: its

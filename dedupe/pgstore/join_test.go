@@ -154,6 +154,40 @@ func TestRunInFunctionErrorKeepsCallersWrites(t *testing.T) {
 	}
 }
 
+// TestRunInFunctionPanicRollsBackToTheSavepoint: a function that panics
+// after its write: the panic reaches the caller, RunIn's part is rolled
+// back, and the caller's transaction goes on.
+func TestRunInFunctionPanicRollsBackToTheSavepoint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.store(t, nil)
+	ctx := testContext(t)
+	tx := begin(t, e.pool)
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the function's panic", r)
+			}
+		}()
+		_, _ = pgstore.RunIn(ctx, s, tx, "k", func(ctx context.Context, tx pgx.Tx) (string, error) {
+			if err := e.effect(ctx, tx, "k", "panicked"); err != nil {
+				return "", err
+			}
+			panic("boom")
+		})
+	}()
+	if err := e.effect(ctx, tx, "caller", "after"); err != nil {
+		t.Fatalf("the caller's write after the panic = %v", err)
+	}
+	commit(t, tx)
+	if a, b := e.effectsOf(t, "k"), e.effectsOf(t, "caller"); a != 0 || b != 1 {
+		t.Fatalf("effects: k %d, caller %d; want 0 and 1", a, b)
+	}
+	if _, err := pgstore.Run(ctx, s, "k", e.effectFunc("k", "again")); err != nil {
+		t.Fatalf("Run after the panic = %v, want the key free", err)
+	}
+}
+
 // TestRunInDuplicate: a key committed before, or run earlier in the same
 // transaction, is a *dedupe.ConflictError with its value; the function
 // does not run, RunIn leaves no lock on the row, and the caller's

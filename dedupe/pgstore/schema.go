@@ -56,6 +56,8 @@ RETURNING r.value IS NULL AS owned, r.value, r.fingerprint`
 	savepointSQL  = `SAVEPOINT idemq_run`
 	releaseSQL    = `RELEASE SAVEPOINT idemq_run`
 	rollbackToSQL = `ROLLBACK TO SAVEPOINT idemq_run`
-	// timeoutsSQL bounds a duplicate's wait and a stalled owner's session.
-	timeoutsSQL = `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`
+	// timeoutsSQL bounds a duplicate's wait and a stalled owner's session,
+	// for the rest of the transaction; a statement without arguments, to go
+	// in one round trip with the claim. %[1]s, %[2]s: the timeouts ("30000ms").
+	timeoutsSQL = `SELECT set_config('lock_timeout', '%[1]s', true), set_config('idle_in_transaction_session_timeout', '%[2]s', true)`
 )
