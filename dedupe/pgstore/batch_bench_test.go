@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/idemq/idemq/dedupe/pgstore"
@@ -17,6 +19,8 @@ import (
 //
 //	per-message/Run     one transaction per message: pgstore.Run
 //	per-message/floor   the same by hand: BEGIN, INSERT key ON CONFLICT DO NOTHING, effect, COMMIT
+//	per-message/Run-8-conns  Run from 8 goroutines on 8 connections (as 8 partitions):
+//	                    their COMMITs share WAL flushes (group commit)
 //	batch=N/RunIn       N messages per transaction, pgstore.RunIn for each (a savepoint each)
 //	batch=N/floor       the same by hand: SAVEPOINT, INSERT key ON CONFLICT DO NOTHING, effect, RELEASE
 //
@@ -34,6 +38,12 @@ func BenchmarkMessages(b *testing.B) {
 	b.Run("per-message/floor", func(b *testing.B) {
 		benchMessages(b, 1, func(ctx context.Context, e *benchEnv, _ pgx.Tx, k string) error {
 			return pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error { return e.floor(ctx, tx, k) })
+		})
+	})
+	b.Run("per-message/Run-8-conns", func(b *testing.B) {
+		benchParallel(b, 8, func(ctx context.Context, e *benchEnv, k string) error {
+			_, err := pgstore.Run(ctx, e.store, k, e.effectOf(k))
+			return err
 		})
 	})
 	for _, n := range []int{8, 32, 128} {
@@ -66,7 +76,7 @@ type messageFunc func(ctx context.Context, e *benchEnv, tx pgx.Tx, k string) err
 // (batch 1: msg begins its own), and reports commits and WAL bytes per
 // message.
 func benchMessages(b *testing.B, batch int, msg messageFunc) {
-	e := newMessagesEnv(b)
+	e := newMessagesEnv(b, 1)
 	ctx := context.Background()
 	pgCounters(b, e.pool) // prepares its statement: that counts as a transaction once
 	own := pgCounters(b, e.pool)
@@ -98,24 +108,53 @@ func benchMessages(b *testing.B, batch int, msg messageFunc) {
 	}
 	after := pgCounters(b, e.pool)
 	b.ReportMetric(float64(after.commits-before.commits-own.commits)/float64(msgs), "commits/msg")
+	b.ReportMetric(float64(walBytes(b, e.pool, before, after))/float64(msgs), "WAL-B/msg")
+}
+
+// benchParallel runs msg for fresh keys from conns goroutines, each
+// message in a transaction of its own, and reports WAL bytes per message
+// (each message commits once; the statistics of conns sessions are not
+// flushed at once, so commits are not counted).
+func benchParallel(b *testing.B, conns int32, msg func(ctx context.Context, e *benchEnv, k string) error) {
+	e := newMessagesEnv(b, conns)
+	ctx := context.Background()
+	before := pgCounters(b, e.pool)
+	var next atomic.Int64
+	procs := int32(runtime.GOMAXPROCS(0))
+	b.SetParallelism(int((conns + procs - 1) / procs))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := msg(ctx, e, strconv.FormatInt(next.Add(1), 10)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	after := pgCounters(b, e.pool)
+	b.ReportMetric(float64(walBytes(b, e.pool, before, after))/float64(next.Load()), "WAL-B/msg")
+}
+
+// walBytes is the WAL written between two counters.
+func walBytes(b *testing.B, pool *pgxpool.Pool, before, after counters) int64 {
 	var wal int64
-	if err := e.pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint", after.lsn, before.lsn).Scan(&wal); err != nil {
+	err := pool.QueryRow(context.Background(), "SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint", after.lsn, before.lsn).Scan(&wal)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(wal)/float64(msgs), "WAL-B/msg")
+	return wal
 }
 
 // newMessagesEnv makes the tables of a BenchmarkMessages run and a pool
-// of one connection on them, so that its server-side counters see one
-// session.
-func newMessagesEnv(b *testing.B) *benchEnv {
+// of conns connections on them (1: the server-side counters see one
+// session).
+func newMessagesEnv(b *testing.B, conns int32) *benchEnv {
 	b.Helper()
 	e := &benchEnv{pgEnv: newEnv(b)}
 	cfg, err := pgxpool.ParseConfig(e.url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.MaxConns = 1
+	cfg.MaxConns = conns
 	if e.pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
 		b.Fatal(err)
 	}
