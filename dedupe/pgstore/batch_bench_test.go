@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -24,9 +25,10 @@ import (
 //	batch=N/RunIn       N messages per transaction, pgstore.RunIn for each (a savepoint each)
 //	batch=N/floor       the same by hand: SAVEPOINT, INSERT key ON CONFLICT DO NOTHING, effect, RELEASE
 //
-// commits/msg is the delta of pg_stat_database.xact_commit and WAL-B/msg
-// that of pg_current_wal_lsn(), both per message and for the whole
-// server: run it on a PostgreSQL of its own for figures that mean
+// round-trips/msg counts the client's writes to the server, commits/msg
+// is the delta of pg_stat_database.xact_commit and WAL-B/msg that of
+// pg_current_wal_lsn(), all per message; the last two are the whole
+// server's: run it on a PostgreSQL of its own for figures that mean
 // something.
 func BenchmarkMessages(b *testing.B) {
 	b.Run("per-message/Run", func(b *testing.B) {
@@ -64,8 +66,9 @@ func BenchmarkMessages(b *testing.B) {
 // benchEnv is a benchmark's tables and its pool of one connection.
 type benchEnv struct {
 	*pgEnv
-	pool  *pgxpool.Pool
-	store *pgstore.Store[pgx.Tx]
+	pool   *pgxpool.Pool
+	store  *pgstore.Store[pgx.Tx]
+	writes atomic.Int64 // the client's writes to the server: its round trips
 }
 
 // messageFunc handles message k: in tx for a batch, on its own with
@@ -81,6 +84,7 @@ func benchMessages(b *testing.B, batch int, msg messageFunc) {
 	pgCounters(b, e.pool) // prepares its statement: that counts as a transaction once
 	own := pgCounters(b, e.pool)
 	before := pgCounters(b, e.pool)
+	writes := e.writes.Load()
 	own.commits = before.commits - own.commits // those of pgCounters itself
 	var tx pgx.Tx
 	msgs := 0
@@ -106,6 +110,7 @@ func benchMessages(b *testing.B, batch int, msg messageFunc) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(e.writes.Load()-writes)/float64(msgs), "round-trips/msg")
 	after := pgCounters(b, e.pool)
 	b.ReportMetric(float64(after.commits-before.commits-own.commits)/float64(msgs), "commits/msg")
 	b.ReportMetric(float64(walBytes(b, e.pool, before, after))/float64(msgs), "WAL-B/msg")
@@ -119,6 +124,7 @@ func benchParallel(b *testing.B, conns int32, msg func(ctx context.Context, e *b
 	e := newMessagesEnv(b, conns)
 	ctx := context.Background()
 	before := pgCounters(b, e.pool)
+	writes := e.writes.Load()
 	var next atomic.Int64
 	procs := int32(runtime.GOMAXPROCS(0))
 	b.SetParallelism(int((conns + procs - 1) / procs))
@@ -130,6 +136,7 @@ func benchParallel(b *testing.B, conns int32, msg func(ctx context.Context, e *b
 			}
 		}
 	})
+	b.ReportMetric(float64(e.writes.Load()-writes)/float64(next.Load()), "round-trips/msg")
 	after := pgCounters(b, e.pool)
 	b.ReportMetric(float64(walBytes(b, e.pool, before, after))/float64(next.Load()), "WAL-B/msg")
 }
@@ -155,6 +162,11 @@ func newMessagesEnv(b *testing.B, conns int32) *benchEnv {
 		b.Fatal(err)
 	}
 	cfg.MaxConns = conns
+	dial := cfg.ConnConfig.DialFunc
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		return countingConn{c, &e.writes}, err
+	}
 	if e.pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
 		b.Fatal(err)
 	}
@@ -171,6 +183,18 @@ func newMessagesEnv(b *testing.B, conns int32) *benchEnv {
 	}
 	b.Cleanup(func() { _, _ = e.pgEnv.pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+e.table+"_floor") })
 	return e
+}
+
+// countingConn counts the writes of a connection: each is a round trip,
+// as pgx writes a statement, or a batch, at once and waits for its answer.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 // effectOf is the idemq message's function: the effect INSERT.
