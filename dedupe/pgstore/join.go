@@ -40,10 +40,11 @@ import (
 //	fn's error                 fn's writes and the key's row are rolled back
 //	other errors               the database failed; RunIn's part is rolled back
 //
-// After any error but the last kind tx is as it was before RunIn: its
-// earlier writes stand and it can go on (RunIn rolled back to its
-// savepoint). An error that says the savepoint could not be rolled back
-// (the connection or tx is gone) leaves tx unusable: roll it back.
+// After a duplicate or an error, tx is as it was before RunIn (RunIn
+// rolled back to its savepoint): its earlier writes stand and it can go
+// on. Except when the error says that the savepoint could not be rolled
+// back or opened (the connection is gone, tx is finished or aborted by an
+// earlier statement): then tx is unusable; roll it back.
 func RunIn[T, V any](ctx context.Context, s *Store[T], tx T, key string, fn Func[T, V], opts ...RunOption) (V, error) {
 	if s == nil || fn == nil {
 		var zero V
