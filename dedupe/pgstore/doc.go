@@ -40,11 +40,34 @@
 //	the function's error       rolled back, nothing stored: do not ack
 //	other errors               the database failed before COMMIT: rolled back, do not ack
 //
+// # In the caller's transaction
+//
+// RunIn does the same in a transaction the caller began (a pgx.Tx, or a
+// *sql.Tx from Bun, GORM or sqlc), inside a savepoint of it: the key's row
+// and fn's writes join the caller's own writes, and the caller's COMMIT
+// commits them all, or its ROLLBACK none. A failed fn, a duplicate or a
+// lock timeout rolls back to the savepoint only: the caller's transaction
+// goes on, as it was before RunIn. The COMMIT, and its unknown outcome when
+// the connection is lost during it, are the caller's; RunIn's
+// documentation lists what each of its errors means.
+//
+//	tx, err := pool.Begin(ctx)
+//	...
+//	_, err = tx.Exec(ctx, "UPDATE accounts SET ...")       // the caller's own write
+//	id, err := pgstore.RunIn(ctx, store, tx, key, placeOrder) // the guarded effect
+//	...
+//	err = tx.Commit(ctx) // the update, the order and the key's row, together
+//
+// # Expired rows
+//
 // Rows are keyed by (scope, key): the scope names the consumer (a group, a
 // handler), so that two consumers of one message deduplicate apart. A row
 // lives for the TTL (WithTTL, dedupe.DefaultTTL); an expired row counts as
 // absent, and DeleteExpired removes expired rows in bounded batches, each
-// in a short transaction of its own.
+// in a short transaction of its own. RunJanitor calls it every interval
+// until its ctx ends, in the caller's goroutine:
+//
+//	go store.RunJanitor(ctx, pgstore.JanitorConfig{}) // every minute, 1000 rows per DELETE
 //
 // A stalled owner holds its row lock, and with it every duplicate of its
 // key, until its transaction ends. Run bounds both sides in the

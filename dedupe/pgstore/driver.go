@@ -14,6 +14,7 @@ import (
 // type T is what the user's function gets.
 type driver[T any] interface {
 	begin(ctx context.Context) (T, txn, error)
+	join(tx T) txn                                                      // a transaction the caller began
 	exec(ctx context.Context, query string, args ...any) (int64, error) // outside a transaction
 }
 
@@ -21,8 +22,18 @@ type driver[T any] interface {
 type txn interface {
 	exec(ctx context.Context, query string, args ...any) error
 	queryRow(ctx context.Context, query string, args []any, dest ...any) error
+	// pipeline runs stmts in order and stops at the first that fails; it
+	// returns how many succeeded. pgx sends them in one round trip.
+	pipeline(ctx context.Context, stmts ...stmt) (int, error)
 	commit(ctx context.Context) error
 	rollback(ctx context.Context) error
+}
+
+// stmt is one statement of a pipeline.
+type stmt struct {
+	sql  string
+	args []any
+	dest []any // its one row is scanned into dest; nil: executed
 }
 
 // pgxDriver is driver on a pgx pool.
@@ -35,6 +46,8 @@ func (d pgxDriver) begin(ctx context.Context) (pgx.Tx, txn, error) {
 	}
 	return tx, pgxTxn{tx}, nil
 }
+
+func (pgxDriver) join(tx pgx.Tx) txn { return pgxTxn{tx} }
 
 func (d pgxDriver) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := d.pool.Exec(ctx, query, args...)
@@ -50,6 +63,31 @@ func (t pgxTxn) exec(ctx context.Context, query string, args ...any) error {
 
 func (t pgxTxn) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	return t.tx.QueryRow(ctx, query, args...).Scan(dest...)
+}
+
+func (t pgxTxn) pipeline(ctx context.Context, stmts ...stmt) (ran int, err error) {
+	var b pgx.Batch
+	for _, st := range stmts {
+		b.Queue(st.sql, st.args...)
+	}
+	br := t.tx.SendBatch(ctx, &b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	for _, st := range stmts {
+		if st.dest != nil {
+			err = br.QueryRow().Scan(st.dest...)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			return ran, err
+		}
+		ran++
+	}
+	return ran, nil
 }
 
 func (t pgxTxn) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
@@ -69,6 +107,8 @@ func (d sqlDriver) begin(ctx context.Context) (*sql.Tx, txn, error) {
 	return tx, sqlTxn{tx}, nil
 }
 
+func (sqlDriver) join(tx *sql.Tx) txn { return sqlTxn{tx} }
+
 func (d sqlDriver) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := d.db.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -86,6 +126,21 @@ func (t sqlTxn) exec(ctx context.Context, query string, args ...any) error {
 
 func (t sqlTxn) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	return t.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+func (t sqlTxn) pipeline(ctx context.Context, stmts ...stmt) (int, error) {
+	for i, st := range stmts {
+		var err error
+		if st.dest != nil {
+			err = t.queryRow(ctx, st.sql, st.args, st.dest...)
+		} else {
+			err = t.exec(ctx, st.sql, st.args...)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return len(stmts), nil
 }
 
 func (t sqlTxn) commit(context.Context) error   { return t.tx.Commit() }

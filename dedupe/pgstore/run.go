@@ -30,20 +30,32 @@ func WithFingerprint(fp []byte) RunOption {
 // Run runs fn at most once per committed key of the store's scope, in one
 // transaction with the key's row: fn's writes through tx and its value
 // commit together, or not at all. See the package documentation for what
-// each outcome means.
+// each outcome means; RunIn does the same in a transaction of the caller's.
 func Run[T, V any](ctx context.Context, s *Store[T], key string, fn Func[T, V], opts ...RunOption) (V, error) {
-	var zero V
+	if s == nil || fn == nil {
+		var zero V
+		return zero, fmt.Errorf("%w: pgstore.Run needs a store and a function", dedupe.ErrInvalidOption)
+	}
+	return runTyped(s, key, fn, opts, func(fp []byte, raw rawFunc[T]) (dedupe.TxOutcome, error) {
+		return s.run(ctx, key, fp, raw)
+	})
+}
+
+// rawFunc is a Func whose value is encoded.
+type rawFunc[T any] func(ctx context.Context, tx T) ([]byte, error)
+
+// runTyped is what Run and RunIn do with typed values: it encodes the
+// value fn returns for do, which runs the guard, and decodes a duplicate's
+// into a *dedupe.ConflictError.
+func runTyped[T, V any](s *Store[T], key string, fn Func[T, V], opts []RunOption, do func(fp []byte, raw rawFunc[T]) (dedupe.TxOutcome, error)) (V, error) {
+	var zero, v V
 	var rc runConfig
 	for _, o := range opts {
 		if o != nil {
 			o(&rc)
 		}
 	}
-	if s == nil || fn == nil {
-		return zero, fmt.Errorf("%w: pgstore.Run needs a store and a function", dedupe.ErrInvalidOption)
-	}
-	var v V
-	out, err := s.run(ctx, key, rc.fingerprint, func(ctx context.Context, tx T) ([]byte, error) {
+	out, err := do(rc.fingerprint, func(ctx context.Context, tx T) ([]byte, error) {
 		var err error
 		if v, err = fn(ctx, tx); err != nil {
 			return nil, err
@@ -83,19 +95,12 @@ func (s *Store[T]) Tx(ctx context.Context) (T, bool) {
 // txKey is the context key of RunTx's transaction.
 type txKey struct{}
 
-// run is Run on encoded values: it begins the transaction, claims key,
-// calls fn and commits the value it returns; or it returns the committed
-// value of another run (Duplicate).
-func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx context.Context, tx T) ([]byte, error)) (dedupe.TxOutcome, error) {
+// run is Run on encoded values: it begins a transaction, runs the guard in
+// it and commits, or rolls back after an error or a duplicate.
+func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn rawFunc[T]) (dedupe.TxOutcome, error) {
 	var none dedupe.TxOutcome
-	switch {
-	case key == "":
-		return none, fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
-	case len(key) > dedupe.MaxKeyLen:
-		return none, fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
-	}
-	if err := ctx.Err(); err != nil {
-		return none, context.Cause(ctx)
+	if err := checkKey(ctx, key); err != nil {
+		return none, err
 	}
 	tx, t, err := s.db.begin(ctx)
 	if err != nil {
@@ -107,24 +112,9 @@ func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx c
 			_ = t.rollback(context.WithoutCancel(ctx)) // a failed rollback ends with the session
 		}
 	}()
-	if held, err := s.claim(ctx, t, key, fp); err != nil || held != nil {
-		if err == nil && held.given != "" && held.fingerprint != "" && held.given != held.fingerprint {
-			err = &dedupe.KeyReusedError{Key: key, Stored: held.fingerprint, Given: held.given}
-		}
-		if err != nil {
-			return none, err
-		}
-		return dedupe.TxOutcome{Value: held.value, Duplicate: true}, nil
-	}
-	data, err := fn(ctx, tx)
-	if err != nil {
-		return none, err
-	}
-	if data == nil {
-		data = []byte{} // a value, never NULL: NULL marks a row its transaction owns
-	}
-	if err := t.exec(ctx, s.sql.end, s.scope, key, data); err != nil {
-		return none, fmt.Errorf("pgstore: storing the value of key %q: %w", key, err)
+	out, _, err := s.guard(ctx, t, tx, key, fp, fn, around{})
+	if err != nil || out.Duplicate {
+		return out, err
 	}
 	committed = true
 	if err := t.commit(context.WithoutCancel(ctx)); err != nil {
@@ -135,8 +125,66 @@ func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn func(ctx c
 		}
 		return none, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrCommitUnknown, key, err)
 	}
-	return dedupe.TxOutcome{Value: data}, nil
+	return out, nil
 }
+
+// checkKey is the check of a run before it touches the database: a valid
+// key and a live ctx.
+func checkKey(ctx context.Context, key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
+	case len(key) > dedupe.MaxKeyLen:
+		return fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// guard is the part of a run inside a transaction, Run's and RunIn's
+// alike: it claims key, calls fn and stores the value fn returns in the
+// key's row; or it returns another run's committed value (Duplicate)
+// without calling fn. Whoever began the transaction ends it, and undoes
+// the claim after an error or a duplicate. ar's statements go in the round
+// trips of the claim and of the value; done counts those that ran.
+func (s *Store[T]) guard(ctx context.Context, t txn, tx T, key string, fp []byte, fn rawFunc[T], ar around) (out dedupe.TxOutcome, done int, err error) {
+	held, done, err := s.claim(ctx, t, key, fp, ar.before)
+	if err != nil || held != nil {
+		if err == nil && held.given != "" && held.fingerprint != "" && held.given != held.fingerprint {
+			err = &dedupe.KeyReusedError{Key: key, Stored: held.fingerprint, Given: held.given}
+		}
+		if err != nil {
+			return out, done, err
+		}
+		return dedupe.TxOutcome{Value: held.value, Duplicate: true}, done, nil
+	}
+	data, err := fn(ctx, tx)
+	if err != nil {
+		return out, done, err
+	}
+	if data == nil {
+		data = []byte{} // a value, never NULL: NULL marks a row its transaction owns
+	}
+	stmts := []stmt{{sql: s.sql.end, args: []any{s.scope, key, data}}}
+	for _, q := range ar.after {
+		stmts = append(stmts, stmt{sql: q})
+	}
+	ran, err := t.pipeline(ctx, stmts...)
+	done += max(ran-1, 0)
+	switch {
+	case err != nil && ran == 0:
+		return out, done, fmt.Errorf("pgstore: storing the value of key %q: %w", key, err)
+	case err != nil:
+		return out, done, fmt.Errorf("pgstore: key %q: %s: %w", key, stmts[ran].sql, err)
+	}
+	return dedupe.TxOutcome{Value: data}, done, nil
+}
+
+// around are statements that a run sends with its own, in the same round
+// trips: before the claim, and after storing the value.
+type around struct{ before, after []string }
 
 // storedRow is what the claim found of another run's committed row.
 type storedRow struct {
@@ -145,17 +193,11 @@ type storedRow struct {
 	given       string // this run's fingerprint digest
 }
 
-// claim bounds the transaction's waits, then takes the key's row: it
-// returns nil once this transaction owns the row, or the committed row of
-// another run.
-func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte) (*storedRow, error) {
-	if s.cfg.lockTimeout > 0 || s.cfg.idleTimeout > 0 {
-		var a, b string
-		err := t.queryRow(ctx, timeoutsSQL, []any{millis(s.cfg.lockTimeout), millis(s.cfg.idleTimeout)}, &a, &b)
-		if err != nil {
-			return nil, fmt.Errorf("pgstore: setting the timeouts of key %q: %w", key, err)
-		}
-	}
+// claim bounds the transaction's waits, then takes the key's row, in one
+// round trip with the statements before (RunIn's savepoint): it returns nil
+// once this transaction owns the row, or the committed row of another run;
+// and how many of before ran.
+func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte, before []string) (*storedRow, int, error) {
 	var given *string
 	if fp != nil {
 		d := digest(fp)
@@ -164,14 +206,26 @@ func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte) (*st
 	var owned bool
 	var value []byte
 	var stored *string
-	err := t.queryRow(ctx, s.sql.claim, []any{s.scope, key, given, s.cfg.ttl.Milliseconds()}, &owned, &value, &stored)
+	stmts := make([]stmt, 0, len(before)+2)
+	for _, q := range before {
+		stmts = append(stmts, stmt{sql: q})
+	}
+	if s.sql.timeouts != "" {
+		stmts = append(stmts, stmt{sql: s.sql.timeouts})
+	}
+	stmts = append(stmts, stmt{sql: s.sql.claim, args: []any{s.scope, key, given, s.cfg.ttl.Milliseconds()},
+		dest: []any{&owned, &value, &stored}})
+	ran, err := t.pipeline(ctx, stmts...)
+	done := min(ran, len(before))
 	switch {
+	case err != nil && ran < len(stmts)-1:
+		return nil, done, fmt.Errorf("pgstore: key %q: %s: %w", key, stmts[ran].sql, err)
 	case sqlState(err) == lockNotAvailable:
-		return nil, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrInProgress, key, err)
+		return nil, done, fmt.Errorf("%w: pgstore: key %q: %w", dedupe.ErrInProgress, key, err)
 	case err != nil:
-		return nil, fmt.Errorf("pgstore: claiming key %q: %w", key, err)
+		return nil, done, fmt.Errorf("pgstore: claiming key %q: %w", key, err)
 	case owned:
-		return nil, nil // this transaction owns the row
+		return nil, done, nil // this transaction owns the row
 	}
 	row := &storedRow{value: value}
 	if stored != nil {
@@ -180,7 +234,7 @@ func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte) (*st
 	if given != nil {
 		row.given = *given
 	}
-	return row, nil
+	return row, done, nil
 }
 
 // decodeConflict turns another run's committed value into the

@@ -52,6 +52,12 @@ RETURNING r.value IS NULL AS owned, r.value, r.fingerprint`
 	// holds.
 	deleteExpiredSQL = `DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(
 	SELECT ctid FROM %[1]s WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))`
-	// timeoutsSQL bounds a duplicate's wait and a stalled owner's session.
-	timeoutsSQL = `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`
+	// The savepoint RunIn keeps its part of the caller's transaction in.
+	savepointSQL  = `SAVEPOINT idemq_run`
+	releaseSQL    = `RELEASE SAVEPOINT idemq_run`
+	rollbackToSQL = `ROLLBACK TO SAVEPOINT idemq_run`
+	// timeoutsSQL bounds a duplicate's wait and a stalled owner's session,
+	// for the rest of the transaction; a statement without arguments, to go
+	// in one round trip with the claim. %[1]s, %[2]s: the timeouts ("30000ms").
+	timeoutsSQL = `SELECT set_config('lock_timeout', '%[1]s', true), set_config('idle_in_transaction_session_timeout', '%[2]s', true)`
 )

@@ -23,7 +23,7 @@ type Store[T any] struct {
 }
 
 // statements are a Store's SQL, with its table name in place.
-type statements struct{ claim, end, deleteExpired string }
+type statements struct{ timeouts, claim, end, deleteExpired string }
 
 // New returns a Store on a pgx pool for scope: the name of the consumer
 // that deduplicates (a group, a handler), part of every row's key.
@@ -59,9 +59,13 @@ func newStore[T any](db driver[T], scope string, opts []Option) (*Store[T], erro
 	}
 	s := &Store[T]{db: db, scope: scope, cfg: cfg}
 	s.sql = statements{
+		timeouts:      fmt.Sprintf(timeoutsSQL, millis(cfg.lockTimeout), millis(cfg.idleTimeout)),
 		claim:         fmt.Sprintf(claimSQL, cfg.table),
 		end:           fmt.Sprintf(endSQL, cfg.table),
 		deleteExpired: fmt.Sprintf(deleteExpiredSQL, cfg.table),
+	}
+	if cfg.lockTimeout == 0 && cfg.idleTimeout == 0 {
+		s.sql.timeouts = "" // the server's settings stand
 	}
 	return s, nil
 }
