@@ -62,6 +62,12 @@ var takeoverTests = map[string]func(*testing.T, Backend){
 // takerToken is the owner token of the claim that takes the key over.
 const takerToken = "taker-token"
 
+// takeoverLease is the stalled owner's lease: short, so that the taker gets
+// the key soon, yet long enough that a loaded machine's claim reply comes
+// within it (a reply later than the lease loses the claim before fn runs;
+// 150ms did under load).
+const takeoverLease = time.Second
+
 // takenOverRun starts a Run on stalled (renewals never arrive) whose fn,
 // once its lease is lost, waits for a taker to claim k on raw and then ends
 // with "stale owner". It returns Run's error channel and fn's call count.
@@ -79,10 +85,16 @@ func takenOverRun(t *testing.T, stalled, raw dedupe.Store, k string) (<-chan err
 			<-taken      // the work finishes after another owner took the key
 			end("stale owner")
 			return 1, nil
-		}, dedupe.WithClaim(150*time.Millisecond))
+		}, dedupe.WithClaim(takeoverLease))
 		owner <- err
 	}()
-	testwait.Recv(t, holding, "holding")
+	select {
+	case <-holding:
+	case err := <-owner:
+		t.Fatalf("Run = %v before its fn started, want fn to run", err)
+	case <-time.After(testwait.Bound):
+		t.Fatalf("fn did not start within %v", testwait.Bound)
+	}
 	deadline := time.Now().Add(promptBound)
 	for {
 		_, claimed, err := raw.Claim(ctx, k, takerToken, time.Minute)
@@ -95,7 +107,7 @@ func takenOverRun(t *testing.T, stalled, raw dedupe.Store, k string) (<-chan err
 		if time.Now().After(deadline) {
 			t.Fatalf("the stalled owner's claim did not expire within %v", promptBound)
 		}
-		time.Sleep(10 * time.Millisecond) // the 150ms lease runs out in the store
+		time.Sleep(10 * time.Millisecond) // the lease runs out in the store
 	}
 	close(taken)
 	return owner, &calls

@@ -150,10 +150,6 @@ func harness[T any](t *testing.T, c client[T]) dedupetest.TxHarness {
 			cmd.Env = append(os.Environ(), holdEnv+"="+string(spec))
 			return cmd
 		},
-		Skip: map[string]string{
-			"Validation/AnyBytesKey": "known bug: the key column is text, so a key with a NUL byte or " +
-				"invalid UTF-8 (which dedupe.CheckKey accepts) fails every RunTx with SQLSTATE 22021",
-		},
 	}
 }
 

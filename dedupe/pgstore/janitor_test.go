@@ -83,7 +83,7 @@ func (j *janitor) next(t *testing.T) sweep {
 func (e *pgEnv) insertExpired(t *testing.T, prefix string, n int) {
 	t.Helper()
 	_, err := e.pool.Exec(testContext(t), "INSERT INTO "+e.table+` (scope, key, value, expires_at)
-		SELECT 'test-consumer', $1 || i, '""', now() - interval '1 hour' FROM generate_series(1, $2) i`, prefix, n)
+		SELECT 'test-consumer', convert_to($1 || i, 'UTF8'), '""', now() - interval '1 hour' FROM generate_series(1, $2) i`, prefix, n)
 	if err != nil {
 		t.Fatalf("inserting expired rows: %v", err)
 	}
@@ -122,7 +122,7 @@ func TestJanitorDeletesExpiredRowsAndStops(t *testing.T) {
 	if r := j.stop(t); r.err != nil || r.total != 8 {
 		t.Fatalf("RunJanitor = %d, %v; want 8, nil", r.total, r.err)
 	}
-	rows, err := e.pool.Query(ctx, "SELECT key FROM "+e.table+" ORDER BY key")
+	rows, err := e.pool.Query(ctx, "SELECT convert_from(key, 'UTF8') FROM "+e.table+" ORDER BY key")
 	if err != nil {
 		t.Fatal(err)
 	}

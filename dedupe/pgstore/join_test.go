@@ -205,8 +205,8 @@ func TestRunInDuplicate(t *testing.T) {
 	if _, err := pgstore.RunIn(ctx, s, tx, "done", mustNotRun(t)); !errors.As(err, &conflict) || conflict.Value != "earlier" {
 		t.Fatalf("RunIn of a committed key = %v, want a conflict with earlier", err)
 	}
-	var key string
-	err := e.pool.QueryRow(ctx, "SELECT key FROM "+e.table+" WHERE key = 'done' FOR UPDATE NOWAIT").Scan(&key)
+	var key []byte
+	err := e.pool.QueryRow(ctx, "SELECT key FROM "+e.table+" WHERE key = 'done'::bytea FOR UPDATE NOWAIT").Scan(&key)
 	if err != nil {
 		t.Fatalf("locking the duplicate's row from another session = %v, want it free", err)
 	}

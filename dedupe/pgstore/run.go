@@ -131,11 +131,8 @@ func (s *Store[T]) run(ctx context.Context, key string, fp []byte, fn rawFunc[T]
 // checkKey is the check of a run before it touches the database: a valid
 // key and a live ctx.
 func checkKey(ctx context.Context, key string) error {
-	switch {
-	case key == "":
-		return fmt.Errorf("%w: empty key", dedupe.ErrInvalidKey)
-	case len(key) > dedupe.MaxKeyLen:
-		return fmt.Errorf("%w: key of %d bytes is longer than MaxKeyLen (%d)", dedupe.ErrInvalidKey, len(key), dedupe.MaxKeyLen)
+	if err := dedupe.CheckKey(key); err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
@@ -167,7 +164,7 @@ func (s *Store[T]) guard(ctx context.Context, t txn, tx T, key string, fp []byte
 	if data == nil {
 		data = []byte{} // a value, never NULL: NULL marks a row its transaction owns
 	}
-	stmts := []stmt{{sql: s.sql.end, args: []any{s.scope, key, data}}}
+	stmts := []stmt{{sql: s.sql.end, args: []any{s.scope, []byte(key), data}}}
 	for _, q := range ar.after {
 		stmts = append(stmts, stmt{sql: q})
 	}
@@ -213,7 +210,7 @@ func (s *Store[T]) claim(ctx context.Context, t txn, key string, fp []byte, befo
 	if s.sql.timeouts != "" {
 		stmts = append(stmts, stmt{sql: s.sql.timeouts})
 	}
-	stmts = append(stmts, stmt{sql: s.sql.claim, args: []any{s.scope, key, given, s.cfg.ttl.Milliseconds()},
+	stmts = append(stmts, stmt{sql: s.sql.claim, args: []any{s.scope, []byte(key), given, s.cfg.ttl.Milliseconds()},
 		dest: []any{&owned, &value, &stored}})
 	ran, err := t.pipeline(ctx, stmts...)
 	done := min(ran, len(before))

@@ -9,11 +9,13 @@ import (
 const DefaultTable = "idemq_keys"
 
 // Schema returns the DDL that Migrate applies for table: the table, keyed by
-// (scope, key), and an index for expiry. It is idempotent.
+// (scope, key), and an index for expiry. It is idempotent. The key is bytea:
+// a key is any bytes (dedupe.CheckKey), a NUL byte and invalid UTF-8
+// included.
 func Schema(table string) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s (
 	scope       text        NOT NULL,
-	key         text        NOT NULL,
+	key         bytea       NOT NULL,
 	value       bytea,
 	fingerprint text,
 	created_at  timestamptz NOT NULL DEFAULT now(),
