@@ -69,3 +69,8 @@ chaos-postgres-short: ## The short PostgreSQL chaos run (< 2 min) that `make tes
 .PHONY: demo
 demo: ## Run the demo in-process (kfake, miniredis): duplicates and a crashed consumer, without and with idemq. Flags: ARGS='-h'.
 	go run ./cmd/demo-consumer $(ARGS)
+
+.PHONY: demo-postgres
+demo-postgres: ## The demo crashing a consumer after its effect, before its commit: plain kafka-go, idemq on Redis, on PostgreSQL (services' Redis and PostgreSQL, Kafka in-process). ARGS='-h'.
+	scripts/services.sh start
+	set -a; eval "$$(scripts/services.sh env)"; set +a; go run ./cmd/demo-consumer -redis "$$IDEMQ_REDIS_ADDR" -postgres "$$IDEMQ_POSTGRES_URL" $(ARGS)

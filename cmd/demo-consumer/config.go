@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // config is what a run does; parseFlags fills it from the command line,
@@ -15,6 +17,7 @@ import (
 type config struct {
 	Brokers    string        // Kafka bootstrap addresses, comma-separated; "" starts an in-process broker
 	Redis      string        // Redis address, cluster seeds or redis:// URL; "" starts an in-process server
+	Postgres   string        // PostgreSQL URL; "" runs no PostgreSQL phase (see postgres.go)
 	Topic      string        // base name of the run's topics; "" means idemq-demo-<run id>
 	Group      string        // base name of the run's consumer groups; "" means the topic's base name
 	Prefix     string        // Redis key prefix; the run's keys live under <prefix><run id>:
@@ -26,7 +29,7 @@ type config struct {
 	Compare    bool          // first run the same workload through a plain kafka-go consumer
 	Work       time.Duration // time each handler spends on its "payment call" before the ledger entry
 	KillAt     float64       // share of the messages handled when one consumer is stopped abruptly
-	Keep       bool          // keep the topics, groups and Redis keys for inspection
+	Keep       bool          // keep the topics, groups, Redis keys and PostgreSQL tables for inspection
 	Timeout    time.Duration // bound on the whole run
 	Logger     *slog.Logger  // the consumers' and adapters' logs; nil: silent
 }
@@ -52,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Usage = func() { usage(fs) }
 	fs.StringVar(&cfg.Brokers, "brokers", "", "Kafka bootstrap `addresses`, comma-separated (default: an in-process Kafka-protocol broker, kfake)")
 	fs.StringVar(&cfg.Redis, "redis", "", "Redis `address` (host:port, redis:// URL, or comma-separated cluster seeds) (default: an in-process server, miniredis)")
+	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `URL`: add idemq on the PostgreSQL store (effects written in the key's transaction), and crash the consumer with all its connections, its store's too; needs -redis (default: none)")
 	fs.StringVar(&cfg.Topic, "topic", "", "base `name` of the topics the demo creates, one per phase: <name>.plain, <name>.idemq (default idemq-demo-<run id>)")
 	fs.StringVar(&cfg.Group, "group", "", "base `name` of the consumer groups, one per phase (default: the topic's base name)")
 	fs.StringVar(&cfg.Prefix, "prefix", cfg.Prefix, "Redis key `prefix`; the run's keys live under <prefix><run id>:")
@@ -62,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "idemq side: kafka (the Kafka adapter) or watermill (a Watermill router with the idemq middleware)")
 	fs.BoolVar(&cfg.Compare, "compare", false, "first run the workload through a plain kafka-go consumer (default true with the in-process broker, false with -brokers)")
 	fs.DurationVar(&cfg.Work, "work", cfg.Work, "time each handler spends before its ledger entry")
-	fs.BoolVar(&cfg.Keep, "keep", false, "keep the topics, consumer groups and Redis keys (default: removed at the end)")
+	fs.BoolVar(&cfg.Keep, "keep", false, "keep the topics, consumer groups, Redis keys and PostgreSQL tables (default: removed at the end)")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "give up after this long")
 	verbose := fs.Bool("v", false, "log the consumers' warnings and errors to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +94,14 @@ Redis; the report shows how many keys got more than one without idemq and
 checks that every key got exactly one with it. Exit status 1 when that fails.
 
 With no flags everything runs in this process (kfake and miniredis).
+
+With -postgres a third consumer writes its effects as rows of a PostgreSQL
+table, in the transaction that holds the key (dedupe/pgstore), and the
+crash cuts every connection of the stopped member, its store's included:
+idemq on Redis then runs again the effect that was done before the crash
+and whose commit never reached Redis (its documented window), idemq on
+PostgreSQL rolls it back with the key and does it once. It needs a real
+Redis (-redis): the in-process one never expires a crashed member's claims.
 
 Flags:
 `)
@@ -119,6 +131,14 @@ func (c config) validate() error {
 		check(strings.TrimSpace(b) != "", "-brokers %q: an empty address", c.Brokers)
 	}
 	check(c.Mode == modeKafka || c.Mode == modeWatermill, "-mode %q: want kafka or watermill", c.Mode)
+	check(c.Postgres == "" || c.Mode == modeKafka, "-postgres runs with -mode kafka only")
+	// miniredis expires keys only when told that time passed: the crashed
+	// member's claims would hold their keys for ever.
+	check(c.Postgres == "" || c.Redis != "", "-postgres needs a real Redis (-redis): the in-process one never expires the crashed consumer's claims")
+	if c.Postgres != "" {
+		_, err := pgxpool.ParseConfig(c.Postgres)
+		check(err == nil, "-postgres: %v", err)
+	}
 	check(c.Work >= 0, "-work %v: want 0 or more", c.Work)
 	check(c.KillAt > 0 && c.KillAt < 1, "kill point %v: want between 0 and 1", c.KillAt)
 	check(c.Timeout > 0, "-timeout %v: want more than 0", c.Timeout)

@@ -30,6 +30,10 @@ func TestParseFlags(t *testing.T) {
 		{"EmptyBroker", []string{"-brokers", "kafka:9092,"}, true, true},
 		{"NegativeWork", []string{"-work", "-1s"}, true, true},
 		{"ZeroTimeout", []string{"-timeout", "0"}, true, true},
+		{"Postgres", []string{"-postgres", "postgres://u@db:5432/d", "-redis", "redis:6379"}, false, true},
+		{"PostgresWithoutRedis", []string{"-postgres", "postgres://u@db:5432/d"}, true, true},
+		{"PostgresWithWatermill", []string{"-postgres", "postgres://u@db:5432/d", "-redis", "redis:6379", "-mode", "watermill"}, true, true},
+		{"BadPostgresURL", []string{"-postgres", "postgres://u@db:notaport/d", "-redis", "redis:6379"}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

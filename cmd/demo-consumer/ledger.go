@@ -8,21 +8,46 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ledger is the handlers' side effect: one entry per handler run in a Redis
-// hash, field = idempotency key, value = entries written for it. Exactly
-// once means every key ends at 1.
-type ledger struct {
+// ledger is where a phase's handlers write their side effect, one entry
+// per handler run, and where the report counts them per key. Exactly once
+// means every key ends at 1.
+type ledger interface {
+	// add writes one entry for key.
+	add(ctx context.Context, key string) error
+	// entries returns every key's number of entries.
+	entries(ctx context.Context) (map[string]int64, error)
+}
+
+// redisLedger is a Redis hash, field = idempotency key, value = entries
+// written for it: an effect outside the consumer's store (it stands for a
+// payment provider), written through the run's own client, so a crashed
+// member's writes that were done stay done.
+type redisLedger struct {
 	client redis.UniversalClient
 	key    string
 }
 
-// add writes one entry for key and returns how many the key has now.
-func (l ledger) add(ctx context.Context, key string) (int64, error) {
-	n, err := l.client.HIncrBy(ctx, l.key, key, 1).Result()
-	if err != nil {
-		return 0, fmt.Errorf("demo: ledger entry for %s: %w", key, err)
+func (l redisLedger) add(ctx context.Context, key string) error {
+	if err := l.client.HIncrBy(ctx, l.key, key, 1).Err(); err != nil {
+		return fmt.Errorf("demo: ledger entry for %s: %w", key, err)
 	}
-	return n, nil
+	return nil
+}
+
+func (l redisLedger) entries(ctx context.Context) (map[string]int64, error) {
+	all, err := l.client.HGetAll(ctx, l.key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("demo: reading the ledger %s: %w", l.key, err)
+	}
+	counts := make(map[string]int64, len(all))
+	for key, v := range all {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("demo: ledger %s has %q for %s: %w", l.key, v, key, err)
+		}
+		counts[key] = n
+	}
+	return counts, nil
 }
 
 // tally counts the keys by their number of entries.
@@ -34,17 +59,14 @@ type tally struct {
 	entries int64
 }
 
-func (l ledger) tally(ctx context.Context, want map[string]struct{}) (tally, error) {
-	all, err := l.client.HGetAll(ctx, l.key).Result()
+// tallyLedger reads l and counts its keys against the produced ones.
+func tallyLedger(ctx context.Context, l ledger, want map[string]struct{}) (tally, error) {
+	all, err := l.entries(ctx)
 	if err != nil {
-		return tally{}, fmt.Errorf("demo: reading the ledger %s: %w", l.key, err)
+		return tally{}, err
 	}
 	var t tally
-	for key, v := range all {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return tally{}, fmt.Errorf("demo: ledger %s has %q for %s: %w", l.key, v, key, err)
-		}
+	for key, n := range all {
 		t.entries += n
 		switch _, ok := want[key]; {
 		case !ok:

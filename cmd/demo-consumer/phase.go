@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // flavour is one way of consuming the orders: a plain kafka-go consumer,
@@ -13,8 +15,8 @@ type flavour interface {
 	// run consumes as member m until ctx is cancelled, then stops.
 	run(ctx context.Context, ph *phase, m *member) error
 	// counters returns the duplicates acked without running the handler and
-	// the in-flight duplicates that waited for the owner; ok is false for a
-	// flavour that does not deduplicate.
+	// the in-flight duplicates that waited for the owner (< 0: not counted);
+	// ok is false for a flavour that does not deduplicate.
 	counters() (duplicates, waited int64, ok bool)
 }
 
@@ -34,12 +36,22 @@ type phase struct {
 	work    time.Duration
 	tracker *tracker
 	watch   *groupWatch
+	// cutStore: the crash cuts the victim's store connections too (-postgres),
+	// so the commit of the effect it was held after never reaches the store.
+	// Without it only its Kafka connections are cut.
+	cutStore bool
+	// window: a guarded phase whose effects done before the crash and not
+	// committed run again (idemq on Redis when the crash cuts the store):
+	// it must lose no key, and may double those.
+	window bool
 }
 
 // phaseResult is what one phase measured.
 type phaseResult struct {
 	title      string
 	guarded    bool
+	window     bool // see phase.window
+	crashed    bool // the victim was stopped right after an effect (else: after its last message)
 	duplicates int64
 	waited     int64
 	effects    int64
@@ -114,8 +126,11 @@ func (ph *phase) killOne(ctx context.Context, g *members, id int, prog *progress
 	}
 	g.list[0].kill()
 	how := " (right after a handler, before its offset commit)"
-	if !ph.tracker.fired.Load() {
+	switch {
+	case !ph.tracker.fired.Load():
 		how = ""
+	case ph.cutStore:
+		how = " (right after an effect, before its commit; all its connections cut)"
 	}
 	prog.event(fmt.Sprintf("%s: consumer 1 stopped abruptly at %d/%d%s; consumer %d joins",
 		ph.title, ph.tracker.count(), ph.tracker.total, how, id))
@@ -141,7 +156,7 @@ func (ph *phase) drain(ctx context.Context, partitions int) (int64, error) {
 }
 
 func (ph *phase) result(ctx context.Context, cfg config, orders []order, lag int64, elapsed time.Duration) (phaseResult, error) {
-	t, err := ph.ledger.tally(ctx, uniqueKeys(orders))
+	t, err := tallyLedger(ctx, ph.ledger, uniqueKeys(orders))
 	if err != nil {
 		return phaseResult{}, err
 	}
@@ -150,7 +165,7 @@ func (ph *phase) result(ctx context.Context, cfg config, orders []order, lag int
 	}
 	dups, waited, guarded := ph.flavour.counters()
 	return phaseResult{
-		title: ph.title, guarded: guarded, duplicates: dups, waited: waited,
+		title: ph.title, guarded: guarded, window: ph.window, crashed: ph.tracker.fired.Load(), duplicates: dups, waited: waited,
 		effects: ph.tracker.effects.Load(), rebalances: ph.watch.rebalances(),
 		tally: t, lag: lag, elapsed: elapsed, messages: len(orders),
 	}, nil
@@ -166,4 +181,14 @@ func cause(ctx context.Context, err error) error {
 		return c
 	}
 	return err
+}
+
+// storeRedis returns member m's own Redis client for its store (its own
+// pool and pub/sub connection, as a separate process would have), dialling
+// through m's kill switch when the crash cuts the store.
+func (ph *phase) storeRedis(m *member) redis.UniversalClient {
+	if ph.cutStore {
+		return ph.env.newRedis(m.ks.DialContext)
+	}
+	return ph.env.newRedis(nil)
 }

@@ -23,7 +23,7 @@ func (plainFlavour) run(ctx context.Context, ph *phase, m *member) error {
 		if err != nil {
 			return stopped(ctx, m, fmt.Errorf("fetching: %w", err))
 		}
-		if _, err := ph.effect(ctx, m, header(msg, keyHeader)); err != nil {
+		if err := ph.effect(ctx, m, header(msg, keyHeader)); err != nil {
 			return stopped(ctx, m, err)
 		}
 		ph.handled(ctx, m, positionOf(msg))

@@ -25,12 +25,18 @@ func run(ctx context.Context, cfg config, out io.Writer) (report, error) {
 	defer e.close()
 	n := newNames(cfg)
 	orders := workload(cfg.Messages, cfg.Duplicates, cfg.Partitions)
-	phases := newPhases(cfg, e, n)
+	phases, err := newPhases(cfg, e, n)
+	if err != nil {
+		return report{}, err
+	}
 	if !cfg.Keep {
 		defer cleanup(e, n, phases)
 	}
-	r := report{kafka: e.kafkaDesc, redis: e.redisDesc, produced: len(orders), uniqueKeys: len(uniqueKeys(orders)),
-		consumers: cfg.Consumers, partitions: cfg.Partitions}
+	if err := e.createTables(ctx, n.tables); err != nil {
+		return report{}, err
+	}
+	r := report{kafka: e.kafkaDesc, redis: e.redisDesc, postgres: e.pgDesc, effects: n.tables.effects, produced: len(orders),
+		uniqueKeys: len(uniqueKeys(orders)), consumers: cfg.Consumers, partitions: cfg.Partitions}
 	prog := newProgress(out)
 	fmt.Fprintf(out, "idemq demo: %d order messages (%d unique keys, %.0f%% duplicates), %d consumers, run %s\n",
 		r.produced, r.uniqueKeys, 100*cfg.Duplicates, cfg.Consumers, n.run)
@@ -46,13 +52,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (report, error) {
 	return r, nil
 }
 
-// names are the run's Kafka and Redis names, unique to the run unless the
-// flags chose them.
+// names are the run's Kafka, Redis and PostgreSQL names, unique to the
+// run unless the flags chose them.
 type names struct {
-	run   string // random id
-	topic string // base name; each phase adds .<slug>
-	group string
-	ns    string // Redis prefix of all the run's keys
+	run    string // random id
+	topic  string // base name; each phase adds .<slug>
+	group  string
+	ns     string // Redis prefix of all the run's keys
+	tables pgTables
 }
 
 func newNames(cfg config) names {
@@ -66,26 +73,30 @@ func newNames(cfg config) names {
 		n.group = n.topic
 	}
 	n.ns = cfg.Prefix + n.run + ":"
+	n.tables = newPGTables(n.run)
 	return n
 }
 
-// newPhases returns the plain phase (with -compare) and the guarded one.
-func newPhases(cfg config, e *env, n names) []*phase {
+// newPhases returns the plain phase (with -compare) and the guarded ones.
+func newPhases(cfg config, e *env, n names) ([]*phase, error) {
 	var phases []*phase
 	if cfg.Compare {
 		phases = append(phases, newPhase(cfg, e, n, "plain kafka-go", "plain", plainFlavour{}))
 	}
-	if cfg.Mode == modeWatermill {
-		return append(phases, newPhase(cfg, e, n, "idemq (Watermill)", "watermill", &watermillFlavour{}))
+	switch {
+	case cfg.Mode == modeWatermill:
+		return append(phases, newPhase(cfg, e, n, "idemq (Watermill)", "watermill", &watermillFlavour{})), nil
+	case cfg.Postgres != "":
+		return postgresPhases(cfg, e, n, phases)
 	}
-	return append(phases, newPhase(cfg, e, n, "idemq (Kafka adapter)", "idemq", &idemqFlavour{}))
+	return append(phases, newPhase(cfg, e, n, "idemq (Kafka adapter)", "idemq", &idemqFlavour{})), nil
 }
 
 func newPhase(cfg config, e *env, n names, title, slug string, f flavour) *phase {
 	return &phase{
 		title: title, slug: slug, flavour: f, env: e,
 		topic: n.topic + "." + slug, group: n.group + "." + slug,
-		prefix: n.ns + slug + ":", ledger: ledger{client: e.redis, key: n.ns + slug + ":ledger"},
+		prefix: n.ns + slug + ":", ledger: redisLedger{client: e.redis, key: n.ns + slug + ":ledger"},
 		work: cfg.Work, tracker: newTracker(cfg.Messages, cfg.KillAt), watch: newGroupWatch(),
 	}
 }
@@ -100,4 +111,5 @@ func cleanup(e *env, n names, phases []*phase) {
 	}
 	e.admin.remove(ctx, topics, groups)
 	_ = e.deleteKeys(ctx, n.ns)
+	e.dropTables(ctx, n.tables)
 }

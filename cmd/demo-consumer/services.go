@@ -4,23 +4,38 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/idemq/idemq/internal/redisopt"
 )
 
-// env is the Kafka and Redis a run talks to, in-process or real.
+// go-redis logs by itself, on stderr, the failed dials of a member whose
+// connections the crash cut; the consumers report what matters (-v).
+func init() { redis.SetLogger(quietRedis{}) }
+
+// quietRedis is a go-redis logger that drops everything.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+// env is the Kafka and Redis a run talks to, in-process or real, and the
+// PostgreSQL of -postgres.
 type env struct {
 	brokers   []string
 	redisOpts *redis.UniversalOptions
 	redis     redis.UniversalClient // the run's own client: ledgers, cleanup
 	admin     *admin
+	pg        *pgxpool.Pool   // the run's own pool (-postgres; nil without): tables, counting
+	pgConfig  *pgxpool.Config // what the members' pools copy
 	kafkaDesc string
 	redisDesc string
+	pgDesc    string
 	log       *slog.Logger
 	closers   []func() // in reverse order by close
 }
@@ -40,7 +55,13 @@ func openEnv(ctx context.Context, cfg config) (e *env, err error) {
 	if err := e.openKafka(ctx); err != nil {
 		return e, err
 	}
-	return e, e.openRedis(ctx, cfg.Redis)
+	if err := e.openRedis(ctx, cfg.Redis); err != nil {
+		return e, err
+	}
+	if cfg.Postgres == "" {
+		return e, nil
+	}
+	return e, e.openPostgres(ctx, cfg.Postgres)
 }
 
 func (e *env) openKafka(ctx context.Context) error {
@@ -98,8 +119,13 @@ func redisOptions(addr string) (*redis.UniversalOptions, error) {
 }
 
 // newRedis returns a client of its own (its own pool and pub/sub
-// connection), as a separate process would have.
-func (e *env) newRedis() redis.UniversalClient { return redis.NewUniversalClient(e.redisOpts) }
+// connection), as a separate process would have, dialling with dial (nil:
+// directly).
+func (e *env) newRedis(dial func(ctx context.Context, network, addr string) (net.Conn, error)) redis.UniversalClient {
+	opts := *e.redisOpts
+	opts.Dialer = dial
+	return redis.NewUniversalClient(&opts)
+}
 
 func (e *env) close() {
 	for i := len(e.closers) - 1; i >= 0; i-- {

@@ -30,7 +30,7 @@ type watermillFlavour struct {
 const handlerName = "charge"
 
 func (f *watermillFlavour) run(ctx context.Context, ph *phase, m *member) error {
-	client := ph.env.newRedis()
+	client := ph.storeRedis(m)
 	defer client.Close()
 	store, err := redisstore.New(client, redisstore.WithPrefix(ph.prefix))
 	if err != nil {
@@ -67,8 +67,7 @@ func (f *watermillFlavour) router(ph *phase, m *member, store dedupe.Store) (*me
 		key := msg.Metadata.Get(keyHeader)
 		f.running.add(key)
 		defer f.running.remove(key)
-		_, err := ph.effect(msg.Context(), m, key)
-		return err
+		return ph.effect(msg.Context(), m, key)
 	})
 	return router, nil
 }
@@ -76,8 +75,8 @@ func (f *watermillFlavour) router(ph *phase, m *member, store dedupe.Store) (*me
 // observe sits outside idemq's middleware: it counts the duplicates it
 // acked (and those that arrived while another member's handler for the key
 // was running: they waited for that owner), and records each message's
-// final outcome, where the victim is held at the kill point, after the
-// guard committed and before the ack marks the offset.
+// final outcome, where the victim is held at the kill point after an
+// effect, after the guard committed and before the ack marks the offset.
 func (f *watermillFlavour) observe(ph *phase, m *member) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
@@ -86,15 +85,18 @@ func (f *watermillFlavour) observe(ph *phase, m *member) message.HandlerMiddlewa
 			if err != nil {
 				return out, err
 			}
-			if msg.Metadata.Get(idemqwatermill.DuplicateMetadataKey) == "true" {
-				f.duplicates.Add(1)
-				if ownerRunning {
-					f.waited.Add(1)
-				}
-			}
 			partition, _ := wkafka.MessagePartitionFromCtx(msg.Context())
 			offset, _ := wkafka.MessagePartitionOffsetFromCtx(msg.Context())
-			ph.handled(msg.Context(), m, position{int(partition), offset})
+			p := position{int(partition), offset}
+			if msg.Metadata.Get(idemqwatermill.DuplicateMetadataKey) != "true" {
+				ph.handled(msg.Context(), m, p)
+				return out, nil
+			}
+			f.duplicates.Add(1)
+			if ownerRunning {
+				f.waited.Add(1)
+			}
+			ph.acked(p)
 			return out, nil
 		}
 	}
