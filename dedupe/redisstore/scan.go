@@ -40,8 +40,8 @@ type ScanOptions struct {
 
 // ScanPage is one call's share of a scan.
 type ScanPage struct {
-	// Keys are the keys found, in no particular order, each at most once
-	// per scan. Their Value is nil: Inspect reads it.
+	// Keys are the keys found, in no particular order. Their Value is nil:
+	// Inspect reads it.
 	Keys []KeyInfo
 	// Cursor is "" once the scan is complete; otherwise pass it back in
 	// ScanOptions.Cursor (with the same other options) for the next page.
@@ -55,8 +55,10 @@ type ScanPage struct {
 // committed values are not transferred. Other keys under the prefix
 // (another application's, or none of this layout) are skipped.
 //
-// As with SCAN, a key that exists for the whole scan is returned once; one
-// created, deleted or changed meanwhile may or may not be.
+// As with SCAN, a key that exists for the whole scan is returned, once
+// unless the server resizes its key space meanwhile (SCAN may then return a
+// key twice: tolerate duplicates); one created, deleted or changed
+// meanwhile may or may not be.
 func (s *Store) Scan(ctx context.Context, opts ScanOptions) (ScanPage, error) {
 	o, err := scanDefaults(opts)
 	if err != nil {
