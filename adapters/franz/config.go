@@ -27,10 +27,11 @@ type Config[V any] struct {
 	// level, reset offset, logger. The consumer adds ConsumerGroup(Group),
 	// ConsumeTopics(Topics...), DisableAutoCommit and its own
 	// OnPartitionsAssigned, OnPartitionsRevoked and OnPartitionsLost.
-	// Refused, because they would break its guarantees: those callbacks,
-	// BlockRebalanceOnPoll, GreedyAutoCommit, AutoCommitMarks,
-	// AutoCommitCallback, ConsumePartitions, KeepControlRecords, and a
-	// ConsumerGroup other than Group.
+	// Topics replaces any ConsumeTopics of Client. Refused with a
+	// *consumer.ConfigError, because they would break its guarantees: those
+	// callbacks, BlockRebalanceOnPoll, GreedyAutoCommit, AutoCommitMarks,
+	// AutoCommitCallback, KeepControlRecords, a ConsumerGroup other than
+	// Group, and whatever franz-go's NewClient refuses (ConsumePartitions).
 	Client []kgo.Opt
 
 	// Store is where keys are claimed and committed (required unless

@@ -93,27 +93,35 @@ func checkRanges[V any](cfg Config[V]) error {
 	return nil
 }
 
-// refused are the options of Config.Client that would break the
-// consumer's guarantees, each with the value that means "not set".
-var refused = []struct {
-	opt   any
-	unset func(v any) bool
-	why   string
+// refusedKinds are options of Config.Client that would break the
+// consumer's guarantees and that OptValue cannot read back: once a group is
+// set, franz-go installs callbacks of its own. They are recognised by the
+// name of the constructor that made them (kind).
+var refusedKinds = []struct {
+	name, why string
 }{
-	{kgo.OnPartitionsAssigned, isNil, "the consumer installs its own partition callbacks"},
-	{kgo.OnPartitionsRevoked, isNil, "the consumer installs its own partition callbacks"},
-	{kgo.OnPartitionsLost, isNil, "the consumer installs its own partition callbacks"},
-	{kgo.BlockRebalanceOnPoll, isFalse, "the consumer polls across rebalances; its revoke callback drains the partition"},
-	{kgo.GreedyAutoCommit, isFalse, "the consumer commits offsets itself, once outcomes are final"},
-	{kgo.AutoCommitMarks, isFalse, "the consumer commits offsets itself, once outcomes are final"},
-	{kgo.AutoCommitCallback, isNil, "the consumer commits offsets itself, once outcomes are final"},
-	{kgo.KeepControlRecords, isFalse, "control records are not messages"},
-	{kgo.ConsumePartitions, func(v any) bool { return len(v.(map[string]map[int32]kgo.Offset)) == 0 }, "the consumer consumes a group (Group, Topics)"},
+	{"OnPartitionsAssigned", "the consumer installs its own partition callbacks"},
+	{"OnPartitionsRevoked", "the consumer installs its own partition callbacks"},
+	{"OnPartitionsLost", "the consumer installs its own partition callbacks"},
+	{"AutoCommitCallback", "the consumer commits offsets itself, once outcomes are final"},
+}
+
+// refusedValues are options of Config.Client that would break the
+// consumer's guarantees, read back with kgo.Client.OptValue.
+var refusedValues = []struct {
+	opt any
+	set func(v any) bool
+	why string
+}{
+	{kgo.BlockRebalanceOnPoll, isTrue, "the consumer polls across rebalances; its revoke callback drains the partition"},
+	{kgo.GreedyAutoCommit, isTrue, "the consumer commits offsets itself, once outcomes are final"},
+	{kgo.AutoCommitMarks, isTrue, "the consumer commits offsets itself, once outcomes are final"},
+	{kgo.KeepControlRecords, isTrue, "control records are not messages"},
 }
 
 // checkClient refuses Group, Topics and Client options the consumer cannot
-// run with. It reads the options back with kgo.Client.OptValue from a
-// client that consumes no topic, so it joins no group and connects nowhere.
+// run with. It reads the options back from a client that consumes no
+// topic, so it joins no group and fetches nothing.
 func checkClient[V any](cfg Config[V]) error {
 	switch {
 	case cfg.Group == "":
@@ -121,13 +129,21 @@ func checkClient[V any](cfg Config[V]) error {
 	case len(cfg.Topics) == 0 || slices.Contains(cfg.Topics, ""):
 		return invalid("Topics", "is %q: want at least one topic, none empty", cfg.Topics)
 	}
-	probe, err := kgo.NewClient(append(slices.Clip(cfg.Client), kgo.ConsumeTopics())...)
+	for _, o := range cfg.Client {
+		for _, r := range refusedKinds {
+			if kind(o) == r.name {
+				return invalid("Client", "sets %s: %s", r.name, r.why)
+			}
+		}
+	}
+	opts := append([]kgo.Opt{kgo.ConsumerGroup(cfg.Group)}, cfg.Client...)
+	probe, err := kgo.NewClient(append(opts, kgo.ConsumeTopics())...)
 	if err != nil {
 		return invalid("Client", "%v", err)
 	}
 	defer probe.Close()
-	for _, r := range refused {
-		if !r.unset(probe.OptValue(r.opt)) {
+	for _, r := range refusedValues {
+		if r.set(probe.OptValue(r.opt)) {
 			return invalid("Client", "sets %s: %s", optName(r.opt), r.why)
 		}
 	}
@@ -153,10 +169,30 @@ func setDefault[T comparable](p *T, def T) {
 	}
 }
 
-func isNil(v any) bool   { rv := reflect.ValueOf(v); return !rv.IsValid() || rv.IsNil() }
-func isFalse(v any) bool { b, ok := v.(bool); return ok && !b }
+func isTrue(v any) bool { b, ok := v.(bool); return ok && b }
 
-// optName is the name of a kgo option function, e.g. "OnPartitionsLost".
+// kind is the name of the kgo constructor that made o ("" if unknown):
+// kgo options are structs holding one closure, whose symbol is named after
+// the constructor, e.g. "kgo.OnPartitionsLost.func1", or, inlined,
+// "main.run.OnPartitionsLost.func3".
+func kind(o kgo.Opt) string {
+	v := reflect.ValueOf(o)
+	if v.Kind() != reflect.Struct || v.NumField() != 1 || v.Field(0).Kind() != reflect.Func || v.Field(0).IsNil() {
+		return ""
+	}
+	f := runtime.FuncForPC(v.Field(0).Pointer())
+	if f == nil {
+		return ""
+	}
+	parts := strings.Split(f.Name(), ".")
+	if len(parts) < 2 || !strings.HasPrefix(parts[len(parts)-1], "func") {
+		return ""
+	}
+	return parts[len(parts)-2]
+}
+
+// optName is the name of a kgo option constructor, e.g.
+// "BlockRebalanceOnPoll".
 func optName(opt any) string {
 	name := runtime.FuncForPC(reflect.ValueOf(opt).Pointer()).Name()
 	return name[strings.LastIndexByte(name, '.')+1:]

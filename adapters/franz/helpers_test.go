@@ -11,10 +11,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	idemqfranz "github.com/idemq/idemq/adapters/franz"
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/dedupe/redisstore"
-	idemqfranz "github.com/idemq/idemq/adapters/franz"
 	"github.com/idemq/idemq/internal/kafkaadmin"
 	"github.com/idemq/idemq/internal/testenv"
 )
