@@ -253,3 +253,25 @@ func header(r *kgo.Record, name string) string {
 	}
 	return ""
 }
+
+// read reads n records of topic from its start, failing after a minute.
+func (e *env) read(t *testing.T, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("reading %s after %d of %d records: %v", topic, len(out), n, err)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
