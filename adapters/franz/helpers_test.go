@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	idemqfranz "github.com/idemq/idemq/adapters/franz"
@@ -22,6 +23,7 @@ import (
 // env is one test's Kafka topic, consumer group and Redis-backed store.
 type env struct {
 	k     testenv.KafkaBroker
+	admin *kafkago.Client // for the group's lag
 	store *redisstore.Store
 	topic string
 	group string
@@ -37,7 +39,7 @@ func setup(t *testing.T, partitions int) *env {
 		t.Fatalf("redisstore.New: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	return &env{k: k, store: store, topic: topic(t, k, partitions), group: "franz-group-" + testenv.Name(t), parts: partitions}
+	return &env{k: k, admin: k.Client(t), store: store, topic: topic(t, k, partitions), group: "franz-group-" + testenv.Name(t), parts: partitions}
 }
 
 // topic creates a topic named for the test, deleted at its end.
@@ -172,11 +174,11 @@ func (e *env) committed(t *testing.T) map[int]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	lag, err := kafkaadmin.Lag(ctx, e.k.Client(t), e.topic, e.group, e.parts)
+	lag, err := kafkaadmin.Lag(ctx, e.admin, e.topic, e.group, e.parts)
 	if err != nil {
 		t.Fatalf("Lag: %v", err)
 	}
-	ends, err := kafkaadmin.EndOffsets(ctx, e.k.Client(t), e.topic, e.parts)
+	ends, err := kafkaadmin.EndOffsets(ctx, e.admin, e.topic, e.parts)
 	if err != nil {
 		t.Fatalf("EndOffsets: %v", err)
 	}
@@ -192,7 +194,7 @@ func (e *env) lag(t *testing.T) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	lag, err := kafkaadmin.Lag(ctx, e.k.Client(t), e.topic, e.group, e.parts)
+	lag, err := kafkaadmin.Lag(ctx, e.admin, e.topic, e.group, e.parts)
 	if err != nil {
 		t.Fatalf("Lag: %v", err)
 	}
