@@ -141,18 +141,12 @@ func (g *group[V]) drain(cause error) {
 		}
 		<-p.done
 	}
-	g.end(g.assignment(), ErrRevoked)
-}
-
-// assignment returns the partitions in parts.
-func (g *group[V]) assignment() map[string][]int32 {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	ps := map[string][]int32{}
-	for tp := range g.parts {
-		ps[tp.topic] = append(ps[tp.topic], tp.partition)
+	clear(g.parts) // the client's Close revokes them: nothing left to do
+	g.mu.Unlock()
+	for _, p := range ps {
+		p.resume()
 	}
-	return ps
 }
 
 // stop records the first fatal error and stops the poll loop.

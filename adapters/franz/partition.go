@@ -112,7 +112,7 @@ func (p *partition[V]) take(buf []*kgo.Record) []*kgo.Record {
 	buf = append(buf, p.queue[:n]...)
 	clear(p.queue[:n])
 	p.queue = p.queue[n:]
-	if p.paused && len(p.queue) <= p.g.c.cfg.BatchSize {
+	if len(p.queue) <= p.g.c.cfg.BatchSize {
 		p.resumeLocked()
 	}
 	return buf
@@ -123,14 +123,14 @@ func (p *partition[V]) take(buf []*kgo.Record) []*kgo.Record {
 func (p *partition[V]) resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.paused {
-		p.resumeLocked()
-	}
+	p.resumeLocked()
 }
 
 func (p *partition[V]) resumeLocked() {
-	p.paused = false
-	p.cl.ResumeFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.partition}})
+	if p.paused {
+		p.paused = false
+		p.cl.ResumeFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.partition}})
+	}
 }
 
 // commit commits the partition's position with CommitOffsetsSync, which
