@@ -1,0 +1,199 @@
+package idemqfranz
+
+import (
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/idemq/idemq/consumer"
+	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/ratelog"
+)
+
+// withDefaults returns cfg with every zero optional field set, or a
+// *consumer.ConfigError for a field out of range. It checks what both
+// NewConsumer and NewProcessor use; checkClient checks the consumer's.
+func withDefaults[V any](cfg Config[V]) (Config[V], error) {
+	if err := checkRequired(cfg); err != nil {
+		return cfg, err
+	}
+	if err := checkRanges(cfg); err != nil {
+		return cfg, err
+	}
+	if cfg.KeyFunc == nil {
+		cfg.KeyFunc = HeaderKey(DefaultKeyHeader)
+	}
+	setDefault(&cfg.Attempts, DefaultAttempts)
+	cfg.Backoff = cfg.Backoff.WithDefaults()
+	if cfg.TxStore == nil {
+		cfg.Guard = cfg.Guard.WithDefaults()
+	}
+	setDefault[dedupe.Codec](&cfg.Codec, dedupe.JSONCodec{})
+	setDefault(&cfg.MaxInFlight, DefaultMaxInFlight)
+	setDefault(&cfg.BatchSize, DefaultBatchSize)
+	setDefault(&cfg.CommitEvery, DefaultCommitEvery)
+	setDefault(&cfg.CommitInterval, DefaultCommitInterval)
+	setDefault(&cfg.DrainTimeout, DefaultDrainTimeout)
+	cfg.Logger = ratelog.Logger(cfg.Logger, 0)
+	return cfg, nil
+}
+
+func checkRequired[V any](cfg Config[V]) error {
+	switch {
+	case cfg.TxStore != nil && dedupe.IsNilTxStore(cfg.TxStore):
+		return invalid("TxStore", "is a nil %T", cfg.TxStore)
+	case cfg.TxStore != nil && cfg.Store != nil:
+		return invalid("TxStore", "and Store are both set: choose one")
+	case cfg.TxStore != nil && cfg.Guard != (consumer.Guard{}):
+		return invalid("Guard", "must be zero with TxStore (the transaction is the claim; the store keeps its TTL)")
+	case cfg.TxStore != nil:
+	case cfg.Store == nil:
+		return invalid("Store", "is required (or TxStore)")
+	case dedupe.IsNilStore(cfg.Store):
+		return invalid("Store", "is a nil %T", cfg.Store)
+	}
+	switch {
+	case cfg.Handle == nil:
+		return invalid("Handle", "is required")
+	case cfg.InvalidKey == consumer.KeyDeadLetter && cfg.DeadLetter == nil:
+		return invalid("InvalidKey", "is KeyDeadLetter but DeadLetter is nil")
+	}
+	return checkDeadLetter(cfg.DeadLetter, cfg.DeadLetterTopic)
+}
+
+func checkRanges[V any](cfg Config[V]) error {
+	if err := cfg.InvalidKey.Check(pkg, "InvalidKey", consumer.KeyReject, consumer.KeyProcess, consumer.KeyDeadLetter); err != nil {
+		return err
+	}
+	if err := cfg.Backoff.Check(pkg, "Backoff"); err != nil {
+		return err
+	}
+	if err := cfg.Guard.Check(pkg); err != nil {
+		return err
+	}
+	switch {
+	case cfg.Ordering < consumer.ByPartition || cfg.Ordering > consumer.Unordered:
+		return invalid("Ordering", "unknown ordering %d", cfg.Ordering)
+	case cfg.Attempts < 0:
+		return invalid("Attempts", "is %d, want >= 1 (0: the default)", cfg.Attempts)
+	case cfg.MaxInFlight < 0:
+		return invalid("MaxInFlight", "is %d, want >= 1 (0: the default)", cfg.MaxInFlight)
+	case cfg.BatchSize < 0:
+		return invalid("BatchSize", "is %d, want >= 1 (0: the default)", cfg.BatchSize)
+	case cfg.CommitEvery < 0:
+		return invalid("CommitEvery", "is %d, want >= 1 (0: the default)", cfg.CommitEvery)
+	case cfg.CommitInterval < 0:
+		return invalid("CommitInterval", "is %v, want > 0 (0: the default)", cfg.CommitInterval)
+	case cfg.DrainTimeout < 0:
+		return invalid("DrainTimeout", "is %v, want > 0 (0: the default)", cfg.DrainTimeout)
+	}
+	return nil
+}
+
+// refusedKinds are options of Config.Client that would break the
+// consumer's guarantees and that OptValue cannot read back: once a group is
+// set, franz-go installs callbacks of its own. They are recognised by the
+// name of the constructor that made them (kind).
+var refusedKinds = []struct {
+	name, why string
+}{
+	{"OnPartitionsAssigned", "the consumer installs its own partition callbacks"},
+	{"OnPartitionsRevoked", "the consumer installs its own partition callbacks"},
+	{"OnPartitionsLost", "the consumer installs its own partition callbacks"},
+	{"AutoCommitCallback", "the consumer commits offsets itself, once outcomes are final"},
+}
+
+// refusedValues are options of Config.Client that would break the
+// consumer's guarantees, read back with kgo.Client.OptValue.
+var refusedValues = []struct {
+	opt any
+	set func(v any) bool
+	why string
+}{
+	{kgo.BlockRebalanceOnPoll, isTrue, "the consumer polls across rebalances; its revoke callback drains the partition"},
+	{kgo.GreedyAutoCommit, isTrue, "the consumer commits offsets itself, once outcomes are final"},
+	{kgo.AutoCommitMarks, isTrue, "the consumer commits offsets itself, once outcomes are final"},
+	{kgo.KeepControlRecords, isTrue, "control records are not messages"},
+}
+
+// checkClient refuses Group, Topics and Client options the consumer cannot
+// run with. It reads the options back from a client that consumes no
+// topic, so it joins no group and fetches nothing.
+func checkClient[V any](cfg Config[V]) error {
+	switch {
+	case cfg.Group == "":
+		return invalid("Group", "is required")
+	case len(cfg.Topics) == 0 || slices.Contains(cfg.Topics, ""):
+		return invalid("Topics", "is %q: want at least one topic, none empty", cfg.Topics)
+	}
+	for _, o := range cfg.Client {
+		for _, r := range refusedKinds {
+			if kind(o) == r.name {
+				return invalid("Client", "sets %s: %s", r.name, r.why)
+			}
+		}
+	}
+	opts := append([]kgo.Opt{kgo.ConsumerGroup(cfg.Group)}, cfg.Client...)
+	probe, err := kgo.NewClient(append(opts, kgo.ConsumeTopics())...)
+	if err != nil {
+		return invalid("Client", "%v", err)
+	}
+	defer probe.Close()
+	for _, r := range refusedValues {
+		if r.set(probe.OptValue(r.opt)) {
+			return invalid("Client", "sets %s: %s", optName(r.opt), r.why)
+		}
+	}
+	if g := probe.OptValue(kgo.ConsumerGroup).(string); g != "" && g != cfg.Group {
+		return invalid("Client", "sets ConsumerGroup(%q) but Group is %q", g, cfg.Group)
+	}
+	return nil
+}
+
+// pkg names this package in its *consumer.ConfigError values.
+const pkg = "idemqfranz"
+
+// invalid returns a *consumer.ConfigError for field.
+func invalid(field, format string, args ...any) error {
+	return consumer.Invalid(pkg, field, format, args...)
+}
+
+// setDefault sets *p to def when *p is its type's zero value.
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+func isTrue(v any) bool { b, ok := v.(bool); return ok && b }
+
+// kind is the name of the kgo constructor that made o ("" if unknown):
+// kgo options are structs holding one closure, whose symbol is named after
+// the constructor, e.g. "kgo.OnPartitionsLost.func1", or, inlined,
+// "main.run.OnPartitionsLost.func3".
+func kind(o kgo.Opt) string {
+	v := reflect.ValueOf(o)
+	if v.Kind() != reflect.Struct || v.NumField() != 1 || v.Field(0).Kind() != reflect.Func || v.Field(0).IsNil() {
+		return ""
+	}
+	f := runtime.FuncForPC(v.Field(0).Pointer())
+	if f == nil {
+		return ""
+	}
+	parts := strings.Split(f.Name(), ".")
+	if len(parts) < 2 || !strings.HasPrefix(parts[len(parts)-1], "func") {
+		return ""
+	}
+	return parts[len(parts)-2]
+}
+
+// optName is the name of a kgo option constructor, e.g.
+// "BlockRebalanceOnPoll".
+func optName(opt any) string {
+	name := runtime.FuncForPC(reflect.ValueOf(opt).Pointer()).Name()
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
