@@ -12,9 +12,9 @@ import (
 
 // newEngine returns the consumer engine for cfg (defaults applied).
 func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[*kgo.Record, V], error) {
-	var guard []dedupe.RunOption
+	var guard []dedupe.BatchOption
 	if cfg.TxStore == nil {
-		guard = append(cfg.Guard.RunOptions(), dedupe.WithCodec(cfg.Codec))
+		guard = append(cfg.Guard.BatchOptions(), dedupe.WithCodec(cfg.Codec))
 	}
 	return consume.New(consume.Config[*kgo.Record, V]{
 		Name:         pkg,
