@@ -170,7 +170,9 @@ var claimTests = map[string]func(*testing.T, Backend){
 	},
 	"KeepClaimOnErrorBlocksUntilLeaseEnds": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		lease := 300 * time.Millisecond
+		// The claim's reply must come within the lease (a later one loses
+		// the claim): 300ms was too short on a loaded machine.
+		lease := 2 * time.Second
 		_, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			return 0, errHandler
 		}, dedupe.WithClaim(lease), dedupe.WithKeepClaimOnError())
@@ -189,11 +191,12 @@ var claimTests = map[string]func(*testing.T, Backend){
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
 		// The owner's local clock gives up a lease lease*2/3 after the last
 		// renewal it sent; renewals go out every lease/3, so one round trip
-		// slower than lease/3 loses it. 600ms leaves 200ms for a round trip
-		// on a loaded 2-core machine running the suite with -race.
-		lease := 600 * time.Millisecond
+		// slower than lease/3 loses it. 2s leaves 667ms for a round trip on
+		// a loaded 2-core machine running the suite with -race (600ms failed
+		// under a load of 10 and more).
+		lease := 2 * time.Second
 		got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
-			for range 6 { // runs 4 leases long
+			for range 4 { // runs 8/3 leases long
 				<-time.After(lease * 2 / 3)
 				if _, err := dedupe.Run(ctx, s, k, noop, dedupe.WithClaim(lease), dedupe.WithNoWait()); !errors.Is(err, dedupe.ErrInProgress) {
 					t.Errorf("duplicate during a long run = %v, want ErrInProgress", err)
