@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
-	"time"
+	"github.com/idemq/idemq/internal/startgate"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
 
@@ -37,8 +36,8 @@ func (e *workError) Error() string { return e.err.Error() }
 func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey string, w work) (result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	gate := newStartGate(d.cfg.StartTimeout, cancel)
-	defer gate.stop()
+	gate := startgate.New(d.cfg.StartTimeout, cancel, ErrStartTimeout)
+	defer gate.Stop()
 	if d.tx != nil {
 		return d.runTx(ctx, msg, key, skey, gate, w)
 	}
@@ -47,7 +46,7 @@ func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey
 		opts = append(opts[:len(opts):len(opts)], dedupe.WithFingerprint(d.cfg.FingerprintFunc(msg)))
 	}
 	out, err := dedupe.Run(ctx, d.store, skey, func(ctx context.Context, end dedupe.End[outcome]) ([]*wmessage.Message, error) {
-		if !gate.start() {
+		if !gate.Start() {
 			return nil, context.Cause(ctx)
 		}
 		d.m.inFlight.Add(1)
@@ -72,7 +71,7 @@ func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey
 
 // runTx is run on a transactional store: w runs inside the store's
 // transaction, and its outputs commit with its writes.
-func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, skey string, gate *startGate, w work) (result, error) {
+func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, skey string, gate *startgate.Gate, w work) (result, error) {
 	var fp []byte
 	if d.cfg.FingerprintFunc != nil {
 		fp = d.cfg.FingerprintFunc(msg)
@@ -80,7 +79,7 @@ func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, sk
 	codec := outcomeCodec{max: d.cfg.MaxOutputBytes}
 	var msgs []*wmessage.Message
 	out, err := d.tx.RunTx(ctx, skey, fp, func(ctx context.Context) ([]byte, error) {
-		if !gate.start() {
+		if !gate.Start() {
 			return nil, context.Cause(ctx)
 		}
 		d.m.inFlight.Add(1)
@@ -92,7 +91,7 @@ func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, sk
 		return codec.Encode(newOutcome(msgs))
 	})
 	switch {
-	case err != nil && gate.expired():
+	case err != nil && gate.Expired():
 		return result{}, &GuardError{Key: key, Err: fmt.Errorf("%w: %w", ErrStartTimeout, err)}
 	case err != nil:
 		return result{}, d.guardErr(msg, key, err)
@@ -123,37 +122,3 @@ func (d *Deduplicator) guardErr(msg *wmessage.Message, key string, err error) er
 	}
 	return &GuardError{Key: key, Err: err}
 }
-
-// startGate cancels the guard with ErrStartTimeout if the work has not
-// started in time; start and the timer agree atomically on which came first.
-type startGate struct {
-	state atomic.Int32
-	timer *time.Timer
-}
-
-const (
-	gateWaiting int32 = iota
-	gateStarted
-	gateExpired
-)
-
-func newStartGate(timeout time.Duration, cancel context.CancelCauseFunc) *startGate {
-	g := &startGate{}
-	g.timer = time.AfterFunc(timeout, func() {
-		if g.state.CompareAndSwap(gateWaiting, gateExpired) {
-			cancel(ErrStartTimeout)
-		}
-	})
-	return g
-}
-
-// start reports whether the work may start (the timeout has not fired).
-func (g *startGate) start() bool {
-	g.timer.Stop()
-	return g.state.CompareAndSwap(gateWaiting, gateStarted)
-}
-
-func (g *startGate) stop() { g.timer.Stop() }
-
-// expired reports whether the timeout fired before the work started.
-func (g *startGate) expired() bool { return g.state.Load() == gateExpired }
