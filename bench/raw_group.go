@@ -22,14 +22,14 @@ const commitEvery = 1000
 // assignment inside Generation.Start, Generation.CommitOffsets every 1,000
 // messages of a partition. Timed from before the join to the last message.
 func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
-	return groupRun(ctx, env, rr, nil)
+	return groupRun(ctx, env, rr, env.kafka.fresh, nil)
 }
 
-// groupRun is rawGroupRun with handle (if not nil) called for each message
-// before it counts; an error of handle fails the round.
-func groupRun(ctx context.Context, env *services, rr rowRound, handle messageFunc) (timed, error) {
+// groupRun is rawGroupRun on topic t, with handle (if not nil) called for
+// each message before it counts; an error of handle fails the round.
+func groupRun(ctx context.Context, env *services, rr rowRound, t topic, handle messageFunc) (timed, error) {
 	k := env.kafka
-	topic := k.fresh.name
+	topic := t.name
 	rc := k.readerConfig(topic, k.group(rr.row, rr.round))
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID: rc.GroupID, Brokers: rc.Brokers, Topics: []string{topic},
@@ -49,13 +49,13 @@ func groupRun(ctx context.Context, env *services, rr rowRound, handle messageFun
 	if err != nil {
 		return timed{}, fmt.Errorf("joining: %w", err)
 	}
-	c := &rawCounter{want: int64(k.fresh.messages), done: make(chan struct{}), handle: handle}
+	c := &rawCounter{want: int64(t.messages), done: make(chan struct{}), handle: handle}
 	for _, a := range gen.Assignments[topic] {
 		gen.Start(func(ctx context.Context) { c.consumePartition(ctx, gen, rc, a) })
 	}
 	select {
 	case <-c.done:
-		return timed{time.Since(start), k.fresh.messages}, c.err()
+		return timed{time.Since(start), t.messages}, c.err()
 	case <-ctx.Done():
 		return timed{}, fmt.Errorf("%d of %d messages: %w", c.n.Load(), c.want, context.Cause(ctx))
 	}

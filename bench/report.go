@@ -13,7 +13,7 @@ import (
 func writeReport(path string, res *results) error {
 	var b bytes.Buffer
 	writeHeader(&b, res)
-	for _, s := range []section{sectionKafka, sectionPostgres, sectionBatch, sectionWatermill} {
+	for _, s := range []section{sectionKafka, sectionKafkaIO, sectionPostgres, sectionBatch, sectionWatermill} {
 		writeSection(&b, res, s)
 	}
 	writeTargets(&b, res)
@@ -85,6 +85,7 @@ const (
 
 var sectionTitles = map[section]string{
 	sectionKafka:     "Kafka consumers (msgs/s)",
+	sectionKafkaIO:   "Kafka consumers whose handler does I/O (msgs/s)",
 	sectionPostgres:  "Kafka consumers with their effects in PostgreSQL (msgs/s)",
 	sectionBatch:     "Batch path and the two-write floor (keys/s)",
 	sectionWatermill: "Watermill middleware (msgs/s)",

@@ -11,6 +11,7 @@ type section int
 
 const (
 	sectionKafka section = iota
+	sectionKafkaIO
 	sectionPostgres
 	sectionBatch
 	sectionWatermill
