@@ -51,7 +51,8 @@ func kafkaRows(o options) []*row {
 			"Generation.CommitOffsets every 1,000 per partition", 0, rawGroupRun),
 		k("kafka/raw-reader", "kafka-go Reader with GroupID, CommitMessages every 1,000 per partition (async)", 0, readerRun),
 		k("kafka/franz-go", "franz-go kgo group consumer, PollFetches, autocommit off, "+
-			"CommitUncommittedOffsets after every 1,000 records and at the end", 0, franzRun),
+			"CommitUncommittedOffsets after every 1,000 records and at the end; its steady state starts at the first poll "+
+			"that has records, which may hand over many at once", 0, franzRun),
 		k("kafka/idemq-nullstore", "idemq consumer on a store that does nothing", 0, idemqRun(nullStoreKind, false, false)),
 		k("kafka/idemq-memory", "idemq consumer on dedupe.NewMemoryStore()", 0, idemqRun(memoryStoreKind, false, false)),
 		withServer(k("kafka/idemq-redis", "idemq consumer on Redis, claim-first, fresh keys", needRedis,

@@ -20,7 +20,8 @@ const commitEvery = 1000
 // alone, as the idemq consumer uses it (and as rawRun of
 // adapters/kafka/bench_test.go does): one generation, a partition Reader per
 // assignment inside Generation.Start, Generation.CommitOffsets every 1,000
-// messages of a partition. Timed from before the join to the last message.
+// messages of a partition. Timed from before the join to the last message,
+// and to the first.
 func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	return groupRun(ctx, env, rr, env.kafka.fresh, nil)
 }
@@ -49,13 +50,13 @@ func groupRun(ctx context.Context, env *services, rr rowRound, t topic, handle m
 	if err != nil {
 		return timed{}, fmt.Errorf("joining: %w", err)
 	}
-	c := &rawCounter{want: int64(t.messages), done: make(chan struct{}), handle: handle}
+	c := &rawCounter{want: int64(t.messages), done: make(chan struct{}), handle: handle, start: start}
 	for _, a := range gen.Assignments[topic] {
 		gen.Start(func(ctx context.Context) { c.consumePartition(ctx, gen, rc, a) })
 	}
 	select {
 	case <-c.done:
-		return timed{time.Since(start), t.messages}, c.err()
+		return timed{time.Since(start), t.messages, c.first.after()}, c.err()
 	case <-ctx.Done():
 		return timed{}, fmt.Errorf("%d of %d messages: %w", c.n.Load(), c.want, context.Cause(ctx))
 	}
@@ -72,12 +73,18 @@ type rawCounter struct {
 	done   chan struct{}
 	once   sync.Once
 	handle messageFunc // nil: none
+	start  time.Time
+	first  firstMessage
 	mu     sync.Mutex
 	errors []error
 }
 
 func (c *rawCounter) add() {
-	if c.n.Add(1) == c.want {
+	n := c.n.Add(1)
+	if n == 1 {
+		c.first.mark(c.start)
+	}
+	if n == c.want {
 		c.once.Do(func() { close(c.done) })
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 )
@@ -27,6 +28,30 @@ func tableRow(all []*row, r *row) string {
 		cells[7] = "1 (floor)"
 	}
 	return "| " + strings.Join(cells, " | ") + " |"
+}
+
+// steadyRow renders one row of a section's steady-state table, false for a
+// row without those figures.
+func steadyRow(all []*row, r *row) (string, bool) {
+	sum, ok := r.summarize()
+	if !ok || sum.steady == nil {
+		return "", false
+	}
+	st := sum.steady
+	ratio := ratioCell(ratioTo(all, r.baseline, st.median, steadyMedian))
+	if r.name == r.baseline {
+		ratio = "1 (baseline)"
+	}
+	return fmt.Sprintf("| `%s` | %s | %s | %s | %s | %s | %s |", r.name, rate(sum.median), rate(st.median),
+		rate(st.min), rate(st.max), ratio, st.first.Round(time.Millisecond)), true
+}
+
+// steadyMedian is the figure steady ratios divide: NaN without steady figures.
+func steadyMedian(s summary) float64 {
+	if s.steady == nil {
+		return math.NaN()
+	}
+	return s.steady.median
 }
 
 // pgTableRow renders one row of the PostgreSQL section's table.
