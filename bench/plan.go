@@ -47,8 +47,9 @@ func kafkaRows(o options) []*row {
 	}
 	redisFloor, valkeyFloor := floorName("redis", floorDepth), floorName("valkey", floorDepth)
 	return []*row{
-		k(rawGroupRow, "kafka-go ConsumerGroup + Generation.Start, a partition Reader per assignment, "+
-			"Generation.CommitOffsets every 1,000 per partition", 0, rawGroupRun),
+		k(rawGroupRow, "kafka-go ConsumerGroup + Generation.Start, a partition Reader per assignment; every "+
+			"1,000th message of a partition queues its offset for one committer goroutine, whose "+
+			"Generation.CommitOffsets carries every partition's queued offset (as kafka-go's Reader commits)", 0, rawGroupRun),
 		k("kafka/raw-reader", "kafka-go Reader with GroupID, CommitMessages every 1,000 per partition (async)", 0, readerRun),
 		k("kafka/franz-go", "franz-go kgo group consumer, PollFetches, autocommit off, "+
 			"CommitUncommittedOffsets after every 1,000 records and at the end; its steady state starts at the first poll "+
