@@ -30,7 +30,7 @@ func batchRun(size, keys int) runFunc {
 		fresh := func() string { return "b" + strconv.FormatInt(seq.Add(1), 36) }
 		start := time.Now()
 		err = inRounds(ctx, keys, size, func(ctx context.Context, n int) error { return batchOf(ctx, batch, n, fresh) })
-		return timed{time.Since(start), keys}, err
+		return timed{elapsed: time.Since(start), items: keys}, err
 	}
 }
 

@@ -56,6 +56,10 @@ func checkRow(t *testing.T, r *row) {
 	if s.rate <= 0 || s.items <= 0 || s.cpuPerItem <= 0 {
 		t.Errorf("%s: rate %v, items %d, cpu %v µs/item: want all positive", r.name, s.rate, s.items, s.cpuPerItem)
 	}
+	if consumer := r.section != sectionBatch && r.section != sectionWatermill; consumer != (s.steadyRate > 0 && s.first > 0) {
+		t.Errorf("%s: steady %v msgs/s, first message after %s: want both positive exactly for Kafka consumers",
+			r.name, s.steadyRate, s.first)
+	}
 	if (r.server != nil) != (s.redis != nil) {
 		t.Errorf("%s: server figures %v, want them exactly for rows with a server", r.name, s.redis)
 	}
@@ -79,7 +83,9 @@ func checkReport(t *testing.T, path string, res *results) {
 	}
 	text := string(b)
 	for _, want := range []string{"# idemq benchmark results", res.opts.commandLine(), "## Kafka consumers",
-		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## Targets"} {
+		"## Kafka consumers whose handler does I/O",
+		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## Targets",
+		"From the first message to the last"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q", want)
 		}

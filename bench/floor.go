@@ -39,7 +39,7 @@ func floorRun(depth, keys int) runFunc {
 			}
 			return floorPipeline(ctx, client, rr.prefix, first, n, commit, "XX", floorTTLMS)
 		})
-		return timed{time.Since(start), keys}, err
+		return timed{elapsed: time.Since(start), items: keys}, err
 	}
 }
 

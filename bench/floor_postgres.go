@@ -31,7 +31,7 @@ func pgFloorRun(ctx context.Context, env *services, rr rowRound) (timed, error) 
 	f := &pgFloor{pool: pool, scope: rr.row,
 		claim:  "INSERT INTO " + rr.tables.keys + " (scope, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
 		effect: "INSERT INTO " + rr.tables.effects + " (key) VALUES ($1)"}
-	return groupRun(ctx, env, rr, f.handle)
+	return groupRun(ctx, env, rr, env.kafka.fresh, f.handle)
 }
 
 // pgFloor is the per-message transaction of pgFloorRun.

@@ -14,7 +14,8 @@ import (
 // CommitUncommittedOffsets (synchronous) whenever 1,000 records have come
 // since the last commit, and once more at the end (not timed). Group
 // timings as the kafka-go rows; fetches wait at most 250ms and take up to
-// 10 MiB per partition. Timed from NewClient to the last record.
+// 10 MiB per partition. Timed from NewClient to the last record, and to the
+// first.
 func franzRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	k := env.kafka
 	want := k.fresh.messages
@@ -36,10 +37,14 @@ func franzRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	}
 	defer cl.Close()
 	n, since := 0, 0
+	var first time.Duration
 	for n < want {
 		fs := cl.PollFetches(ctx)
 		if err := fetchErr(fs); err != nil {
 			return timed{}, fmt.Errorf("%d of %d records: %w", n, want, err)
+		}
+		if n == 0 && fs.NumRecords() > 0 {
+			first = time.Since(start)
 		}
 		fs.EachRecord(func(*kgo.Record) { n++; since++ })
 		if since >= commitEvery {
@@ -53,7 +58,7 @@ func franzRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
 		return timed{}, fmt.Errorf("final commit: %w", err)
 	}
-	return timed{elapsed, want}, nil
+	return timed{elapsed, want, first}, nil
 }
 
 // fetchErr joins the errors of a poll (a cancelled poll's included).

@@ -41,8 +41,8 @@ func newStore(kind storeKind, rr rowRound) (dedupe.Store, error) {
 // consumer with default settings: a no-op handler that calls
 // end(struct{}{}), and an OnDuplicate that counts. The round is timed from
 // Run to the last final outcome (handler and duplicate calls == messages),
-// as consumerRun of adapters/kafka/bench_test.go does; then Run is
-// cancelled and must return nil.
+// as consumerRun of adapters/kafka/bench_test.go does, and to the first
+// outcome; then Run is cancelled and must return nil.
 func idemqRun(kind storeKind, dups, optimistic bool) runFunc {
 	return func(ctx context.Context, env *services, rr rowRound) (timed, error) {
 		k := env.kafka
@@ -81,6 +81,7 @@ func runConsumer(ctx context.Context, c *idemqkafka.Consumer[struct{}], out *out
 	defer cancel()
 	errc := make(chan error, 1)
 	start := time.Now()
+	out.start = start
 	go func() { errc <- c.Run(runCtx) }()
 	select {
 	case <-out.done:
@@ -99,19 +100,26 @@ func runConsumer(ctx context.Context, c *idemqkafka.Consumer[struct{}], out *out
 	if n := out.n.Load(); n != int64(messages) {
 		return timed{}, fmt.Errorf("%d outcomes for %d messages", n, messages)
 	}
-	return timed{elapsed, messages}, nil
+	return timed{elapsed, messages, out.first.after()}, nil
 }
 
-// outcomes counts handler and duplicate calls and closes done at want.
+// outcomes counts handler and duplicate calls and closes done at want;
+// runConsumer sets start.
 type outcomes struct {
-	n    atomic.Int64
-	want int64
-	done chan struct{}
-	once sync.Once
+	n     atomic.Int64
+	want  int64
+	done  chan struct{}
+	once  sync.Once
+	start time.Time
+	first firstMessage
 }
 
 func (o *outcomes) add() {
-	if o.n.Add(1) == o.want {
+	n := o.n.Add(1)
+	if n == 1 {
+		o.first.mark(o.start)
+	}
+	if n == o.want {
 		o.once.Do(func() { close(o.done) })
 	}
 }

@@ -24,6 +24,7 @@ type kafkaCluster struct {
 	client    *kafkago.Client
 	fresh     topic // every message a new key
 	dups      topic // 20% repeat an earlier message's key
+	keyed     topic // fresh keys, and Kafka message keys: the rows whose handler does I/O
 
 	mu     sync.Mutex
 	topics []string

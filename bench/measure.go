@@ -12,9 +12,11 @@ import (
 type sample struct {
 	rate       float64 // items per second over the timed part
 	items      int
-	cpuPerItem float64     // this process's CPU (user+sys) µs per item
-	redis      *redisDelta // the server's work per item; nil for rows without a server
-	postgres   *pgDelta    // PostgreSQL's work per message; nil for rows not on PostgreSQL
+	steadyRate float64       // items per second from the first message to the last; 0: not measured
+	first      time.Duration // from the start to the first message; 0: not measured
+	cpuPerItem float64       // this process's CPU (user+sys) µs per item
+	redis      *redisDelta   // the server's work per item; nil for rows without a server
+	postgres   *pgDelta      // PostgreSQL's work per message; nil for rows not on PostgreSQL
 }
 
 // Bounds of a round: a row that is not done by rowTimeout fails, and one
@@ -59,6 +61,9 @@ func measure(ctx context.Context, env *services, r *row, round int) (sample, err
 		rate:       float64(t.items) / t.elapsed.Seconds(),
 		items:      t.items,
 		cpuPerItem: float64(after.cpu-before.cpu) / float64(time.Microsecond) / float64(t.items),
+	}
+	if t.first > 0 && t.first < t.elapsed && t.items > 1 {
+		s.first, s.steadyRate = t.first, float64(t.items-1)/(t.elapsed-t.first).Seconds()
 	}
 	if rr.server != nil {
 		s.redis, err = rr.server.delta(ctx, before.server, after.server, t.items)

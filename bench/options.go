@@ -13,6 +13,7 @@ type options struct {
 	out        string
 	rounds     int
 	messages   int // per Kafka row and per round; also the keys of a floor, batch or Watermill row
+	ioMessages int // per round of a row whose handler does I/O (the keyed topic)
 	partitions int
 	valueSize  int
 	only       *regexp.Regexp
@@ -23,6 +24,7 @@ type options struct {
 // Sizes of -short: enough for every row to produce a figure in seconds.
 const (
 	shortMessages   = 2_000
+	shortIOMessages = 400
 	shortPartitions = 4
 	shortValueSize  = 256
 )
@@ -35,11 +37,12 @@ func parseOptions(args []string, log io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "bench/RESULTS.md", "the report to write")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per row, interleaved across rows")
 	fs.IntVar(&o.messages, "messages", 100_000, "messages per Kafka topic (and keys per floor, batch and Watermill row)")
+	fs.IntVar(&o.ioMessages, "io-messages", 20_000, "messages of the keyed topic the rows whose handler does I/O read")
 	fs.IntVar(&o.partitions, "partitions", 8, "partitions per Kafka topic")
 	fs.IntVar(&o.valueSize, "value-size", 1024, "bytes per Kafka message value")
 	fs.StringVar(&only, "only", "", "a regexp of row names: run only those (e.g. 'kafka/raw|floor')")
-	fs.BoolVar(&o.short, "short", false, fmt.Sprintf("small sizes for a smoke test (-messages %d -partitions %d -value-size %d unless set)",
-		shortMessages, shortPartitions, shortValueSize))
+	fs.BoolVar(&o.short, "short", false, fmt.Sprintf("small sizes for a smoke test (-messages %d -io-messages %d "+
+		"-partitions %d -value-size %d unless set)", shortMessages, shortIOMessages, shortPartitions, shortValueSize))
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the rounds to this file (with -only, of one row)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -48,8 +51,8 @@ func parseOptions(args []string, log io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	applyShort(fs, &o)
-	if o.rounds < 1 || o.messages < 1 || o.partitions < 1 || o.valueSize < 0 {
-		return o, fmt.Errorf("-rounds, -messages and -partitions must be positive, -value-size not negative")
+	if o.rounds < 1 || o.messages < 1 || o.ioMessages < 1 || o.partitions < 1 || o.valueSize < 0 {
+		return o, fmt.Errorf("-rounds, -messages, -io-messages and -partitions must be positive, -value-size not negative")
 	}
 	re, err := regexp.Compile(only)
 	if err != nil {
@@ -69,6 +72,9 @@ func applyShort(fs *flag.FlagSet, o *options) {
 	if !set["messages"] {
 		o.messages = shortMessages
 	}
+	if !set["io-messages"] {
+		o.ioMessages = shortIOMessages
+	}
 	if !set["partitions"] {
 		o.partitions = shortPartitions
 	}
@@ -80,8 +86,8 @@ func applyShort(fs *flag.FlagSet, o *options) {
 // commandLine is the go run line that repeats this run, every size spelled
 // out (-short's included).
 func (o options) commandLine() string {
-	line := fmt.Sprintf("go run ./bench -out %s -rounds %d -messages %d -partitions %d -value-size %d",
-		o.out, o.rounds, o.messages, o.partitions, o.valueSize)
+	line := fmt.Sprintf("go run ./bench -out %s -rounds %d -messages %d -io-messages %d -partitions %d -value-size %d",
+		o.out, o.rounds, o.messages, o.ioMessages, o.partitions, o.valueSize)
 	if o.only.String() != "" {
 		line += " -only '" + strings.ReplaceAll(o.only.String(), "'", `'\''`) + "'"
 	}

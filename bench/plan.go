@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 
+	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe/pgstore"
 )
 
@@ -25,6 +26,7 @@ const floorDepth = 500
 func plan(o options) []*row {
 	var rows []*row
 	rows = append(rows, kafkaRows(o)...)
+	rows = append(rows, ioRows()...)
 	rows = append(rows, postgresRows()...)
 	rows = append(rows, batchRows(o)...)
 	rows = append(rows, watermillRows(o)...)
@@ -45,11 +47,13 @@ func kafkaRows(o options) []*row {
 	}
 	redisFloor, valkeyFloor := floorName("redis", floorDepth), floorName("valkey", floorDepth)
 	return []*row{
-		k(rawGroupRow, "kafka-go ConsumerGroup + Generation.Start, a partition Reader per assignment, "+
-			"Generation.CommitOffsets every 1,000 per partition", 0, rawGroupRun),
+		k(rawGroupRow, "kafka-go ConsumerGroup + Generation.Start, a partition Reader per assignment; every "+
+			"1,000th message of a partition queues its offset for one committer goroutine, whose "+
+			"Generation.CommitOffsets carries every partition's queued offset (as kafka-go's Reader commits)", 0, rawGroupRun),
 		k("kafka/raw-reader", "kafka-go Reader with GroupID, CommitMessages every 1,000 per partition (async)", 0, readerRun),
 		k("kafka/franz-go", "franz-go kgo group consumer, PollFetches, autocommit off, "+
-			"CommitUncommittedOffsets after every 1,000 records and at the end", 0, franzRun),
+			"CommitUncommittedOffsets after every 1,000 records and at the end; its steady state starts at the first poll "+
+			"that has records, which may hand over many at once", 0, franzRun),
 		k("kafka/idemq-nullstore", "idemq consumer on a store that does nothing", 0, idemqRun(nullStoreKind, false, false)),
 		k("kafka/idemq-memory", "idemq consumer on dedupe.NewMemoryStore()", 0, idemqRun(memoryStoreKind, false, false)),
 		withServer(k("kafka/idemq-redis", "idemq consumer on Redis, claim-first, fresh keys", needRedis,
@@ -61,6 +65,35 @@ func kafkaRows(o options) []*row {
 		withServer(k("kafka/idemq-redis-optimistic", "idemq consumer on Redis, Config.Guard.Optimistic, fresh keys", needRedis,
 			idemqRun(serverStoreKind, false, true)), onRedis, redisFloor),
 	}
+}
+
+// ioName names a row whose handler does h's work: "kafka-incr/raw-consumergroup".
+func ioName(h handlerIO, reader string) string { return "kafka-" + h.label() + "/" + reader }
+
+// ioRows are the Kafka consumers whose handler does I/O per message: a
+// plain loop, sequential per partition, against the idemq consumer on Redis
+// in each Ordering, on the keyed topic.
+func ioRows() []*row {
+	var rows []*row
+	for _, h := range []handlerIO{incrIO, sleepIO} {
+		baseline := ioName(h, "raw-consumergroup")
+		io := func(reader, note string, needs need, srv func(*services) *server, run runFunc) *row {
+			return &row{name: ioName(h, reader), section: sectionKafkaIO, unit: "msgs/s", needs: needKafka | needs,
+				server: srv, baseline: baseline, note: note, run: run}
+		}
+		raw := io("raw-consumergroup", "`"+rawGroupRow+"`'s loop, each message handled before the next of its "+
+			"partition is fetched", 0, nil, rawIORun(h))
+		if h == incrIO {
+			raw.needs, raw.server = needKafka|needRedis, onRedis
+		}
+		rows = append(rows, raw,
+			io("idemq-redis-bypartition", "idemq consumer on Redis, claim-first, consumer.ByPartition (the default)",
+				needRedis, onRedis, idemqIORun(h, consumer.ByPartition)),
+			io("idemq-redis-bykey", "the same with consumer.ByKey", needRedis, onRedis, idemqIORun(h, consumer.ByKey)),
+			io("idemq-redis-unordered", "the same with consumer.Unordered", needRedis, onRedis,
+				idemqIORun(h, consumer.Unordered)))
+	}
+	return rows
 }
 
 // postgresRows are the Kafka consumers whose effects are rows in

@@ -19,17 +19,19 @@ const commitEvery = 1000
 // rawGroupRun consumes the fresh topic with kafka-go's ConsumerGroup API
 // alone, as the idemq consumer uses it (and as rawRun of
 // adapters/kafka/bench_test.go does): one generation, a partition Reader per
-// assignment inside Generation.Start, Generation.CommitOffsets every 1,000
-// messages of a partition. Timed from before the join to the last message.
+// assignment inside Generation.Start, the offset of every 1,000th message of
+// a partition committed by a committer of the generation. Timed from before
+// the join to the last message, and to the first; the round then waits for
+// the queued commits.
 func rawGroupRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
-	return groupRun(ctx, env, rr, nil)
+	return groupRun(ctx, env, rr, env.kafka.fresh, nil)
 }
 
-// groupRun is rawGroupRun with handle (if not nil) called for each message
-// before it counts; an error of handle fails the round.
-func groupRun(ctx context.Context, env *services, rr rowRound, handle messageFunc) (timed, error) {
+// groupRun is rawGroupRun on topic t, with handle (if not nil) called for
+// each message before it counts; an error of handle fails the round.
+func groupRun(ctx context.Context, env *services, rr rowRound, t topic, handle messageFunc) (timed, error) {
 	k := env.kafka
-	topic := k.fresh.name
+	topic := t.name
 	rc := k.readerConfig(topic, k.group(rr.row, rr.round))
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID: rc.GroupID, Brokers: rc.Brokers, Topics: []string{topic},
@@ -49,13 +51,17 @@ func groupRun(ctx context.Context, env *services, rr rowRound, handle messageFun
 	if err != nil {
 		return timed{}, fmt.Errorf("joining: %w", err)
 	}
-	c := &rawCounter{want: int64(k.fresh.messages), done: make(chan struct{}), handle: handle}
-	for _, a := range gen.Assignments[topic] {
-		gen.Start(func(ctx context.Context) { c.consumePartition(ctx, gen, rc, a) })
+	c := &rawCounter{want: int64(t.messages), done: make(chan struct{}), handle: handle, start: start}
+	assigned := gen.Assignments[topic]
+	cm := newCommitter(gen, topic, len(assigned))
+	gen.Start(func(ctx context.Context) { cm.run(ctx, c.fail) })
+	for _, a := range assigned {
+		gen.Start(func(ctx context.Context) { c.consumePartition(ctx, cm, rc, a) })
 	}
 	select {
 	case <-c.done:
-		return timed{time.Since(start), k.fresh.messages}, c.err()
+		elapsed := time.Since(start)
+		return timed{elapsed, t.messages, c.first.after()}, errors.Join(c.err(), cm.wait(ctx))
 	case <-ctx.Done():
 		return timed{}, fmt.Errorf("%d of %d messages: %w", c.n.Load(), c.want, context.Cause(ctx))
 	}
@@ -72,12 +78,18 @@ type rawCounter struct {
 	done   chan struct{}
 	once   sync.Once
 	handle messageFunc // nil: none
+	start  time.Time
+	first  firstMessage
 	mu     sync.Mutex
 	errors []error
 }
 
 func (c *rawCounter) add() {
-	if c.n.Add(1) == c.want {
+	n := c.n.Add(1)
+	if n == 1 {
+		c.first.mark(c.start)
+	}
+	if n == c.want {
 		c.once.Do(func() { close(c.done) })
 	}
 }
@@ -96,7 +108,7 @@ func (c *rawCounter) err() error {
 }
 
 // consumePartition reads one assigned partition until the generation ends.
-func (c *rawCounter) consumePartition(ctx context.Context, gen *kafkago.Generation, rc kafkago.ReaderConfig, a kafkago.PartitionAssignment) {
+func (c *rawCounter) consumePartition(ctx context.Context, cm *committer, rc kafkago.ReaderConfig, a kafkago.PartitionAssignment) {
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: rc.Brokers, Topic: rc.Topic, Partition: a.ID,
 		MinBytes: rc.MinBytes, MaxBytes: rc.MaxBytes, MaxWait: rc.MaxWait, ReadLagInterval: -1})
 	defer r.Close()
@@ -116,9 +128,7 @@ func (c *rawCounter) consumePartition(ctx context.Context, gen *kafkago.Generati
 			}
 		}
 		if n%commitEvery == 0 {
-			if err := gen.CommitOffsets(map[string]map[int]int64{rc.Topic: {a.ID: m.Offset + 1}}); err != nil {
-				c.fail(fmt.Errorf("partition %d: commit: %w", a.ID, err))
-			}
+			cm.queue(ctx, a.ID, m.Offset+1)
 		}
 		c.add()
 	}

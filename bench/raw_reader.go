@@ -13,7 +13,7 @@ import (
 // a partition. The commits are sent by a goroutine of their own (the
 // Reader's CommitInterval 0 makes CommitMessages synchronous), all of them
 // acknowledged before the round ends. Timed from NewReader (the join) to the
-// last message.
+// last message, and to the first.
 func readerRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	k := env.kafka
 	want := k.fresh.messages
@@ -24,13 +24,16 @@ func readerRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	committed := make(chan error, 1)
 	go func() { committed <- commitAll(ctx, r, commits) }()
 	perPartition := map[int]int{}
-	var elapsed time.Duration
+	var elapsed, first time.Duration
 	var err error
 	for n := 0; n < want; n++ {
 		var m kafkago.Message
 		if m, err = r.FetchMessage(ctx); err != nil {
 			err = fmt.Errorf("%d of %d messages: %w", n, want, err)
 			break
+		}
+		if n == 0 {
+			first = time.Since(start)
 		}
 		if perPartition[m.Partition]++; perPartition[m.Partition]%commitEvery == 0 {
 			commits <- m
@@ -41,7 +44,7 @@ func readerRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	if cerr := <-committed; err == nil {
 		err = cerr
 	}
-	return timed{elapsed, want}, err
+	return timed{elapsed, want, first}, err
 }
 
 // commitAll commits each message it receives, and returns the first error.

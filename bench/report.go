@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -13,7 +14,7 @@ import (
 func writeReport(path string, res *results) error {
 	var b bytes.Buffer
 	writeHeader(&b, res)
-	for _, s := range []section{sectionKafka, sectionPostgres, sectionBatch, sectionWatermill} {
+	for _, s := range []section{sectionKafka, sectionKafkaIO, sectionPostgres, sectionBatch, sectionWatermill} {
 		writeSection(&b, res, s)
 	}
 	writeTargets(&b, res)
@@ -73,7 +74,29 @@ func writeSection(b *bytes.Buffer, res *results, s section) {
 			fmt.Fprintf(b, "- `%s`: %s.\n", r.name, r.note)
 		}
 	}
+	writeSteady(b, res.rows, rows)
 }
+
+// writeSteady lists the consumer rows' rates from the first message to the
+// last beside their end-to-end rates, if the section has any.
+func writeSteady(b *bytes.Buffer, all, rows []*row) {
+	var lines []string
+	for _, r := range rows {
+		if line, ok := steadyRow(all, r); ok {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("\nFrom the first message to the last (the steady state: without the join, the first fetch and the " +
+		"consumer's start), beside the end-to-end median of the table above; the time to the first message runs from " +
+		"where the row's timing starts (the join, or Run). Ratios are of steady medians.\n\n" + steadyColumns)
+	b.WriteString(strings.Join(lines, "\n") + "\n")
+}
+
+const steadyColumns = "| row | end-to-end median | steady median | min | max | steady ratio to baseline | " +
+	"to the first message (median) |\n|---|--:|--:|--:|--:|--:|--:|\n"
 
 // The columns of a table: a Redis server's figures, or PostgreSQL's.
 const (
@@ -85,6 +108,7 @@ const (
 
 var sectionTitles = map[section]string{
 	sectionKafka:     "Kafka consumers (msgs/s)",
+	sectionKafkaIO:   "Kafka consumers whose handler does I/O (msgs/s)",
 	sectionPostgres:  "Kafka consumers with their effects in PostgreSQL (msgs/s)",
 	sectionBatch:     "Batch path and the two-write floor (keys/s)",
 	sectionWatermill: "Watermill middleware (msgs/s)",

@@ -5,6 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
+
+	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 )
 
 // tableRow renders one row of a section's table with a server's columns.
@@ -25,6 +28,30 @@ func tableRow(all []*row, r *row) string {
 		cells[7] = "1 (floor)"
 	}
 	return "| " + strings.Join(cells, " | ") + " |"
+}
+
+// steadyRow renders one row of a section's steady-state table, false for a
+// row without those figures.
+func steadyRow(all []*row, r *row) (string, bool) {
+	sum, ok := r.summarize()
+	if !ok || sum.steady == nil {
+		return "", false
+	}
+	st := sum.steady
+	ratio := ratioCell(ratioTo(all, r.baseline, st.median, steadyMedian))
+	if r.name == r.baseline {
+		ratio = "1 (baseline)"
+	}
+	return fmt.Sprintf("| `%s` | %s | %s | %s | %s | %s | %s |", r.name, rate(sum.median), rate(st.median),
+		rate(st.min), rate(st.max), ratio, st.first.Round(time.Millisecond)), true
+}
+
+// steadyMedian is the figure steady ratios divide: NaN without steady figures.
+func steadyMedian(s summary) float64 {
+	if s.steady == nil {
+		return math.NaN()
+	}
+	return s.steady.median
 }
 
 // pgTableRow renders one row of the PostgreSQL section's table.
@@ -124,6 +151,8 @@ func sectionIntro(res *results, s section) string {
 			"calls == messages); CPU is counted until Run has returned. Group settings of every kafka-go row: " +
 			"MaxWait 250ms, MaxBytes 10 MiB, heartbeat 100ms, session 6s. × floor: server CPU per key over that of `" +
 			floorName("redis", floorDepth) + "` (Valkey rows: `" + floorName("valkey", floorDepth) + "`)."
+	case sectionKafkaIO:
+		return ioIntro(res)
 	case sectionPostgres:
 		return fmt.Sprintf("The fresh-key topic of the Kafka section; a fresh consumer group per round, and two fresh "+
 			"tables, created before the round's window and dropped after it: the effects (`%s`) and the row's dedupe "+
@@ -148,4 +177,22 @@ func sectionIntro(res *results, s section) string {
 	return fmt.Sprintf("A router on GoChannel, %d messages in flight (%d goroutines each publishing its next "+
 		"message once the last was handled), every message a new key, %s messages per round; timed from the first "+
 		"publish to the last message handled. × floor: server CPU per key over that of `"+floorName("redis", floorDepth)+"`.", wmInFlight, wmInFlight, rate(float64(o.messages)))
+}
+
+// ioIntro says what the rows whose handler does I/O share.
+func ioIntro(res *results) string {
+	o := res.opts
+	return fmt.Sprintf("The keyed topic, produced once up front: %s messages of %d B on %d partitions, round-robin, "+
+		"every message a new key in header %s, and Kafka message keys a0 ... a%d (%d per partition, every message "+
+		"of a Kafka key on one partition, as a producer hashing keys would place them). The handler's work per "+
+		"message: `kafka-incr/*`, one Redis round trip, an INCR of a counter named after the message's Kafka key "+
+		"under the round's key prefix, through the go-redis client (pool of 64) the idemq rows' store uses too; "+
+		"`kafka-2ms/*`, %s on a timer (time.NewTimer, no I/O), standing for a call to a slower service. The raw "+
+		"rows run `%s`'s loop: one goroutine per partition, each message handled before the next is fetched, "+
+		"as a plain kafka-go consumer is written. The idemq rows run the consumer with default settings "+
+		"(MaxInFlight %d, BatchSize %d) and the Ordering their name says; the handler calls end(struct{}{}) after "+
+		"its work. Timed as the Kafka section's rows; ratios are to the raw row of the same handler. Server "+
+		"figures include the handlers' INCRs (one per message).",
+		rate(float64(o.ioMessages)), o.valueSize, o.partitions, keyHeader, o.partitions*kafkaKeysPerPartition-1,
+		kafkaKeysPerPartition, ioLatency, rawGroupRow, idemqkafka.DefaultMaxInFlight, idemqkafka.DefaultBatchSize)
 }

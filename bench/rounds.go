@@ -27,9 +27,16 @@ func runRounds(ctx context.Context, env *services, rows []*row, rounds int, log 
 			}
 			r.samples = append(r.samples, s)
 			fmt.Fprintf(log, "bench: round %d/%d %-32s %10.0f %s  cpu %5.2f µs/item%s  (%s)\n", round, rounds, r.name,
-				s.rate, r.unit, s.cpuPerItem, serverLog(s.redis)+pgLog(s.postgres), time.Since(start).Round(time.Millisecond))
+				s.rate, r.unit, s.cpuPerItem, steadyLog(s)+serverLog(s.redis)+pgLog(s.postgres), time.Since(start).Round(time.Millisecond))
 		}
 	}
+}
+
+func steadyLog(s sample) string {
+	if s.steadyRate == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  steady %8.0f (first after %s)", s.steadyRate, s.first.Round(time.Millisecond))
 }
 
 func serverLog(d *redisDelta) string {

@@ -11,6 +11,7 @@ type section int
 
 const (
 	sectionKafka section = iota
+	sectionKafkaIO
 	sectionPostgres
 	sectionBatch
 	sectionWatermill
@@ -53,6 +54,7 @@ type rowRound struct {
 type timed struct {
 	elapsed time.Duration
 	items   int
+	first   time.Duration // from the start to the first message; 0: not measured (a row that is not a consumer)
 }
 
 // filter keeps the rows whose names match re.

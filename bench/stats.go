@@ -6,12 +6,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // summary is a row's figures over its rounds.
 type summary struct {
 	median, min, max float64 // of the rate
 	cpuPerItem       float64 // medians of the per-round figures
+	steady           *steadySummary
 	server           *serverSummary
 	postgres         *pgSummary
 }
@@ -42,8 +44,29 @@ func (r *row) summarize() (summary, bool) {
 	for _, s := range r.samples {
 		rates, cpu = append(rates, s.rate), append(cpu, s.cpuPerItem)
 	}
-	return summary{median: median(rates), min: slices.Min(rates), max: slices.Max(rates),
-		cpuPerItem: median(cpu), server: summarizeServer(r.samples), postgres: summarizePostgres(r.samples)}, true
+	return summary{median: median(rates), min: slices.Min(rates), max: slices.Max(rates), cpuPerItem: median(cpu),
+		steady: summarizeSteady(r.samples), server: summarizeServer(r.samples), postgres: summarizePostgres(r.samples)}, true
+}
+
+// steadySummary is a consumer row's rate from the first message to the last
+// and the time to its first message, over the rounds that measured them.
+type steadySummary struct {
+	median, min, max float64 // of the steady rate
+	first            time.Duration
+}
+
+func summarizeSteady(samples []sample) *steadySummary {
+	var rates, first []float64
+	for _, s := range samples {
+		if s.steadyRate > 0 {
+			rates, first = append(rates, s.steadyRate), append(first, float64(s.first))
+		}
+	}
+	if len(rates) == 0 {
+		return nil
+	}
+	return &steadySummary{median: median(rates), min: slices.Min(rates), max: slices.Max(rates),
+		first: time.Duration(median(first))}
 }
 
 func summarizePostgres(samples []sample) *pgSummary {

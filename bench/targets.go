@@ -6,7 +6,7 @@ import (
 	"math"
 )
 
-// target is one of the targets of issues 13 and 24: a ratio of two figures of this run.
+// target is one of the targets of issues 13, 24 and 25: a ratio of two figures of this run.
 type target struct {
 	what       string
 	row, of    string // row's figure / of's figure
@@ -27,12 +27,15 @@ var targets = []target{
 	{"optimistic mode on Redis", "kafka/idemq-redis-optimistic", rawGroupRow, false, false, 0.3, "0.04×"},
 	{"idemq consumer on the PostgreSQL store vs a hand-written loop of one transaction per message",
 		"kafka/idemq-postgres", pgFloorRow, false, false, 0.8, ""},
+	{"a handler that makes one Redis round trip (INCR), idemq consumer with consumer.ByKey vs a plain kafka-go loop, sequential per partition",
+		ioName(incrIO, "idemq-redis-bykey"), ioName(incrIO, "raw-consumergroup"), false, false, 3, ""},
+	{"the same with consumer.ByPartition", ioName(incrIO, "idemq-redis-bypartition"), ioName(incrIO, "raw-consumergroup"), false, false, 0.8, ""},
 	{"dedupe.Batch at batch 500 vs the two-write floor, Redis 7.0 (keys/s)", batchName("redis", 500), floorName("redis", 500), false, false, 0.6, "≈ 0.3×"},
 	{"the same on Valkey 8.1", batchName("valkey", 500), floorName("valkey", 500), false, false, 0.6, ""},
 }
 
 func writeTargets(b *bytes.Buffer, res *results) {
-	b.WriteString("\n## Targets (issues 13 and 24)\n\n| target | measured | target | met |\n|---|--:|--:|---|\n")
+	b.WriteString("\n## Targets (issues 13, 24 and 25)\n\n| target | measured | target | met |\n|---|--:|--:|---|\n")
 	for _, t := range targets {
 		ratio := t.measure(res.rows)
 		measured, met := "not measured", "-"

@@ -43,7 +43,7 @@ func watermillRun(kind middlewareKind, messages int) runFunc {
 		}
 		defer closeMW()
 		elapsed, err := routeMessages(ctx, mw, messages, rr)
-		return timed{elapsed, messages}, err
+		return timed{elapsed: elapsed, items: messages}, err
 	}
 }
 
