@@ -79,7 +79,7 @@ func checkReport(t *testing.T, path string, res *results) {
 	}
 	text := string(b)
 	for _, want := range []string{"# idemq benchmark results", res.opts.commandLine(), "## Kafka consumers",
-		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## Targets"} {
+		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## HTTP middleware", "## Targets"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q", want)
 		}

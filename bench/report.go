@@ -13,7 +13,7 @@ import (
 func writeReport(path string, res *results) error {
 	var b bytes.Buffer
 	writeHeader(&b, res)
-	for _, s := range []section{sectionKafka, sectionPostgres, sectionBatch, sectionWatermill} {
+	for _, s := range []section{sectionKafka, sectionPostgres, sectionBatch, sectionWatermill, sectionHTTP} {
 		writeSection(&b, res, s)
 	}
 	writeTargets(&b, res)
@@ -73,6 +73,9 @@ func writeSection(b *bytes.Buffer, res *results, s section) {
 			fmt.Fprintf(b, "- `%s`: %s.\n", r.name, r.note)
 		}
 	}
+	if s == sectionHTTP {
+		writeLatencies(b, res.rows)
+	}
 }
 
 // The columns of a table: a Redis server's figures, or PostgreSQL's.
@@ -88,6 +91,7 @@ var sectionTitles = map[section]string{
 	sectionPostgres:  "Kafka consumers with their effects in PostgreSQL (msgs/s)",
 	sectionBatch:     "Batch path and the two-write floor (keys/s)",
 	sectionWatermill: "Watermill middleware (msgs/s)",
+	sectionHTTP:      "HTTP middleware (requests/s)",
 }
 
 func rowsOf(rows []*row, s section) []*row {
