@@ -84,7 +84,7 @@ func checkReport(t *testing.T, path string, res *results) {
 	text := string(b)
 	for _, want := range []string{"# idemq benchmark results", res.opts.commandLine(), "## Kafka consumers",
 		"## Kafka consumers whose handler does I/O",
-		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## Targets",
+		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## HTTP middleware", "## Targets",
 		"From the first message to the last"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q", want)

@@ -12,7 +12,7 @@ import (
 type options struct {
 	out        string
 	rounds     int
-	messages   int // per Kafka row and per round; also the keys of a floor, batch or Watermill row
+	messages   int // per Kafka row and per round; also the keys of a floor, batch or Watermill row, an HTTP row's requests
 	ioMessages int // per round of a row whose handler does I/O (the keyed topic)
 	partitions int
 	valueSize  int
@@ -36,7 +36,7 @@ func parseOptions(args []string, log io.Writer) (options, error) {
 	var only string
 	fs.StringVar(&o.out, "out", "bench/RESULTS.md", "the report to write")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per row, interleaved across rows")
-	fs.IntVar(&o.messages, "messages", 100_000, "messages per Kafka topic (and keys per floor, batch and Watermill row)")
+	fs.IntVar(&o.messages, "messages", 100_000, "messages per Kafka topic (and keys per floor, batch and Watermill row, requests per HTTP row)")
 	fs.IntVar(&o.ioMessages, "io-messages", 20_000, "messages of the keyed topic the rows whose handler does I/O read")
 	fs.IntVar(&o.partitions, "partitions", 8, "partitions per Kafka topic")
 	fs.IntVar(&o.valueSize, "value-size", 1024, "bytes per Kafka message value")

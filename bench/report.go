@@ -14,7 +14,7 @@ import (
 func writeReport(path string, res *results) error {
 	var b bytes.Buffer
 	writeHeader(&b, res)
-	for _, s := range []section{sectionKafka, sectionKafkaIO, sectionPostgres, sectionBatch, sectionWatermill} {
+	for _, s := range []section{sectionKafka, sectionKafkaIO, sectionPostgres, sectionBatch, sectionWatermill, sectionHTTP} {
 		writeSection(&b, res, s)
 	}
 	writeTargets(&b, res)
@@ -75,6 +75,9 @@ func writeSection(b *bytes.Buffer, res *results, s section) {
 		}
 	}
 	writeSteady(b, res.rows, rows)
+	if s == sectionHTTP {
+		writeLatencies(b, res.rows)
+	}
 }
 
 // writeSteady lists the consumer rows' rates from the first message to the
@@ -112,6 +115,7 @@ var sectionTitles = map[section]string{
 	sectionPostgres:  "Kafka consumers with their effects in PostgreSQL (msgs/s)",
 	sectionBatch:     "Batch path and the two-write floor (keys/s)",
 	sectionWatermill: "Watermill middleware (msgs/s)",
+	sectionHTTP:      "HTTP middleware (requests/s)",
 }
 
 func rowsOf(rows []*row, s section) []*row {

@@ -166,6 +166,8 @@ func sectionIntro(res *results, s section) string {
 			"(last column) when a session we did not open started (pg_stat_database.sessions, all databases) or another "+
 			"client session was active (pg_stat_activity) during it. Ratios are to `%s`.",
 			fmt.Sprintf(effectsSchema, "effects"), o.partitions, pgFloorRow)
+	case sectionHTTP:
+		return httpIntro(res)
 	case sectionBatch:
 		return fmt.Sprintf("Fresh keys under a fresh prefix per round, %d goroutines sharing one store; "+
 			"%s keys per round. A floor row of depth d sends, per round of d keys, one pipeline of d "+

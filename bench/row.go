@@ -15,6 +15,7 @@ const (
 	sectionPostgres
 	sectionBatch
 	sectionWatermill
+	sectionHTTP
 )
 
 // row is one line of a table: what it measures and what it measured.
@@ -29,6 +30,7 @@ type row struct {
 	keysDDL  func(table string) string // a row on PostgreSQL: its dedupe table's DDL; nil: no PostgreSQL figures
 	note     string                    // how it is measured, for the report
 	run      runFunc
+	latency  *latencies // an HTTP row's per-request latency, by round; nil for others
 
 	samples []sample
 	errs    []error

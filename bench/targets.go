@@ -6,7 +6,7 @@ import (
 	"math"
 )
 
-// target is one of the targets of issues 13, 24 and 25: a ratio of two figures of this run.
+// target is one of the targets of issues 13, 24, 25 and 27: a ratio of two figures of this run.
 type target struct {
 	what       string
 	row, of    string // row's figure / of's figure
@@ -32,10 +32,11 @@ var targets = []target{
 	{"the same with consumer.ByPartition", ioName(incrIO, "idemq-redis-bypartition"), ioName(incrIO, "raw-consumergroup"), false, false, 0.8, ""},
 	{"dedupe.Batch at batch 500 vs the two-write floor, Redis 7.0 (keys/s)", batchName("redis", 500), floorName("redis", 500), false, false, 0.6, "≈ 0.3×"},
 	{"the same on Valkey 8.1", batchName("valkey", 500), floorName("valkey", 500), false, false, 0.6, ""},
+	{"HTTP middleware on Redis vs the bare handler, 64 clients (requests/s)", httpIdemqRow, httpBareRow, false, false, 0.5, ""},
 }
 
 func writeTargets(b *bytes.Buffer, res *results) {
-	b.WriteString("\n## Targets (issues 13, 24 and 25)\n\n| target | measured | target | met |\n|---|--:|--:|---|\n")
+	b.WriteString("\n## Targets (issues 13, 24, 25 and 27)\n\n| target | measured | target | met |\n|---|--:|--:|---|\n")
 	for _, t := range targets {
 		ratio := t.measure(res.rows)
 		measured, met := "not measured", "-"
@@ -55,6 +56,7 @@ func writeTargets(b *bytes.Buffer, res *results) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s %.2g× | %s |\n", what, measured, cmp, t.bound, met)
 	}
+	writeLatencyTargets(b, res.rows)
 }
 
 // measure is the target's ratio in this run, NaN if a row is missing.
