@@ -56,7 +56,7 @@ func checkRow(t *testing.T, r *row) {
 	if s.rate <= 0 || s.items <= 0 || s.cpuPerItem <= 0 {
 		t.Errorf("%s: rate %v, items %d, cpu %v µs/item: want all positive", r.name, s.rate, s.items, s.cpuPerItem)
 	}
-	if consumer := r.section != sectionBatch && r.section != sectionWatermill; consumer != (s.steadyRate > 0 && s.first > 0) {
+	if consumer := r.section != sectionBatch && r.section != sectionWatermill && r.section != sectionHTTP; consumer != (s.steadyRate > 0 && s.first > 0) {
 		t.Errorf("%s: steady %v msgs/s, first message after %s: want both positive exactly for Kafka consumers",
 			r.name, s.steadyRate, s.first)
 	}
