@@ -1,10 +1,11 @@
 // Command bench measures idemq against the plain consumers it wraps, on the
-// real services of `make services`, and writes the tables of issues 13 and
-// 24 to bench/RESULTS.md from one run: Kafka consumers (raw kafka-go,
-// franz-go, the idemq consumer on every store), Kafka consumers whose effects
-// are rows in PostgreSQL (a hand-written loop of one transaction per message
-// against the idemq consumer on pgstore), the batch path against a two-write
-// Redis floor, and the Watermill middleware.
+// real services of `make services`, and writes the tables of issues 13, 24
+// and 26 to bench/RESULTS.md from one run: Kafka consumers (raw kafka-go,
+// raw franz-go, the idemq consumer on kafka-go on every store and on
+// franz-go on three), Kafka consumers whose effects are rows in PostgreSQL
+// (a hand-written loop of one transaction per message against the idemq
+// consumer on pgstore), the batch path against a two-write Redis floor, and
+// the Watermill middleware.
 //
 //	make bench                      # starts the services, then go run ./bench
 //	go run ./bench -only 'kafka/raw|floor' -rounds 1

@@ -25,6 +25,7 @@ const floorDepth = 500
 func plan(o options) []*row {
 	var rows []*row
 	rows = append(rows, kafkaRows(o)...)
+	rows = append(rows, idemqFranzRows()...)
 	rows = append(rows, postgresRows()...)
 	rows = append(rows, batchRows(o)...)
 	rows = append(rows, watermillRows(o)...)
@@ -48,7 +49,7 @@ func kafkaRows(o options) []*row {
 		k(rawGroupRow, "kafka-go ConsumerGroup + Generation.Start, a partition Reader per assignment, "+
 			"Generation.CommitOffsets every 1,000 per partition", 0, rawGroupRun),
 		k("kafka/raw-reader", "kafka-go Reader with GroupID, CommitMessages every 1,000 per partition (async)", 0, readerRun),
-		k("kafka/franz-go", "franz-go kgo group consumer, PollFetches, autocommit off, "+
+		k(franzRow, "franz-go kgo group consumer, PollFetches, autocommit off, "+
 			"CommitUncommittedOffsets after every 1,000 records and at the end", 0, franzRun),
 		k("kafka/idemq-nullstore", "idemq consumer on a store that does nothing", 0, idemqRun(nullStoreKind, false, false)),
 		k("kafka/idemq-memory", "idemq consumer on dedupe.NewMemoryStore()", 0, idemqRun(memoryStoreKind, false, false)),
