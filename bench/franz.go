@@ -12,26 +12,18 @@ import (
 // franzRun consumes the fresh topic with a franz-go group consumer:
 // ConsumeTopics and ConsumerGroup, a PollFetches loop, autocommit disabled,
 // CommitUncommittedOffsets (synchronous) whenever 1,000 records have come
-// since the last commit, and once more at the end (not timed). Group
-// timings as the kafka-go rows; fetches wait at most 250ms and take up to
-// 10 MiB per partition. Timed from NewClient to the last record, and to the
-// first.
+// since the last commit, and once more at the end (not timed), with the
+// options of franzGroupOpts. Timed from NewClient to the last record, and to
+// the first.
 func franzRun(ctx context.Context, env *services, rr rowRound) (timed, error) {
 	k := env.kafka
 	want := k.fresh.messages
 	start := time.Now()
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(k.brokers...),
+	cl, err := kgo.NewClient(append(franzGroupOpts(k),
 		kgo.ConsumerGroup(k.group(rr.row, rr.round)),
 		kgo.ConsumeTopics(k.fresh.name),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
-		kgo.FetchMaxWait(250*time.Millisecond),
-		kgo.FetchMaxPartitionBytes(10<<20),
-		kgo.SessionTimeout(6*time.Second),
-		kgo.HeartbeatInterval(100*time.Millisecond),
-		kgo.RebalanceTimeout(2*time.Second),
-	)
+	)...)
 	if err != nil {
 		return timed{}, err
 	}

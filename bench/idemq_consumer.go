@@ -75,8 +75,13 @@ func idemqRun(kind storeKind, dups, optimistic bool) runFunc {
 	}
 }
 
+// runner is an idemq consumer of either Kafka adapter.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
 // runConsumer runs c until every message has an outcome, then stops it.
-func runConsumer(ctx context.Context, c *idemqkafka.Consumer[struct{}], out *outcomes, messages int) (timed, error) {
+func runConsumer(ctx context.Context, c runner, out *outcomes, messages int) (timed, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)

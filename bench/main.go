@@ -1,13 +1,14 @@
 // Command bench measures idemq against the plain consumers it wraps, on the
-// real services of `make services`, and writes the tables of issues 13, 24,
-// 25 and 27 to bench/RESULTS.md from one run: Kafka consumers (raw kafka-go,
-// franz-go, the idemq consumer on every store), Kafka consumers whose
-// handler does I/O (a Redis INCR, or 2ms on a timer: a plain loop sequential
-// per partition against the idemq consumer in each Ordering), Kafka
-// consumers whose effects are rows in PostgreSQL (a hand-written loop of one transaction per message
-// against the idemq consumer on pgstore), the batch path against a two-write
-// Redis floor, the Watermill middleware, and the HTTP middleware (a bare
-// handler against idemqhttp on Redis, 64 clients, with their latencies).
+// real services of `make services`, and writes the tables of issues 13 and
+// 24 to 27 to bench/RESULTS.md from one run: Kafka consumers (raw kafka-go,
+// raw franz-go, the idemq consumer on kafka-go on every store and on
+// franz-go on three), Kafka consumers whose handler does I/O (a Redis INCR,
+// or 2ms on a timer: a plain loop sequential per partition against the
+// idemq consumer in each Ordering), Kafka consumers whose effects are rows
+// in PostgreSQL (a hand-written loop of one transaction per message against
+// the idemq consumer on pgstore), the batch path against a two-write Redis
+// floor, the Watermill middleware, and the HTTP middleware (a bare handler
+// against idemqhttp on Redis, 64 clients, with their latencies).
 //
 //	make bench                      # starts the services, then go run ./bench
 //	go run ./bench -only 'kafka/raw|floor' -rounds 1

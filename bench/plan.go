@@ -27,6 +27,7 @@ func plan(o options) []*row {
 	var rows []*row
 	rows = append(rows, kafkaRows(o)...)
 	rows = append(rows, ioRows()...)
+	rows = append(rows, idemqFranzRows()...)
 	rows = append(rows, postgresRows()...)
 	rows = append(rows, batchRows(o)...)
 	rows = append(rows, watermillRows(o)...)
@@ -52,7 +53,7 @@ func kafkaRows(o options) []*row {
 			"1,000th message of a partition queues its offset for one committer goroutine, whose "+
 			"Generation.CommitOffsets carries every partition's queued offset (as kafka-go's Reader commits)", 0, rawGroupRun),
 		k("kafka/raw-reader", "kafka-go Reader with GroupID, CommitMessages every 1,000 per partition (async)", 0, readerRun),
-		k("kafka/franz-go", "franz-go kgo group consumer, PollFetches, autocommit off, "+
+		k(franzRow, "franz-go kgo group consumer, PollFetches, autocommit off, "+
 			"CommitUncommittedOffsets after every 1,000 records and at the end; its steady state starts at the first poll "+
 			"that has records, which may hand over many at once", 0, franzRun),
 		k("kafka/idemq-nullstore", "idemq consumer on a store that does nothing", 0, idemqRun(nullStoreKind, false, false)),

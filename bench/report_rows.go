@@ -149,7 +149,9 @@ func sectionIntro(res *results, s section) string {
 		return intro + " Each round has a fresh consumer group and a fresh key prefix. Timed from the join (or Run) " +
 			"to the last message fetched (raw rows) or given its final outcome (idemq rows: handler and duplicate " +
 			"calls == messages); CPU is counted until Run has returned. Group settings of every kafka-go row: " +
-			"MaxWait 250ms, MaxBytes 10 MiB, heartbeat 100ms, session 6s. × floor: server CPU per key over that of `" +
+			"MaxWait 250ms, MaxBytes 10 MiB, heartbeat 100ms, session 6s; of every franz-go row: FetchMaxWait 250ms, " +
+			"FetchMaxPartitionBytes 10 MiB, the same heartbeat and session, the cooperative-sticky balancer. " +
+			"× floor: server CPU per key over that of `" +
 			floorName("redis", floorDepth) + "` (Valkey rows: `" + floorName("valkey", floorDepth) + "`)."
 	case sectionKafkaIO:
 		return ioIntro(res)

@@ -6,7 +6,7 @@ import (
 	"math"
 )
 
-// target is one of the targets of issues 13, 24, 25 and 27: a ratio of two figures of this run.
+// target is one of the targets of issues 13 and 24 to 27: a ratio of two figures of this run.
 type target struct {
 	what       string
 	row, of    string // row's figure / of's figure
@@ -25,6 +25,8 @@ var targets = []target{
 	{"on Redis, 20% duplicate keys", "kafka/idemq-redis-dup20", rawGroupRow, false, false, 0.45, ""},
 	{"on Valkey 8.1", "kafka/idemq-valkey", rawGroupRow, false, false, 0.5, ""},
 	{"optimistic mode on Redis", "kafka/idemq-redis-optimistic", rawGroupRow, false, false, 0.3, "0.04×"},
+	{"idemqfranz (franz-go) on a do-nothing store vs raw franz-go", franzNullStoreRow, franzRow, false, false, 0.85, ""},
+	{"idemqfranz on Valkey 8.1 vs idemqkafka (kafka-go) on Valkey 8.1", franzValkeyRow, "kafka/idemq-valkey", false, false, 1.3, ""},
 	{"idemq consumer on the PostgreSQL store vs a hand-written loop of one transaction per message",
 		"kafka/idemq-postgres", pgFloorRow, false, false, 0.8, ""},
 	{"a handler that makes one Redis round trip (INCR), idemq consumer with consumer.ByKey vs a plain kafka-go loop, sequential per partition",
@@ -36,7 +38,7 @@ var targets = []target{
 }
 
 func writeTargets(b *bytes.Buffer, res *results) {
-	b.WriteString("\n## Targets (issues 13, 24, 25 and 27)\n\n| target | measured | target | met |\n|---|--:|--:|---|\n")
+	b.WriteString("\n## Targets (issues 13 and 24 to 27)\n\n| target | measured | target | met |\n|---|--:|--:|---|\n")
 	for _, t := range targets {
 		ratio := t.measure(res.rows)
 		measured, met := "not measured", "-"

@@ -21,10 +21,11 @@ import (
 	"github.com/idemq/idemq/dedupe"
 )
 
-// This file holds everything that touches idemq's adapters: a rename there
-// is a change here only (guard.go holds the dedupe side).
+// This file holds what touches idemq's kafka-go and Watermill adapters (and
+// franz.go the franz-go adapter, pgadapters.go their transactional form):
+// a rename there is a change here only (guard.go holds the dedupe side).
 
-// Consumer-group timings of both roles: a member that stops heartbeating is
+// Consumer-group timings of every role: a member that stops heartbeating is
 // dropped after sessionTimeout, as in issue 14's first report.
 const (
 	heartbeatInterval = 200 * time.Millisecond

@@ -7,34 +7,49 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // admin is the run's own connection to the broker, not through the fault
 // proxy: internal/kafkaadmin's calls (topics, lag, cleanup) go through its
-// client, and it tells whether a group is stable.
+// kafka-go client, and it tells whether a group is stable.
 type admin struct {
 	client    *kafkago.Client
 	transport *kafkago.Transport
+	groups    *kgo.Client // DescribeGroups, whose members kafka-go cannot decode when they are franz-go's
 }
 
-func newAdmin(addr string) *admin {
+func newAdmin(addr string) (*admin, error) {
+	groups, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("chaos-admin"))
+	if err != nil {
+		return nil, fmt.Errorf("chaos: %w", err)
+	}
 	t := &kafkago.Transport{ClientID: "chaos-admin"}
-	return &admin{client: &kafkago.Client{Addr: kafkago.TCP(addr), Transport: t, Timeout: 10 * time.Second}, transport: t}
+	return &admin{client: &kafkago.Client{Addr: kafkago.TCP(addr), Transport: t, Timeout: 10 * time.Second}, transport: t,
+		groups: groups}, nil
 }
 
-func (a *admin) close() { a.transport.CloseIdleConnections() }
+func (a *admin) close() {
+	a.transport.CloseIdleConnections()
+	a.groups.Close()
+}
 
-// stable reports whether group is Stable with n members.
+// stable reports whether group is Stable with n members. It reads the
+// group with franz-go's raw request: kafka-go's DescribeGroups fails on
+// the member metadata of franz-go's cooperative-sticky members.
 func (a *admin) stable(ctx context.Context, group string, n int) (bool, error) {
-	res, err := a.client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{group}})
+	req := kmsg.NewPtrDescribeGroupsRequest()
+	req.Groups = []string{group}
+	res, err := req.RequestWith(ctx, a.groups)
 	if err != nil {
 		return false, err
 	}
-	if len(res.Groups) != 1 || res.Groups[0].Error != nil {
+	if len(res.Groups) != 1 || res.Groups[0].ErrorCode != 0 {
 		return false, nil
 	}
 	g := res.Groups[0]
-	return g.GroupState == "Stable" && len(g.Members) == n, nil
+	return g.State == "Stable" && len(g.Members) == n, nil
 }
 
 // advertised returns the broker addresses that a metadata request sent to

@@ -17,11 +17,14 @@ type config struct {
 	Seed       int64         // the schedule's and the workload's RNG seed
 	Messages   int           // messages on the Kafka adapter's topic, duplicates included
 	WMMessages int           // messages on the Watermill routers' topic
+	FZMessages int           // messages on the franz-go adapter's topic
 	Duplicates float64       // share of messages that repeat an earlier key
 	Consumers  int           // Kafka adapter consumer processes
 	Routers    int           // Watermill router processes
+	Franz      int           // franz-go adapter consumer processes, in a group of their own
 	Partitions int           // partitions of the Kafka adapter's topic
 	WMParts    int           // partitions of the Watermill topic
+	FZParts    int           // partitions of the franz-go adapter's topic
 	Duration   time.Duration // how long the producer publishes; the faults happen meanwhile
 	Density    float64       // faults per minute of Duration (0: the default count of each kind)
 	Faults     []faultKind   // the kinds of fault to inject, instead of the default or short set
@@ -43,8 +46,8 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		Messages: 100_000, WMMessages: 20_000, Duplicates: 0.2, Consumers: 3, Routers: 2,
-		Partitions: 12, WMParts: 6, Duration: 150 * time.Second, Drain: 90 * time.Second,
+		Messages: 100_000, WMMessages: 20_000, FZMessages: 20_000, Duplicates: 0.2, Consumers: 3, Routers: 2, Franz: 2,
+		Partitions: 12, WMParts: 6, FZParts: 6, Duration: 150 * time.Second, Drain: 90 * time.Second,
 		Work:        time.Millisecond,
 		Brokers:     env("IDEMQ_KAFKA_BROKERS", "127.0.0.1:19092"),
 		ChaosTarget: env("IDEMQ_KAFKA_CHAOS_LISTENER", "127.0.0.1:19094"),
@@ -75,8 +78,8 @@ func (c config) storeTitle() string {
 func shortConfig() config {
 	c := defaultConfig()
 	c.Short = true
-	c.Messages, c.WMMessages = 20_000, 4_000
-	c.Duration, c.Drain = 60*time.Second, 45*time.Second
+	c.Messages, c.WMMessages, c.FZMessages = 20_000, 4_000, 4_000
+	c.Duration, c.Drain = 65*time.Second, 45*time.Second // 65s: the short set's 9 faults fit (see fitting)
 	return c
 }
 
@@ -102,9 +105,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&cfg.Seed, "seed", 0, "RNG `seed` of the fault schedule and the workload; 0 draws one from the clock (printed)")
 	fs.IntVar(&cfg.Messages, "messages", cfg.Messages, "messages on the Kafka adapter's topic, duplicates included")
 	fs.IntVar(&cfg.WMMessages, "watermill-messages", cfg.WMMessages, "messages on the Watermill routers' topic")
+	fs.IntVar(&cfg.FZMessages, "franz-messages", cfg.FZMessages, "messages on the franz-go adapter's topic")
 	fs.Float64Var(&cfg.Duplicates, "duplicates", cfg.Duplicates, "`rate` of messages that repeat an earlier key (0 to 0.5)")
 	fs.IntVar(&cfg.Consumers, "consumers", cfg.Consumers, "Kafka adapter consumer processes in the group (at least 3)")
 	fs.IntVar(&cfg.Routers, "routers", cfg.Routers, "Watermill router processes (0 to skip Watermill)")
+	fs.IntVar(&cfg.Franz, "franz", cfg.Franz, "franz-go adapter consumer processes, in a group of their own (0 to skip franz-go)")
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of the Kafka adapter's topic")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the producer publishes; faults are injected meanwhile")
 	fs.Float64Var(&cfg.Density, "density", cfg.Density, "faults per minute of -duration (0: the default set of faults)")
@@ -138,13 +143,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return cfg, cfg.validate()
 }
 
-const shortDescription = "20,000 + 4,000 messages over 60s, 8 faults, under 2 minutes"
+const shortDescription = "20,000 + 4,000 + 4,000 messages over 65s, 9 faults (10 with -store postgres), under 2 minutes"
 
 func usage(fs *flag.FlagSet) {
 	fmt.Fprintf(fs.Output(), `Usage: chaos [flags]
 
 A bounded fault run against the real services of 'make services': Kafka
-adapter consumer processes in one group and a pair of Watermill routers,
+adapter (kafka-go) consumer processes in one group, a pair of Watermill
+routers, and a pair of franz-go adapter consumers in a group of their own,
 with their guard on a redis-server of the run's own (AOF, everysec). While
 the producer publishes, the run SIGKILLs and restarts consumers, stops some
 gracefully, restarts Redis, pauses its writes, and adds latency, dropped
@@ -198,9 +204,11 @@ func (c config) validate() error {
 	}
 	check(c.Messages >= 100, "-messages %d: want at least 100", c.Messages)
 	check(c.Routers == 0 || c.WMMessages >= 100, "-watermill-messages %d: want at least 100", c.WMMessages)
+	check(c.Franz == 0 || c.FZMessages >= 100, "-franz-messages %d: want at least 100", c.FZMessages)
 	check(c.Duplicates >= 0 && c.Duplicates <= 0.5, "-duplicates %v: want 0 to 0.5", c.Duplicates)
 	check(c.Consumers >= 3, "-consumers %d: want at least 3", c.Consumers)
 	check(c.Routers == 0 || c.Routers >= 2, "-routers %d: want 0 or at least 2", c.Routers)
+	check(c.Franz == 0 || c.Franz >= 2 && c.Franz <= c.FZParts, "-franz %d: want 0, or 2 to %d (its topic's partitions)", c.Franz, c.FZParts)
 	check(c.Partitions >= c.Consumers, "-partitions %d: want at least one per consumer", c.Partitions)
 	check(c.Duration >= 20*time.Second, "-duration %v: want at least 20s", c.Duration)
 	check(c.Density >= 0 && c.Density <= 30, "-density %v: want 0 to 30", c.Density)

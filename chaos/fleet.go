@@ -12,7 +12,8 @@ import (
 )
 
 // fleet runs the worker processes: each member (k1, k2, ... for the Kafka
-// adapter, w1, w2 for the Watermill routers) is one process at a time, and
+// adapter, w1, w2 for the Watermill routers, f1, f2 for the franz-go
+// adapter) is one process at a time, and
 // each of its processes (incarnations: k1.1, k1.2, ...) has a journal and a
 // log file of its own.
 type fleet struct {

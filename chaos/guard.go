@@ -32,8 +32,9 @@ func newStore(client redis.UniversalClient, prefix string, j *journal, name func
 // instant strands and what it may make run twice. It changes nothing the
 // guard sees.
 //
-// This file (the dedupe package) and adapters.go (the two adapters) are the
-// only ones that touch idemq's API.
+// This file (the dedupe package), adapters.go and franz.go (the adapters)
+// and pgadapters.go (-store postgres) are the only ones that touch idemq's
+// API.
 type recordingStore struct {
 	dedupe.BatchStore
 	j *journal

@@ -7,9 +7,10 @@
 // directly, the consumers reach it through a fault proxy on the broker's
 // CHAOS listener (scripts/services.sh), and reach Redis through another.
 // Consumer processes are this binary re-executed with a hidden
-// subcommand: Kafka adapter consumers (idemqkafka) in one group, and a
-// pair of Watermill routers (watermill-kafka, Sarama) with idemq's
-// middleware on a topic of their own. Every handler journals its effect
+// subcommand: Kafka adapter consumers (idemqkafka) in one group, a pair
+// of Watermill routers (watermill-kafka, Sarama) with idemq's middleware
+// on a topic of their own, and a pair of franz-go adapter consumers
+// (idemqfranz) in a group and on a topic of their own. Every handler journals its effect
 // (an append-only file per process, written before it calls end), and the
 // guard's claims and commits are journaled by a store wrapper.
 //
@@ -32,7 +33,7 @@
 // The verdict is read from the effects table: every key has exactly one
 // row, or the run fails.
 //
-//	go run ./chaos            # the default run: 100,000 + 20,000 messages, 16 faults, about 3 minutes (at most 5)
+//	go run ./chaos            # the default run: 100,000 + 20,000 + 20,000 messages, 16 faults, about 3 minutes (at most 5)
 //	go run ./chaos -short     # the short form: under 2 minutes
 //	go run ./chaos -store postgres   # effects as rows in PostgreSQL
 //	go run ./chaos -h         # the flags

@@ -83,8 +83,11 @@ func consumePG(ctx context.Context, w workerConfig, j *journal) error {
 	if w.Verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	if w.Role == roleKafka {
+	switch w.Role {
+	case roleKafka:
 		return runKafkaTx(ctx, w, &recordingTxStore{TxStore: store, j: j}, fx, logger)
+	case roleFranz:
+		return runFranzTx(ctx, w, &recordingTxStore{TxStore: store, j: j}, fx, logger)
 	}
 	return runWatermillTx(ctx, w, &recordingTxStore{TxStore: store, j: j, name: wmKey}, fx, logger)
 }

@@ -149,7 +149,7 @@ func (r *report) writeFaults(w io.Writer) {
 		fmt.Fprintln(w, "held: claims the process held when it ended; running: of those, handlers started, no effect yet;")
 		fmt.Fprintln(w, "uncommitted: effect done, commit not landed (the bound for (a) doubles); stranded wait: from the end")
 	}
-	fmt.Fprintln(w, "until another process ran, committed or acked each held key; stall k/w: the longest stretch without a final")
+	fmt.Fprintln(w, "until another process ran, committed or acked each held key; stall k/w/f: the longest stretch without a final")
 	fmt.Fprintln(w, "outcome on the topic that began during the fault or its consequences (for a kill: until its held keys")
 	fmt.Fprintln(w, "were resolved); back: from the fault until, after that stall, throughput was at half the production rate.")
 }
@@ -209,6 +209,14 @@ func (r *report) writeSummary(w io.Writer) {
 	row("group lag at the end", func(tr topicResult) string { return itoa(tr.lag) })
 	row("store errors (retried)", func(tr topicResult) string { return stat(tr, "storeerrors") })
 	row("generations joined (all members)", func(tr topicResult) string { return stat(tr, "generations") })
+	if r.topicOf(roleFranz) != nil {
+		row("partitions assigned/revoked/lost", func(tr topicResult) string {
+			if _, ok := tr.stats["assigned"]; !ok {
+				return "-"
+			}
+			return stat(tr, "assigned") + "/" + stat(tr, "revoked") + "/" + stat(tr, "lost")
+		})
+	}
 	t.write(w)
 	fmt.Fprintf(w, "dead-lettered: %d; crashed workers: %d; ", r.dlt, r.crashes)
 	if r.drained {

@@ -36,7 +36,7 @@ type run struct {
 	fleet      *fleet
 	inj        *injector
 
-	topics  []*topic // the Kafka adapter's, then the Watermill routers' (if any)
+	topics  []*topic // the Kafka adapter's, then the Watermill routers' and the franz-go adapter's (if any)
 	dlt     string
 	faults  []fault
 	done    []injected
@@ -54,6 +54,7 @@ type run struct {
 const (
 	kaKeyPrefix = "ka-"
 	wmKeyPrefix = "wm-"
+	fzKeyPrefix = "fz-"
 )
 
 // topic is one consumer group's topic and workload.
@@ -127,7 +128,10 @@ func (r *run) setup(ctx context.Context) error {
 	if err := r.openKafkaProxy(ctx); err != nil {
 		return err
 	}
-	r.admin = newAdmin(r.cfg.Brokers)
+	var err error
+	if r.admin, err = newAdmin(r.cfg.Brokers); err != nil {
+		return err
+	}
 	r.closers = append(r.closers, r.admin.close)
 	if err := r.createTopics(ctx); err != nil {
 		return err
@@ -218,6 +222,10 @@ func (r *run) createTopics(ctx context.Context) error {
 		r.topics = append(r.topics, &topic{title: "Watermill", role: roleWatermill, name: base + "-watermill", group: base + "-watermill",
 			partitions: r.cfg.WMParts, msgs: workload(mrand.New(mrand.NewPCG(seed, 3)), wmKeyPrefix, r.cfg.WMMessages, r.cfg.Duplicates, r.cfg.WMParts)})
 	}
+	if r.cfg.Franz > 0 { // a group of its own: cooperative franz-go members and eager kafka-go ones do not mix
+		r.topics = append(r.topics, &topic{title: "franz-go adapter", role: roleFranz, name: base + "-franz", group: base + "-franz",
+			partitions: r.cfg.FZParts, msgs: workload(mrand.New(mrand.NewPCG(seed, 4)), fzKeyPrefix, r.cfg.FZMessages, r.cfg.Duplicates, r.cfg.FZParts)})
+	}
 	r.dlt = base + "-dlt"
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -230,7 +238,7 @@ func (r *run) createTopics(ctx context.Context) error {
 	return kafkaadmin.CreateTopic(ctx, r.admin.client, r.dlt, 1)
 }
 
-// startFleet starts every worker and waits until both groups are stable
+// startFleet starts every worker and waits until every group is stable
 // with all their members.
 func (r *run) startFleet(ctx context.Context) error {
 	exe := r.cfg.Worker
@@ -242,7 +250,7 @@ func (r *run) startFleet(ctx context.Context) error {
 	}
 	r.fleet = newFleet(exe, r.dir)
 	r.inj = &injector{fleet: r.fleet, redis: r.redis, redisProxy: r.redisProxy, kafkaProxy: r.kafkaProxy, pg: r.pg, pgProxy: r.pgProxy}
-	counts := map[string]int{roleKafka: r.cfg.Consumers, roleWatermill: r.cfg.Routers}
+	counts := map[string]int{roleKafka: r.cfg.Consumers, roleWatermill: r.cfg.Routers, roleFranz: r.cfg.Franz}
 	for _, t := range r.topics {
 		for i := 1; i <= counts[t.role]; i++ {
 			name := fmt.Sprintf("%c%d", t.role[0], i)
@@ -273,17 +281,15 @@ func (r *run) startFleet(ctx context.Context) error {
 // churn publishes the workloads while the schedule's faults happen, and
 // restarts any worker that exits on its own.
 func (r *run) churn(ctx context.Context) error {
-	r.faults = schedule(mrand.New(mrand.NewPCG(uint64(r.cfg.Seed), 1)), r.cfg, r.fleet.names(roleKafka), r.fleet.names(roleWatermill))
+	r.faults = schedule(mrand.New(mrand.NewPCG(uint64(r.cfg.Seed), 1)), r.cfg, r.fleet.names(roleKafka), r.fleet.names(roleWatermill),
+		r.fleet.names(roleFranz))
 	r.began = time.Now()
 	r.say("producing %s over %v; %d faults scheduled", r.volume(), r.cfg.Duration, len(r.faults))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, len(r.topics))
 	for _, t := range r.topics {
-		var b []burst
-		if t.role == roleKafka {
-			b = bursts(r.faults)
-		}
+		b := bursts(r.faults, t.role)
 		go func() { errs <- produce(ctx, r.cfg.Brokers, t.name, t.msgs, b, r.cfg.Duration, &t.sent) }()
 	}
 	faultsDone := make(chan struct{})

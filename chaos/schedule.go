@@ -66,6 +66,7 @@ type fault struct {
 	dur     time.Duration // latency, freeze, pause: how long; SIGKILL, SIGTERM: the pause before the restart
 	latency time.Duration // latency: added each way
 	burst   int           // SIGKILL: messages published at once burstLead before it (a backlog to catch up on)
+	burstTo string        // the role whose topic gets the burst
 	quiet   time.Duration // no other fault this close before or after it (a write pause: pauseQuiet)
 }
 
@@ -106,9 +107,10 @@ var defaultFaults = []faultKind{
 	faultRedisPause, faultKafkaLatency, faultKafkaCut, faultKafkaFreeze,
 }
 
-// shortFaults is the short form's set: 8 faults.
+// shortFaults is the short form's set: 9 faults, a SIGKILL for each group
+// (see assignVictims).
 var shortFaults = []faultKind{
-	faultKill, faultKill, faultTerm, faultRedisCrash, faultRedisFreeze, faultRedisCut,
+	faultKill, faultKill, faultKill, faultTerm, faultRedisCrash, faultRedisFreeze, faultRedisCut,
 	faultKafkaLatency, faultKafkaFreeze,
 }
 
@@ -119,9 +121,9 @@ var pgFaults = []faultKind{
 	faultKafkaLatency, faultKafkaCut, faultKafkaFreeze, faultPGCommitLost,
 }
 
-// pgShortFaults is the short set of -store postgres: 9 faults.
+// pgShortFaults is the short set of -store postgres: 10 faults.
 var pgShortFaults = []faultKind{
-	faultKill, faultKill, faultTerm, faultPGTerminate, faultPGRestart, faultPGFreeze, faultPGCut,
+	faultKill, faultKill, faultKill, faultTerm, faultPGTerminate, faultPGRestart, faultPGFreeze, faultPGCut,
 	faultPGCommitLost, faultKafkaFreeze,
 }
 
@@ -138,8 +140,8 @@ const (
 // short set or -faults, or -density per minute drawn from the mix of
 // -faults or else of the default set, as many as fit), their order,
 // victims, durations and times. The first SIGKILL hits a Kafka adapter
-// consumer and, with routers, another hits a router.
-func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []fault {
+// consumer, the next a router and a franz-go consumer (those that run).
+func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers, franzMembers []string) []fault {
 	mix, short := defaultFaults, shortFaults
 	if cfg.postgres() {
 		mix, short = pgFaults, pgShortFaults
@@ -165,8 +167,9 @@ func schedule(rng *rand.Rand, cfg config, kafkaMembers, routers []string) []faul
 	}
 	to := time.Duration(float64(cfg.Duration) * (1 - scheduleTail))
 	faults = fitting(faults, to-scheduleLead)
-	assignVictims(rng, faults, kafkaMembers, routers)
-	addBursts(faults, min(400*cfg.Partitions, cfg.Messages/6), kafkaMembers)
+	assignVictims(rng, faults, kafkaMembers, routers, franzMembers)
+	addBursts(faults, burstGroup{roleKafka, kafkaMembers, min(400*cfg.Partitions, cfg.Messages/6)},
+		burstGroup{roleFranz, franzMembers, min(400*cfg.FZParts, cfg.FZMessages/6)})
 	place(rng, faults, scheduleLead, to)
 	return faults
 }
@@ -206,10 +209,16 @@ func drawFault(rng *rand.Rand, k faultKind) fault {
 }
 
 // assignVictims picks the members SIGKILL and SIGTERM hit: the first
-// SIGKILL a Kafka adapter consumer, the second (with routers) a router,
-// the rest any member.
-func assignVictims(rng *rand.Rand, faults []fault, kafkaMembers, routers []string) {
-	all := append(append([]string(nil), kafkaMembers...), routers...)
+// SIGKILLs one member of each group in turn (a Kafka adapter consumer, a
+// router, a franz-go consumer: those that run), the rest any member.
+func assignVictims(rng *rand.Rand, faults []fault, groups ...[]string) {
+	var all []string
+	var pools [][]string
+	for _, g := range groups {
+		if len(g) > 0 {
+			all, pools = append(all, g...), append(pools, g)
+		}
+	}
 	kills := 0
 	for i := range faults {
 		if faults[i].kind != faultKill && faults[i].kind != faultTerm {
@@ -217,11 +226,8 @@ func assignVictims(rng *rand.Rand, faults []fault, kafkaMembers, routers []strin
 		}
 		pool := all
 		if faults[i].kind == faultKill {
-			switch {
-			case kills == 0:
-				pool = kafkaMembers
-			case kills == 1 && len(routers) > 0:
-				pool = routers
+			if kills < len(pools) {
+				pool = pools[kills]
 			}
 			kills++
 		}
@@ -229,32 +235,47 @@ func assignVictims(rng *rand.Rand, faults []fault, kafkaMembers, routers []strin
 	}
 }
 
-// addBursts gives every other SIGKILL of a Kafka adapter consumer, the
-// first included, a burst of n messages: it then dies with a fetched
-// batch claimed and partly done, as a consumer catching up on a backlog
-// does (issue 14's case), while the others die in the steady stream. A
-// Redis write pause gets a burst too: it begins while the consumers hold
-// claimed keys whose handlers have not started (the queued lease).
-func addBursts(faults []fault, n int, kafkaMembers []string) {
-	kills := 0
+// burstGroup is an adapter's group whose SIGKILLs get bursts of n
+// messages on its topic.
+type burstGroup struct {
+	role    string
+	members []string
+	n       int
+}
+
+// addBursts gives every other SIGKILL of an adapter's consumer (kafka-go
+// or franz-go), the first of each included, a burst on that adapter's
+// topic: it then dies with a fetched batch claimed and partly done, as a
+// consumer catching up on a backlog does (issue 14's case), while the
+// others die in the steady stream. A Redis write pause gets a burst on
+// the first group's topic (the Kafka adapter's) too: it begins while the
+// consumers hold claimed keys whose handlers have not started (the queued
+// lease).
+func addBursts(faults []fault, groups ...burstGroup) {
+	kills := make([]int, len(groups))
 	for i := range faults {
-		if faults[i].kind == faultRedisPause {
-			faults[i].burst = n
+		f := &faults[i]
+		if f.kind == faultRedisPause {
+			f.burst, f.burstTo = groups[0].n, groups[0].role
 		}
-		if faults[i].kind == faultKill && slices.Contains(kafkaMembers, faults[i].victim) {
-			if kills%2 == 0 {
-				faults[i].burst = n
+		for gi, g := range groups {
+			if f.kind != faultKill || !slices.Contains(g.members, f.victim) {
+				continue
 			}
-			kills++
+			if kills[gi]%2 == 0 {
+				f.burst, f.burstTo = g.n, g.role
+			}
+			kills[gi]++
 		}
 	}
 }
 
-// bursts returns the messages the producer publishes at once, by time.
-func bursts(faults []fault) []burst {
+// bursts returns the messages the producer publishes at once on role's
+// topic, by time.
+func bursts(faults []fault, role string) []burst {
 	var out []burst
 	for _, f := range faults {
-		if f.burst > 0 {
+		if f.burst > 0 && f.burstTo == role {
 			out = append(out, burst{at: f.at - burstLead, n: f.burst})
 		}
 	}

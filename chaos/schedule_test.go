@@ -10,19 +10,21 @@ import (
 
 func TestScheduleIsDeterministicAndFits(t *testing.T) {
 	t.Parallel()
-	kafka, routers := []string{"k1", "k2", "k3"}, []string{"w1", "w2"}
+	g := groups{kafka: []string{"k1", "k2", "k3"}, routers: []string{"w1", "w2"}, franz: []string{"f1", "f2"}}
 	configs := []config{defaultConfig(), shortConfig(), withDensity(defaultConfig(), 12)}
 	for _, c := range configs[:3] {
 		c.Store = storePostgres
 		configs = append(configs, c)
 	}
 	for _, cfg := range configs {
-		for seed := uint64(1); seed <= 50; seed++ {
-			faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, kafka, routers)
-			if again := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, kafka, routers); !slices.Equal(again, faults) {
-				t.Fatalf("seed %d: two schedules differ", seed)
+		for _, g := range []groups{g, {kafka: g.kafka, franz: g.franz}, {kafka: g.kafka, routers: g.routers}} {
+			for seed := uint64(1); seed <= 50; seed++ {
+				faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, g.kafka, g.routers, g.franz)
+				if again := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, g.kafka, g.routers, g.franz); !slices.Equal(again, faults) {
+					t.Fatalf("seed %d: two schedules differ", seed)
+				}
+				checkSchedule(t, cfg, seed, faults, g)
 			}
-			checkSchedule(t, cfg, seed, faults, kafka, routers)
 		}
 	}
 }
@@ -34,7 +36,7 @@ func TestScheduleFaultsFlag(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.Faults = []faultKind{faultRedisFreeze, faultKill, faultRedisFreeze}
 	for seed := uint64(1); seed <= 20; seed++ {
-		faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, []string{"k1", "k2", "k3"}, nil)
+		faults := schedule(rand.New(rand.NewPCG(seed, 1)), cfg, []string{"k1", "k2", "k3"}, nil, nil)
 		if len(faults) != 3 || countKind(faults, faultRedisFreeze) != 2 || countKind(faults, faultKill) != 1 {
 			t.Fatalf("seed %d: -faults redis-freeze,SIGKILL,redis-freeze scheduled %v, want those 3", seed, faults)
 		}
@@ -80,7 +82,22 @@ func withDensity(c config, perMinute float64) config {
 	return c
 }
 
-func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka, routers []string) {
+// groups are the members of each group of a schedule.
+type groups struct{ kafka, routers, franz []string }
+
+func (g groups) roleOf(member string) string {
+	switch {
+	case slices.Contains(g.kafka, member):
+		return roleKafka
+	case slices.Contains(g.routers, member):
+		return roleWatermill
+	case slices.Contains(g.franz, member):
+		return roleFranz
+	}
+	return ""
+}
+
+func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, g groups) {
 	t.Helper()
 	want := len(defaultFaults)
 	switch {
@@ -104,7 +121,15 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 	if pauses := countKind(faults, faultRedisPause); cfg.Density == 0 && !cfg.Short && !cfg.postgres() && pauses != 1 {
 		t.Errorf("seed %d: %d Redis write pauses in the default run, want 1", seed, pauses)
 	}
-	kills := 0
+	// The first SIGKILLs hit each group in turn; every other SIGKILL of an
+	// adapter's consumer, the first included, comes after a burst on its topic.
+	var order [][]string
+	for _, members := range [][]string{g.kafka, g.routers, g.franz} {
+		if len(members) > 0 {
+			order = append(order, members)
+		}
+	}
+	kills, killsOf := 0, map[string]int{}
 	for i, f := range faults {
 		if f.at < scheduleLead || f.at > time.Duration(float64(cfg.Duration)*(1-scheduleTail)) {
 			t.Errorf("seed %d: fault %d (%s) at %v, outside the window", seed, i, f.kind, f.at)
@@ -115,19 +140,23 @@ func checkSchedule(t *testing.T, cfg config, seed uint64, faults []fault, kafka,
 		if i > 0 && f.at < faults[i-1].at+faults[i-1].dur+minFaultDistance+max(f.quiet, faults[i-1].quiet) {
 			t.Errorf("seed %d: fault %d (%s) at %v is within the quiet time of fault %d (%s, %v + %v)", seed, i, f.kind, f.at, i-1, faults[i-1].kind, faults[i-1].at, faults[i-1].dur)
 		}
-		if f.kind == faultRedisPause && (f.dur < pauseMin || f.dur > pauseMax || f.quiet != pauseQuiet || f.burst == 0) {
-			t.Errorf("seed %d: a write pause of %v with quiet %v and a burst of %d, want %v to %v with %v and a burst", seed, f.dur, f.quiet, f.burst, pauseMin, pauseMax, pauseQuiet)
+		if f.kind == faultRedisPause && (f.dur < pauseMin || f.dur > pauseMax || f.quiet != pauseQuiet || f.burst == 0 || f.burstTo != roleKafka) {
+			t.Errorf("seed %d: a write pause of %v with quiet %v and a burst of %d on %q, want %v to %v with %v and a burst on the Kafka adapter's topic",
+				seed, f.dur, f.quiet, f.burst, f.burstTo, pauseMin, pauseMax, pauseQuiet)
 		}
 		if f.kind != faultKill {
 			continue
 		}
-		switch {
-		case kills == 0 && (!slices.Contains(kafka, f.victim) || f.burst == 0):
-			t.Errorf("seed %d: the first SIGKILL hits %s (burst %d), want a Kafka consumer after a burst", seed, f.victim, f.burst)
-		case kills == 1 && cfg.Density == 0 && !slices.Contains(routers, f.victim):
-			t.Errorf("seed %d: the second SIGKILL hits %s, want a router", seed, f.victim)
+		if kills < len(order) && !slices.Contains(order[kills], f.victim) {
+			t.Errorf("seed %d: SIGKILL %d hits %s, want one of %v", seed, kills+1, f.victim, order[kills])
+		}
+		role := g.roleOf(f.victim)
+		if want := role != roleWatermill && killsOf[role]%2 == 0; (f.burst > 0) != want || want && f.burstTo != role {
+			t.Errorf("seed %d: SIGKILL %d of %s (%s) has a burst of %d on %q's topic, want a burst on its own: %v",
+				seed, kills+1, f.victim, role, f.burst, f.burstTo, want)
 		}
 		kills++
+		killsOf[role]++
 	}
 }
 

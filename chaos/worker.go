@@ -23,6 +23,7 @@ const workerCommand = "_worker"
 const (
 	roleKafka     = "kafka"     // idemq's Kafka adapter (idemqkafka.Consumer)
 	roleWatermill = "watermill" // a Watermill router with idemq's middleware
+	roleFranz     = "franz"     // idemq's franz-go adapter (idemqfranz.Consumer)
 )
 
 // workerConfig is what the run passes a worker on its command line.
@@ -52,7 +53,7 @@ func (w workerConfig) args() []string {
 func parseWorkerFlags(args []string) (workerConfig, error) {
 	var w workerConfig
 	fs := flag.NewFlagSet(workerCommand, flag.ContinueOnError)
-	fs.StringVar(&w.Role, "role", "", "kafka or watermill")
+	fs.StringVar(&w.Role, "role", "", "kafka, watermill or franz")
 	fs.StringVar(&w.Instance, "instance", "", "member name and incarnation")
 	fs.StringVar(&w.Journal, "journal", "", "journal file")
 	fs.StringVar(&w.Redis, "redis", "", "Redis address")
@@ -69,7 +70,7 @@ func parseWorkerFlags(args []string) (workerConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return w, err
 	}
-	if w.Role != roleKafka && w.Role != roleWatermill || w.Journal == "" || w.Brokers == "" {
+	if w.Role != roleKafka && w.Role != roleWatermill && w.Role != roleFranz || w.Journal == "" || w.Brokers == "" {
 		return w, fmt.Errorf("chaos: %s: -role, -journal and -brokers are required", workerCommand)
 	}
 	if w.Store == storePostgres && w.Postgres == "" || w.Store != storePostgres && (w.Redis == "" || w.Effects == "") {
@@ -123,12 +124,14 @@ func consume(ctx context.Context, w workerConfig, j *journal) error {
 	switch w.Role {
 	case roleKafka:
 		return runKafka(ctx, w, client, fx, logger)
+	case roleFranz:
+		return runFranz(ctx, w, client, fx, logger)
 	default:
 		return runWatermill(ctx, w, client, fx, logger)
 	}
 }
 
-// handler is both roles' message handler: journal the start (and whether
+// handler is every role's message handler: journal the start (and whether
 // its ctx was cancelled already: a handler started on a lost lease), work for
 // between Work and 2×Work (preparing a payment call), then, unless the
 // context was cancelled meanwhile (it honours its ctx, as the guard
