@@ -43,7 +43,7 @@ bench-go: ## Start the services and run the go test benchmarks (no tests, no rac
 	IDEMQ_RACE= scripts/test.sh -run '^$$' -bench . -benchmem
 
 .PHONY: chaos
-chaos: ## Fault run against `make services`: SIGKILLs, a Redis restart, crash and write pause, link faults; 120k messages, 16 faults, about 3 min (at most 5). ARGS='-h'.
+chaos: ## Fault run against `make services`: SIGKILLs, a Redis restart, crash and write pause, link faults; 140k messages (kafka-go, Watermill and franz-go groups), 16 faults, about 3 min (at most 5). ARGS='-h'.
 	scripts/services.sh start
 	go build -o bin/chaos ./chaos
 	set -a; eval "$$(scripts/services.sh env)"; set +a; bin/chaos $(ARGS)
