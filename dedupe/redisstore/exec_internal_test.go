@@ -13,10 +13,19 @@ import (
 // answer (a claim's remaining lease, a retried claim's renewal) keep it.
 func TestGiveUpFailsOnlyUnanswered(t *testing.T) {
 	t.Parallel()
-	p := &execPlan{ops: make([]dedupe.Op, 4), results: make([]dedupe.OpResult, 4)}
+	ops := []dedupe.Op{{Kind: dedupe.OpCommit}, {Kind: dedupe.OpCommit}, {Kind: dedupe.OpClaim}, {Kind: dedupe.OpGet}}
+	p := &execPlan{ops: ops, results: make([]dedupe.OpResult, len(ops))}
 	p.results[2] = dedupe.OpResult{OK: true}                                                  // own claim, renewal pending
 	p.results[3] = dedupe.OpResult{Current: dedupe.Record{State: dedupe.Claimed, Token: "x"}} // lease read pending
-	r := &round{plan: p, cas: []int{0}, pttls: []int{3}, calls: []*scriptCall{{idx: []int{1, 2}}}}
+	r := p.newRound(len(ops))
+	for i, s := range []step{
+		commitCAS{},  // unanswered
+		commitCall{}, // unanswered
+		renewCall{},  // the own claim's renewal
+		leaseRead{},
+	} {
+		r.add(&pendingOp{op: &p.ops[i], res: &p.results[i]}, s)
+	}
 	r.giveUp()
 	for i, want := range []error{errTooManyRounds, errTooManyRounds, nil, nil} {
 		if got := p.results[i].Err; !errors.Is(got, want) {

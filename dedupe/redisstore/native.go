@@ -46,6 +46,17 @@ func (s *Store) probed(cmd *redis.Cmd) {
 	}
 }
 
+// casFallback reports whether an op whose SET ... IFEQ failed with err goes
+// out again as a script call: the key did not hold the plain claim (nil),
+// or the server refused IFEQ, and the store uses scripts from then on.
+func (s *Store) casFallback(err error) bool {
+	if refusedCAS(err) {
+		s.cas.Store(casScript)
+		return true
+	}
+	return isNil(err)
+}
+
 // refusedCAS reports a server's refusal of SET ... IFEQ (a syntax error:
 // the option is unknown). A refused command did nothing, so the op is sent
 // again as a script call, and the store uses scripts from then on (a

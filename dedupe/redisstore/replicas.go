@@ -53,13 +53,8 @@ func (r *round) waitReplicas(ctx context.Context, pipe redis.Pipeliner) *redis.C
 
 // commits reports whether the round sends a commit.
 func (r *round) commits() bool {
-	for _, i := range r.cas {
-		if r.plan.ops[i].Kind == dedupe.OpCommit {
-			return true
-		}
-	}
-	for _, c := range r.calls {
-		if c.script == commitScript {
+	for _, o := range r.ops {
+		if o.op.Kind == dedupe.OpCommit {
 			return true
 		}
 	}
@@ -90,17 +85,9 @@ func (r *round) replicated(wait *redis.Cmd) {
 
 // failCommits turns the commits that won in this round into err.
 func (r *round) failCommits(err error) {
-	fail := func(i int) {
-		if res := &r.plan.results[i]; r.plan.ops[i].Kind == dedupe.OpCommit && res.OK {
-			*res = dedupe.OpResult{Err: err}
-		}
-	}
-	for _, i := range r.cas { // the commits that went out in this round
-		fail(i)
-	}
-	for _, c := range r.calls {
-		for _, i := range c.idx {
-			fail(i)
+	for _, o := range r.ops { // the ops that went out in this round
+		if o.op.Kind == dedupe.OpCommit && o.res.OK {
+			*o.res = dedupe.OpResult{Err: err}
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/idemq/idemq/dedupe"
 )
 
 // The store's Lua scripts; each file says what it does.
@@ -31,6 +33,31 @@ func loadScripts(ctx context.Context, c redis.UniversalClient) error {
 		errs = append(errs, s.Load(ctx, c).Err())
 	}
 	return errors.Join(errs...)
+}
+
+// readClaimOpsReply reads one op's reply of the claimops script: 1 when
+// the key held the claim (renewed or released), 0 otherwise.
+func readClaimOpsReply(v any) dedupe.OpResult {
+	n, _ := v.(int64)
+	return dedupe.OpResult{OK: n == 1}
+}
+
+// readWatchedReply reads one op's reply of the watched script: 1 (claimed),
+// nil (a read found the key free), or {current record, PTTL}.
+func readWatchedReply(op *dedupe.Op, v any) dedupe.OpResult {
+	if n, ok := v.(int64); ok && n == 1 {
+		return claimed(op)
+	}
+	pair, ok := v.([]any)
+	if !ok {
+		return dedupe.OpResult{}
+	}
+	cur, _ := pair[0].(string)
+	rec, err := parseRecord(op.Key, cur)
+	if pttl, ok := pair[1].(int64); ok && err == nil && rec.State == dedupe.Claimed {
+		rec.TTL = ttlFromPTTL(pttl)
+	}
+	return dedupe.OpResult{Current: rec, Err: err}
 }
 
 // ttlFromPTTL reads a PTTL reply of a live record: a PTTL of 0 (or -2,

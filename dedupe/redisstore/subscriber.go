@@ -267,9 +267,3 @@ func (s *subscriber) watchedKeys(st *Store, ops []dedupe.Op) []bool {
 	}
 	return watched
 }
-
-// watchable reports whether an op of kind k is sent differently when this
-// store watches its key (claims mark, gets and commits read the mark).
-func watchable(k dedupe.OpKind) bool {
-	return k == dedupe.OpClaim || k == dedupe.OpGet || k == dedupe.OpCommit
-}

@@ -1,0 +1,24 @@
+package redisstore
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/idemq/idemq/dedupe"
+)
+
+// releaseCall is an OpRelease: a call of the claimops script, which deletes
+// the claim, marked by a waiter or not, and publishes the release of a
+// marked one (see claimops.lua).
+type releaseCall struct{}
+
+func (releaseCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
+	r.script(o, claimOpsScript, "x", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+}
+
+func (releaseCall) read(r *round, o *pendingOp) {
+	if v, ok := r.scriptReply(o); ok {
+		*o.res = readClaimOpsReply(v)
+	}
+}
