@@ -27,6 +27,7 @@ func plan(o options) []*row {
 	rows = append(rows, kafkaRows(o)...)
 	rows = append(rows, postgresRows()...)
 	rows = append(rows, batchRows(o)...)
+	rows = append(rows, runRows(o)...)
 	rows = append(rows, watermillRows(o)...)
 	return filter(rows, o.only)
 }
