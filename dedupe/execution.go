@@ -10,16 +10,18 @@ import (
 	"github.com/idemq/idemq/internal/clock"
 )
 
-// execution is one call of fn under a guard: it owns the goroutines that
-// watch the key and renew the claim, and Run waits for both. The commit runs
-// in a goroutine of its own that Run waits for only up to the commit
-// timeout: a store call stuck on a dead connection ends at the client's
-// timeout, after Run has returned ErrCommitUnknown.
+// execution is one call of fn under a guard. In optimistic mode it owns
+// the goroutine that watches the key, and Run waits for it; in claim mode a
+// timer keeps the lease (heartbeat.go). The commit runs in a goroutine of
+// its own that Run waits for only up to the commit timeout: a store call
+// stuck on a dead connection ends at the client's timeout, after Run has
+// returned ErrCommitUnknown.
 type execution[V any] struct {
-	g      *guard[V]
-	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup
-	stop   chan struct{} // closed when fn has returned
+	g         *guard[V]
+	cancel    context.CancelCauseFunc
+	wg        sync.WaitGroup
+	stop      chan struct{} // optimistic mode: closed when fn has returned
+	stopWatch func() bool   // claim mode: ends the watch of the store's closing
 
 	mu        sync.Mutex
 	ends      int       // calls of end while fn ran
@@ -27,7 +29,9 @@ type execution[V any] struct {
 	endedAt   time.Time // when the first end started the commit
 	data      []byte    // the encoded value of the first end
 	aborted   error     // why the guard cancelled fn, if it did
+	lease     lease     // claim mode
 	committed chan struct{}
+	expired   <-chan struct{} // closed at the commit timeout (or once the commit is done)
 	result    commitResult
 }
 
@@ -46,10 +50,11 @@ type commitResult struct {
 func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	x := &execution[V]{g: g, cancel: cancel, stop: make(chan struct{}), committed: make(chan struct{})}
+	x := &execution[V]{g: g, cancel: cancel}
 	if g.fenced() {
-		x.wg.Go(func() { x.heartbeat(runCtx, claimed) })
+		x.keepLease(runCtx, claimed)
 	} else {
+		x.stop = make(chan struct{})
 		x.goWatch(runCtx, interest, g.cfg.eager)
 	}
 	normal := false
@@ -74,12 +79,15 @@ func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, clai
 }
 
 // fnReturned stops end, the watcher and the heartbeat, and waits for the
-// latter two.
+// watcher.
 func (x *execution[V]) fnReturned() {
 	x.mu.Lock()
 	x.returned = true
 	x.mu.Unlock()
-	close(x.stop)
+	if x.stop != nil {
+		close(x.stop)
+	}
+	x.stopLease()
 	x.wg.Wait()
 }
 
@@ -111,21 +119,27 @@ func (x *execution[V]) end(value V) {
 		return
 	}
 	x.ends++
-	first := x.ends == 1
-	if first {
-		x.endedAt = time.Now()
-	}
-	x.mu.Unlock()
-	switch {
-	case !first:
-	case encErr != nil:
-		x.setResult(commitResult{err: &encodeError{encErr}})
-	default:
-		x.mu.Lock()
-		x.data = data
+	if x.ends > 1 {
 		x.mu.Unlock()
-		go func() { x.setResult(x.g.commit(data)) }()
+		return
 	}
+	x.endedAt = time.Now()
+	x.committed = make(chan struct{})
+	if encErr != nil {
+		x.mu.Unlock()
+		x.setResult(commitResult{err: &encodeError{encErr}})
+		return
+	}
+	x.data = data
+	// One deadline serves the store call and awaitCommit's wait.
+	deadline := x.endedAt.Add(x.g.cfg.commitTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	x.expired = ctx.Done()
+	x.mu.Unlock()
+	go func() {
+		defer cancel() // after setResult: awaitCommit sees the result first
+		x.setResult(x.g.commitBy(ctx, deadline, data))
+	}()
 }
 
 // commit runs the store's atomic commit of data, detached from ctx
@@ -135,6 +149,11 @@ func (g *guard[V]) commit(data []byte) commitResult {
 	deadline := time.Now().Add(g.cfg.commitTimeout)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	return g.commitBy(ctx, deadline, data)
+}
+
+// commitBy is commit under ctx, whose deadline is deadline.
+func (g *guard[V]) commitBy(ctx context.Context, deadline time.Time, data []byte) commitResult {
 	c := Commit{Token: g.token, Fenced: g.fenced(), Value: data, TTL: g.cfg.ttl}
 	for n := 0; ; n++ {
 		cur, won, err := g.store.Commit(ctx, g.key, c)
@@ -156,14 +175,16 @@ func (x *execution[V]) setResult(r commitResult) {
 // the guard keeps its own clock.
 func (x *execution[V]) awaitCommit() commitResult {
 	x.mu.Lock()
-	left := time.Until(x.endedAt.Add(x.g.cfg.commitTimeout))
+	committed, expired := x.committed, x.expired
 	x.mu.Unlock()
-	timer := time.NewTimer(left)
-	defer timer.Stop()
 	select {
-	case <-x.committed:
-	case <-timer.C:
-		return commitResult{err: fmt.Errorf("no reply within the commit timeout (%v)", x.g.cfg.commitTimeout)}
+	case <-committed:
+	case <-expired: // the deadline, or the commit done: its result is set first
+		select {
+		case <-committed:
+		default:
+			return commitResult{err: fmt.Errorf("no reply within the commit timeout (%v)", x.g.cfg.commitTimeout)}
+		}
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -176,12 +197,17 @@ func (x *execution[V]) endCount() int {
 	return x.ends
 }
 
-// abort cancels fn with cause, unless end was already called: from then on
-// the commit's result decides.
+// abort cancels fn with cause, unless end was already called (from then on
+// the commit's result decides) or fn has returned.
 func (x *execution[V]) abort(cause error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.ends > 0 || x.aborted != nil {
+	x.abortLocked(cause)
+}
+
+// abortLocked is abort; the caller holds mu.
+func (x *execution[V]) abortLocked(cause error) {
+	if x.ends > 0 || x.aborted != nil || x.returned {
 		return
 	}
 	x.aborted = cause
@@ -219,9 +245,8 @@ func (x *execution[V]) verdict(ctx context.Context, fnErr error) error {
 
 // commitErr interprets the commit's result.
 func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
-	var enc *encodeError
-	switch {
-	case errors.As(res.err, &enc):
+	switch enc, _ := res.err.(*encodeError); {
+	case enc != nil:
 		x.releaseIfOwner(ctx)
 		return fmt.Errorf("dedupe: encoding the value of key %q: %w", x.g.key, enc.err)
 	case res.err != nil:

@@ -173,10 +173,44 @@ func (g *guard[V]) release(ctx context.Context) {
 }
 
 // storeDone returns the store's Done channel, if it has one (both stores of
-// this package do): claim mode watches no key, and learns of Close from it.
+// this module do): claim mode watches no key, and learns of Close from it.
 func storeDone(s Store) <-chan struct{} {
 	if d, ok := s.(interface{ Done() <-chan struct{} }); ok {
 		return d.Done()
 	}
 	return nil
+}
+
+// afterCloser is a Store that calls f once it closes: see Store.
+type afterCloser interface {
+	AfterClose(f func()) (stop func() bool)
+}
+
+// watchClose calls f once store closes, until stop is called (nil: nothing
+// to stop). A store with AfterClose (both stores of this module) registers
+// f without a goroutine; one with only a Done channel gets a goroutine that
+// waits on it, which stop ends and waits for; one with neither is not
+// watched.
+func watchClose(store Store, f func()) (stop func() bool) {
+	if s, ok := store.(afterCloser); ok {
+		return s.AfterClose(f)
+	}
+	done := storeDone(store)
+	if done == nil {
+		return nil
+	}
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-done:
+			f()
+		case <-quit:
+		}
+	}()
+	return func() bool {
+		close(quit)
+		<-exited
+		return true
+	}
 }

@@ -12,66 +12,101 @@ import (
 // of the lease to spare before another owner can claim the key.
 func leaseSafety(lease time.Duration) time.Duration { return lease * 2 / 3 }
 
-// renewal is the reply to one renewal, sent at sent.
-type renewal struct {
-	sent time.Time
-	held bool
-	err  error
+// lease is what the heartbeat of a claim-mode execution keeps, under the
+// execution's mu. One timer drives it, with no goroutine of its own while
+// fn runs: it fires at the next renewal or at the lease's end by the local
+// clock, whichever comes first.
+type lease struct {
+	timer    *time.Timer
+	end      time.Time // fn is cancelled here: the send time of the last claim or renewal that held + leaseSafety
+	renewAt  time.Time // the next renewal is due: every lease/3 from the start of fn
+	renewing bool      // a renewal is in flight
 }
 
-// heartbeat renews the claim every lease/3 until fn returns or end is
-// called, and keeps the lease by its own clock: fn is cancelled with
-// ErrLeaseLost at (send time of the last successful claim or renewal) +
-// leaseSafety, whatever the store does, so a renewal stuck on a dead
-// connection cannot keep fn running into another owner's claim. A renewal
-// that says the claim is gone cancels fn at once.
-func (x *execution[V]) heartbeat(ctx context.Context, claimed time.Time) {
-	lease := x.g.cfg.lease
-	deadline := time.NewTimer(time.Until(claimed.Add(leaseSafety(lease))))
-	defer deadline.Stop()
-	tick := time.NewTicker(lease / 3)
-	defer tick.Stop()
-	replies := make(chan renewal, 1) // one renewal in flight at most: never blocks
-	inFlight := false
-	closed := storeDone(x.g.store)
-	for {
-		select {
-		case <-x.stop:
-			return
-		case <-closed:
-			x.abort(ErrStoreClosed)
-			return
-		case <-deadline.C:
-			x.abort(ErrLeaseLost)
-			return
-		case <-tick.C:
-			if x.endCount() > 0 {
-				return // the fenced commit decides from here
-			}
-			if !inFlight {
-				inFlight = true
-				go x.renew(ctx, replies)
-			}
-		case r := <-replies:
-			inFlight = false
-			switch {
-			case r.err == nil && r.held:
-				deadline.Reset(time.Until(r.sent.Add(leaseSafety(lease))))
-			case r.err == nil:
-				x.abort(ErrLeaseLost) // gone: expired, or taken over
-				return
-			}
+// keepLease starts the heartbeat: it renews the claim every lease/3 until
+// fn returns or end is called, and keeps the lease by its own clock: fn is
+// cancelled with ErrLeaseLost at (send time of the last successful claim or
+// renewal) + leaseSafety, whatever the store does, so a renewal stuck on a
+// dead connection cannot keep fn running into another owner's claim. A
+// renewal that says the claim is gone cancels fn at once, and so does the
+// store closing (ErrStoreClosed). claimed is when the claim was sent.
+func (x *execution[V]) keepLease(ctx context.Context, claimed time.Time) {
+	period := x.g.cfg.lease / 3
+	now := time.Now()
+	x.mu.Lock()
+	x.lease.end = claimed.Add(leaseSafety(x.g.cfg.lease))
+	x.lease.renewAt = now.Add(period)
+	x.lease.timer = time.AfterFunc(x.lease.next(now), func() { x.beat(ctx) })
+	x.mu.Unlock()
+	x.stopWatch = watchClose(x.g.store, x.storeClosed)
+}
+
+// next is how long from now the heartbeat's timer must wait.
+func (l *lease) next(now time.Time) time.Duration {
+	if l.renewAt.Before(l.end) {
+		return l.renewAt.Sub(now)
+	}
+	return l.end.Sub(now)
+}
+
+// beat is the timer's tick: past the lease's end it cancels fn; when a
+// renewal is due it sends one (unless one is in flight), in the timer's
+// goroutine, after setting the timer again.
+func (x *execution[V]) beat(ctx context.Context) {
+	x.mu.Lock()
+	if x.returned || x.ends > 0 || x.aborted != nil {
+		x.mu.Unlock()
+		return // fn is over, or the fenced commit decides from here
+	}
+	now := time.Now()
+	if !now.Before(x.lease.end) {
+		x.abortLocked(ErrLeaseLost)
+		x.mu.Unlock()
+		return
+	}
+	renew := false
+	if !now.Before(x.lease.renewAt) {
+		for !x.lease.renewAt.After(now) {
+			x.lease.renewAt = x.lease.renewAt.Add(x.g.cfg.lease / 3)
 		}
+		renew, x.lease.renewing = !x.lease.renewing, true
+	}
+	x.lease.timer.Reset(x.lease.next(now))
+	x.mu.Unlock()
+	if renew {
+		x.renew(ctx)
 	}
 }
 
-// renew sends one renewal and reports it on replies. It may outlive the
-// heartbeat (a dead connection): replies has room for its answer.
-func (x *execution[V]) renew(ctx context.Context, replies chan<- renewal) {
+// renew sends one renewal and applies its answer. It may outlive fn (a dead
+// connection): an answer that comes after fn returned changes nothing.
+func (x *execution[V]) renew(ctx context.Context) {
 	lease := x.g.cfg.lease
 	sent := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, lease/3)
-	defer cancel()
 	held, err := x.g.store.Renew(rctx, x.g.key, x.g.token, lease)
-	replies <- renewal{sent: sent, held: held, err: err}
+	cancel()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.lease.renewing = false
+	switch {
+	case err == nil && held:
+		x.lease.end = sent.Add(leaseSafety(lease)) // the timer, set for the old end or earlier, looks again then
+	case err == nil:
+		x.abortLocked(ErrLeaseLost) // gone: expired, or taken over
+	}
 }
+
+// stopLease stops the heartbeat once fn has returned (x.returned is set):
+// a tick already under way sees it and does nothing.
+func (x *execution[V]) stopLease() {
+	if x.lease.timer != nil {
+		x.lease.timer.Stop()
+	}
+	if x.stopWatch != nil {
+		x.stopWatch()
+	}
+}
+
+// storeClosed cancels fn: its store closed.
+func (x *execution[V]) storeClosed() { x.abort(ErrStoreClosed) }

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,4 +63,41 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkStoreCallers is BenchmarkRunCallers without the guard: each of
+// runCallers goroutines calls Store.Claim and then Store.Commit on one
+// fresh key after another, so that cpu-µs/op is the store's share of a Run.
+func BenchmarkStoreCallers(b *testing.B) {
+	srv, hook, client := benchClient(b)
+	store := benchStore(b, srv, client)
+	fresh := freshKeys("sc-")
+	ctx := context.Background()
+	before, trips, cpu := serverCommands(b, srv), hook.trips.Load(), processCPU()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range runCallers {
+		wg.Go(func() {
+			token := "t" + strconv.Itoa(int(next.Load()))
+			for next.Add(1) <= int64(b.N) {
+				k := fresh()
+				if _, ok, err := store.Claim(ctx, k, token, dedupe.DefaultLease); err != nil || !ok {
+					b.Error(ok, err)
+					return
+				}
+				c := dedupe.Commit{Token: token, Fenced: true, Value: []byte("{}"), TTL: dedupe.DefaultTTL}
+				if _, ok, err := store.Commit(ctx, k, c); err != nil || !ok {
+					b.Error(ok, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(processCPU()-cpu)/float64(time.Microsecond)/n, "cpu-µs/op")
+	b.ReportMetric(float64(serverCommands(b, srv)-before)/n, "cmds/op")
+	b.ReportMetric(float64(hook.trips.Load()-trips)/n, "trips/op")
 }

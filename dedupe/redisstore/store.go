@@ -194,6 +194,12 @@ func (s *Store) exec1(ctx context.Context, op dedupe.Op) dedupe.OpResult {
 // Done returns a channel that is closed when the store closes.
 func (s *Store) Done() <-chan struct{} { return s.sub.done }
 
+// AfterClose calls f in its own goroutine once the store closes (at once
+// if it is closed), as context.AfterFunc does; stop undoes it, and reports
+// whether that kept f from running. A claim-mode dedupe.Run uses it to
+// learn that its store closed.
+func (s *Store) AfterClose(f func()) (stop func() bool) { return context.AfterFunc(s.sub.ctx, f) }
+
 // Close implements Store. It stops the pub/sub goroutines; the client stays open.
 func (s *Store) Close() error {
 	s.sub.close()
