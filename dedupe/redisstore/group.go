@@ -34,37 +34,59 @@ type groupExec struct {
 // the next and reads the last.
 const maxInFlight = 2
 
-// groupCall is one caller's ops, waiting to be sent with others.
+// groupCall is one caller's ops, waiting to be sent with others. Calls are
+// reused (callPool): a single store call allocates none.
 type groupCall struct {
 	ops     []dedupe.Op
 	results []dedupe.OpResult
-	done    chan struct{}
-	lead    []*groupCall // set when this caller must send these calls
+	done    chan struct{} // signalled once per use: results are in, or lead is set
+	lead    []*groupCall  // set when this caller must send these calls
+	one     [1]dedupe.Op  // the ops of a single-op call
 }
 
+var callPool = sync.Pool{New: func() any { return &groupCall{done: make(chan struct{}, 1)} }}
+
+// exec sends ops with the next group and returns their results.
 func (g *groupExec) exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
+	c := callPool.Get().(*groupCall)
+	c.ops = ops
+	return g.run(ctx, c)
+}
+
+// exec1 is exec of one op, whose slice the call holds.
+func (g *groupExec) exec1(ctx context.Context, op dedupe.Op) dedupe.OpResult {
+	c := callPool.Get().(*groupCall)
+	c.one[0] = op
+	c.ops = c.one[:]
+	return g.run(ctx, c)[0]
+}
+
+// run sends c, leading its group or waiting for a leader, and puts c back
+// in the pool.
+func (g *groupExec) run(ctx context.Context, c *groupCall) []dedupe.OpResult {
 	g.mu.Lock()
 	if g.inFlight < maxInFlight {
 		g.inFlight++
 		g.mu.Unlock()
-		me := &groupCall{ops: ops}
-		g.lead(ctx, []*groupCall{me})
-		return me.results
+		g.lead(ctx, []*groupCall{c})
+	} else {
+		g.queue = append(g.queue, c)
+		g.mu.Unlock()
+		<-c.done
+		if calls := c.lead; calls != nil {
+			g.lead(ctx, calls)
+		}
 	}
-	me := &groupCall{ops: ops, done: make(chan struct{})}
-	g.queue = append(g.queue, me)
-	g.mu.Unlock()
-	<-me.done
-	if calls := me.lead; calls != nil {
-		me.done = nil // closed already: it said "lead"
-		g.lead(ctx, calls)
-	}
-	return me.results
+	results := c.results
+	*c = groupCall{done: c.done}
+	callPool.Put(c)
+	return results
 }
 
 // lead sends the calls in one Exec, hands their results out, then passes
-// the lead on with whatever was queued meanwhile. The calls share one round
-// trip, so none of them may cancel it: ctx's cancellation is dropped.
+// the lead on with whatever was queued meanwhile. calls[0] is the leader's
+// own call; the others' callers wait on their done. The calls share one
+// round trip, so none of them may cancel it: ctx's cancellation is dropped.
 func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
 	ops := calls[0].ops
 	if len(calls) > 1 {
@@ -87,12 +109,10 @@ func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
 	if len(next) > 0 {
 		next[0].lead = next
 	}
-	for _, c := range calls {
-		if c.done != nil {
-			close(c.done)
-		}
+	for _, c := range calls[1:] {
+		c.done <- struct{}{}
 	}
 	if len(next) > 0 {
-		close(next[0].done)
+		next[0].done <- struct{}{}
 	}
 }

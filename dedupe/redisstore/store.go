@@ -188,7 +188,10 @@ func (s *Store) Release(ctx context.Context, key, token string) (bool, error) {
 }
 
 func (s *Store) exec1(ctx context.Context, op dedupe.Op) dedupe.OpResult {
-	return s.Exec(ctx, []dedupe.Op{op})[0]
+	if s.group != nil {
+		return s.group.exec1(ctx, op)
+	}
+	return s.execNow(ctx, []dedupe.Op{op})[0]
 }
 
 // Done returns a channel that is closed when the store closes.
