@@ -6,39 +6,33 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/idemq/idemq/internal/clock"
 )
 
 // execution is one call of fn under a guard. In optimistic mode it owns
-// the goroutine that watches the key, and Run waits for it; in claim mode a
-// timer keeps the lease (heartbeat.go). The commit runs in a goroutine of
-// its own that Run waits for only up to the commit timeout: a store call
+// the goroutine that watches the key, and Run waits for it. One timer
+// keeps the time: in claim mode the lease while fn runs (heartbeat.go),
+// and in both modes the commit timeout once end was called (commit.go).
+// Run waits for the commit only up to the commit timeout: a store call
 // stuck on a dead connection ends at the client's timeout, after Run has
 // returned ErrCommitUnknown.
 type execution[V any] struct {
-	g         *guard[V]
+	g         guard[V]
 	cancel    context.CancelCauseFunc
 	wg        sync.WaitGroup
 	stop      chan struct{} // optimistic mode: closed when fn has returned
 	stopWatch func() bool   // claim mode: ends the watch of the store's closing
 
 	mu        sync.Mutex
-	ends      int       // calls of end while fn ran
-	returned  bool      // fn has returned: end does nothing any more
-	endedAt   time.Time // when the first end started the commit
-	data      []byte    // the encoded value of the first end
-	aborted   error     // why the guard cancelled fn, if it did
-	lease     lease     // claim mode
+	timer     *time.Timer // see tick
+	ends      int         // calls of end while fn ran
+	returned  bool        // fn has returned: end does nothing any more
+	endedAt   time.Time   // when the first end started the commit
+	data      []byte      // the encoded value of the first end
+	aborted   error       // why the guard cancelled fn, if it did
+	lease     lease       // claim mode
 	committed chan struct{}
-	expired   <-chan struct{} // closed at the commit timeout (or once the commit is done)
+	decided   bool // the commit's result is in (or its timeout passed)
 	result    commitResult
-}
-
-type commitResult struct {
-	current Record
-	won     bool
-	err     error
 }
 
 // execute runs fn under the guard. In optimistic mode the watcher turns the
@@ -47,15 +41,15 @@ type commitResult struct {
 // owner can commit while its lease holds. Cleanup runs in defers, so a panic or runtime.Goexit in fn
 // (t.Fatal in a test handler) stops the watcher and heartbeat and gives up
 // the claim like any other failure; a panic is then re-raised.
-func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
+func execute[R, V any](ctx context.Context, x *execution[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	x := &execution[V]{g: g, cancel: cancel}
-	if g.fenced() {
+	x.cancel = cancel
+	if x.g.fenced() {
 		x.keepLease(runCtx, claimed)
 	} else {
 		x.stop = make(chan struct{})
-		x.goWatch(runCtx, interest, g.cfg.eager)
+		x.goWatch(runCtx, interest, x.g.cfg.eager)
 	}
 	normal := false
 	defer func() {
@@ -79,15 +73,21 @@ func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, clai
 }
 
 // fnReturned stops end, the watcher and the heartbeat, and waits for the
-// watcher.
+// watcher. Once end was called the timer keeps the commit timeout, and
+// awaitCommit stops it.
 func (x *execution[V]) fnReturned() {
 	x.mu.Lock()
 	x.returned = true
+	if x.timer != nil && x.ends == 0 {
+		x.timer.Stop() // a tick under way sees returned and does nothing
+	}
 	x.mu.Unlock()
 	if x.stop != nil {
 		close(x.stop)
 	}
-	x.stopLease()
+	if x.stopWatch != nil {
+		x.stopWatch()
+	}
 	x.wg.Wait()
 }
 
@@ -100,95 +100,6 @@ func (x *execution[V]) abandon(ctx context.Context) {
 		return
 	}
 	_ = x.awaitCommit()
-}
-
-// end is the End handed to fn: the first call while fn runs starts the
-// commit. The value is encoded before the call counts, so a codec that
-// panics leaves the run as if end was never called.
-func (x *execution[V]) end(value V) {
-	x.mu.Lock()
-	returned := x.returned
-	x.mu.Unlock()
-	if returned {
-		return
-	}
-	data, encErr := x.g.cfg.codec.Encode(value)
-	x.mu.Lock()
-	if x.returned {
-		x.mu.Unlock()
-		return
-	}
-	x.ends++
-	if x.ends > 1 {
-		x.mu.Unlock()
-		return
-	}
-	x.endedAt = time.Now()
-	x.committed = make(chan struct{})
-	if encErr != nil {
-		x.mu.Unlock()
-		x.setResult(commitResult{err: &encodeError{encErr}})
-		return
-	}
-	x.data = data
-	// One deadline serves the store call and awaitCommit's wait.
-	deadline := x.endedAt.Add(x.g.cfg.commitTimeout)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	x.expired = ctx.Done()
-	x.mu.Unlock()
-	go func() {
-		defer cancel() // after setResult: awaitCommit sees the result first
-		x.setResult(x.g.commitBy(ctx, deadline, data))
-	}()
-}
-
-// commit runs the store's atomic commit of data, detached from ctx
-// cancellation (an abandoned commit has an unknown outcome) and bounded by
-// the commit timeout for clients that honour context deadlines.
-func (g *guard[V]) commit(data []byte) commitResult {
-	deadline := time.Now().Add(g.cfg.commitTimeout)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	return g.commitBy(ctx, deadline, data)
-}
-
-// commitBy is commit under ctx, whose deadline is deadline.
-func (g *guard[V]) commitBy(ctx context.Context, deadline time.Time, data []byte) commitResult {
-	c := Commit{Token: g.token, Fenced: g.fenced(), Value: data, TTL: g.cfg.ttl}
-	for n := 0; ; n++ {
-		cur, won, err := g.store.Commit(ctx, g.key, c)
-		if !retryable(err) || !retryBefore(deadline, n) || !clock.Sleep(ctx, retryBackoff(n)) {
-			return commitResult{current: cur, won: won, err: err}
-		}
-	}
-}
-
-func (x *execution[V]) setResult(r commitResult) {
-	x.mu.Lock()
-	x.result = r
-	x.mu.Unlock()
-	close(x.committed)
-}
-
-// awaitCommit returns the commit's result, or ErrCommitUnknown once the
-// commit timeout has passed since end, even if the store call still hangs:
-// the guard keeps its own clock.
-func (x *execution[V]) awaitCommit() commitResult {
-	x.mu.Lock()
-	committed, expired := x.committed, x.expired
-	x.mu.Unlock()
-	select {
-	case <-committed:
-	case <-expired: // the deadline, or the commit done: its result is set first
-		select {
-		case <-committed:
-		default:
-			return commitResult{err: fmt.Errorf("no reply within the commit timeout (%v)", x.g.cfg.commitTimeout)}
-		}
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.result
 }
 
 func (x *execution[V]) endCount() int {
@@ -282,7 +193,7 @@ func (x *execution[V]) commitAfterTakeover(ctx context.Context) error {
 		}
 		return errors.Join(ErrLeaseLost, err)
 	}
-	return x.commitErr(ctx, x.g.commit(data))
+	return x.commitErr(ctx, x.g.commit(data, time.Now().Add(x.g.cfg.commitTimeout), 0))
 }
 
 // releaseIfOwner gives up the claim in claim mode, so that a retry need not

@@ -28,8 +28,9 @@ type Func[R, V any] func(ctx context.Context, end End[V]) (R, error)
 // guarantees, and what each error means for a message consumer.
 func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], opts ...RunOption) (R, error) {
 	var zero R
-	cfg, err := newRunConfig(opts)
-	if err != nil {
+	x := &execution[V]{} // the guard lives in it: one allocation for both
+	g := &x.g
+	if err := g.cfg.setRun(opts); err != nil {
 		return zero, err
 	}
 	if err := CheckKey(key); err != nil {
@@ -44,31 +45,31 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if ctx.Err() != nil {
 		return zero, context.Cause(ctx)
 	}
-	g := &guard[V]{store: store, key: key, cfg: cfg, token: printedToken(newToken(), cfg.fingerprint)}
+	g.store, g.key, g.token = store, key, printedToken(newToken(), g.cfg.fingerprint)
 	if g.fenced() {
 		claimed, err := g.acquire(ctx)
 		if err != nil {
 			return zero, err
 		}
-		if time.Since(claimed) >= leaseSafety(cfg.lease) {
+		if time.Since(claimed) >= leaseSafety(g.cfg.lease) {
 			// The claim's reply came so late that the lease may be over by
 			// the local clock: fn must not start.
 			g.bounded(ctx, g.release)
 			return zero, ErrLeaseLost
 		}
-		return execute(ctx, g, nil, claimed, fn)
+		return execute(ctx, x, nil, claimed, fn)
 	}
 	interest, err := store.Watch(ctx, key)
 	if err != nil {
 		return zero, g.storeErr("watching", err)
 	}
 	defer interest.Close()
-	if !cfg.eager {
+	if !g.cfg.eager {
 		if err := g.check(ctx, interest); err != nil {
 			return zero, err
 		}
 	}
-	return execute(ctx, g, interest, time.Time{}, fn)
+	return execute(ctx, x, interest, time.Time{}, fn)
 }
 
 // guard holds what one Run knows about its key.

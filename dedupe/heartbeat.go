@@ -13,11 +13,10 @@ import (
 func leaseSafety(lease time.Duration) time.Duration { return lease * 2 / 3 }
 
 // lease is what the heartbeat of a claim-mode execution keeps, under the
-// execution's mu. One timer drives it, with no goroutine of its own while
-// fn runs: it fires at the next renewal or at the lease's end by the local
-// clock, whichever comes first.
+// execution's mu. The execution's timer drives it, with no goroutine of its
+// own while fn runs: it fires at the next renewal or at the lease's end by
+// the local clock, whichever comes first.
 type lease struct {
-	timer    *time.Timer
 	end      time.Time // fn is cancelled here: the send time of the last claim or renewal that held + leaseSafety
 	renewAt  time.Time // the next renewal is due: every lease/3 from the start of fn
 	renewing bool      // a renewal is in flight
@@ -36,7 +35,7 @@ func (x *execution[V]) keepLease(ctx context.Context, claimed time.Time) {
 	x.mu.Lock()
 	x.lease.end = claimed.Add(leaseSafety(x.g.cfg.lease))
 	x.lease.renewAt = now.Add(period)
-	x.lease.timer = time.AfterFunc(x.lease.next(now), func() { x.beat(ctx) })
+	x.timer = time.AfterFunc(x.lease.next(now), func() { x.tick(ctx) })
 	x.mu.Unlock()
 	x.stopWatch = watchClose(x.g.store, x.storeClosed)
 }
@@ -49,14 +48,26 @@ func (l *lease) next(now time.Time) time.Duration {
 	return l.end.Sub(now)
 }
 
-// beat is the timer's tick: past the lease's end it cancels fn; when a
-// renewal is due it sends one (unless one is in flight), in the timer's
-// goroutine, after setting the timer again.
-func (x *execution[V]) beat(ctx context.Context) {
+// tick is what the execution's timer runs: once end was called, the
+// commit timeout (commitTick); before, in claim mode, the heartbeat.
+func (x *execution[V]) tick(ctx context.Context) {
 	x.mu.Lock()
-	if x.returned || x.ends > 0 || x.aborted != nil {
+	if x.ends > 0 {
 		x.mu.Unlock()
-		return // fn is over, or the fenced commit decides from here
+		x.commitTick()
+		return
+	}
+	x.beat(ctx)
+}
+
+// beat is the heartbeat's tick (caller holds mu; beat unlocks it): past
+// the lease's end it cancels fn; when a renewal is due it sends one (unless
+// one is in flight), in the timer's goroutine, after setting the timer
+// again.
+func (x *execution[V]) beat(ctx context.Context) {
+	if x.returned || x.aborted != nil {
+		x.mu.Unlock()
+		return // fn is over
 	}
 	now := time.Now()
 	if !now.Before(x.lease.end) {
@@ -71,7 +82,7 @@ func (x *execution[V]) beat(ctx context.Context) {
 		}
 		renew, x.lease.renewing = !x.lease.renewing, true
 	}
-	x.lease.timer.Reset(x.lease.next(now))
+	x.timer.Reset(x.lease.next(now))
 	x.mu.Unlock()
 	if renew {
 		x.renew(ctx)
@@ -94,17 +105,6 @@ func (x *execution[V]) renew(ctx context.Context) {
 		x.lease.end = sent.Add(leaseSafety(lease)) // the timer, set for the old end or earlier, looks again then
 	case err == nil:
 		x.abortLocked(ErrLeaseLost) // gone: expired, or taken over
-	}
-}
-
-// stopLease stops the heartbeat once fn has returned (x.returned is set):
-// a tick already under way sees it and does nothing.
-func (x *execution[V]) stopLease() {
-	if x.lease.timer != nil {
-		x.lease.timer.Stop()
-	}
-	if x.stopWatch != nil {
-		x.stopWatch()
 	}
 }
 

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/idemq/idemq/dedupe"
@@ -20,7 +21,10 @@ import (
 // A caller that finds a free slot leads: it sends its own ops; when they
 // return, it hands the calls queued meanwhile to one of their callers,
 // which sends them all in one Exec and hands on in turn. Every caller thus
-// sends at most one round trip, its own group's.
+// sends at most one round trip, its own group's. A call started with start
+// has no caller waiting: it is answered through its done func, from the
+// goroutine of the group's leader, and leads only when nobody else can (a
+// free slot, or a group of such calls alone), from a goroutine of its own.
 type groupExec struct {
 	send func(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult
 
@@ -39,9 +43,10 @@ const maxInFlight = 2
 type groupCall struct {
 	ops     []dedupe.Op
 	results []dedupe.OpResult
-	done    chan struct{} // signalled once per use: results are in, or lead is set
-	lead    []*groupCall  // set when this caller must send these calls
-	one     [1]dedupe.Op  // the ops of a single-op call
+	done    chan struct{}         // signalled once per use: results are in, or lead is set
+	lead    []*groupCall          // set when this caller must send these calls
+	one     [1]dedupe.Op          // the ops of a single-op call
+	reply   func(dedupe.OpResult) // a call of start: nobody waits on done
 }
 
 var callPool = sync.Pool{New: func() any { return &groupCall{done: make(chan struct{}, 1)} }}
@@ -61,6 +66,23 @@ func (g *groupExec) exec1(ctx context.Context, op dedupe.Op) dedupe.OpResult {
 	return g.run(ctx, c)[0]
 }
 
+// start sends op with the next group and returns at once; reply gets its
+// result, from another goroutine.
+func (g *groupExec) start(ctx context.Context, op dedupe.Op, reply func(dedupe.OpResult)) {
+	c := callPool.Get().(*groupCall)
+	c.one[0] = op
+	c.ops, c.reply = c.one[:], reply
+	g.mu.Lock()
+	if g.inFlight < maxInFlight {
+		g.inFlight++
+		g.mu.Unlock()
+		go g.lead(ctx, []*groupCall{c})
+		return
+	}
+	g.queue = append(g.queue, c)
+	g.mu.Unlock()
+}
+
 // run sends c, leading its group or waiting for a leader, and puts c back
 // in the pool.
 func (g *groupExec) run(ctx context.Context, c *groupCall) []dedupe.OpResult {
@@ -78,15 +100,33 @@ func (g *groupExec) run(ctx context.Context, c *groupCall) []dedupe.OpResult {
 		}
 	}
 	results := c.results
+	c.free()
+	return results
+}
+
+// free puts c back in the pool.
+func (c *groupCall) free() {
 	*c = groupCall{done: c.done}
 	callPool.Put(c)
-	return results
+}
+
+// answer hands c its results: a call of start gets them through reply
+// (and c goes back in the pool), a waiting caller is woken.
+func (c *groupCall) answer() {
+	if reply := c.reply; reply != nil {
+		r := c.results[0]
+		c.free()
+		reply(r)
+		return
+	}
+	c.done <- struct{}{}
 }
 
 // lead sends the calls in one Exec, hands their results out, then passes
 // the lead on with whatever was queued meanwhile. calls[0] is the leader's
-// own call; the others' callers wait on their done. The calls share one
-// round trip, so none of them may cancel it: ctx's cancellation is dropped.
+// own call (unless it is a call of start: then it is answered too); the
+// others' callers wait on their done. The calls share one round trip, so
+// none of them may cancel it: ctx's cancellation is dropped.
 func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
 	ops := calls[0].ops
 	if len(calls) > 1 {
@@ -106,13 +146,27 @@ func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
 		g.inFlight--
 	}
 	g.mu.Unlock()
-	if len(next) > 0 {
-		next[0].lead = next
+	if calls[0].reply == nil {
+		calls = calls[1:] // the leader's own: its caller reads the results
 	}
-	for _, c := range calls[1:] {
-		c.done <- struct{}{}
+	g.handOn(ctx, next)
+	for _, c := range calls {
+		c.answer()
 	}
-	if len(next) > 0 {
-		next[0].done <- struct{}{}
+}
+
+// handOn makes a waiting caller of next the leader of next, or a goroutine
+// of its own when next holds only calls of start.
+func (g *groupExec) handOn(ctx context.Context, next []*groupCall) {
+	if len(next) == 0 {
+		return
 	}
+	i := slices.IndexFunc(next, func(c *groupCall) bool { return c.reply == nil })
+	if i < 0 {
+		go g.lead(ctx, next)
+		return
+	}
+	next[0], next[i] = next[i], next[0]
+	next[0].lead = next
+	next[0].done <- struct{}{}
 }

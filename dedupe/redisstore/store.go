@@ -187,6 +187,20 @@ func (s *Store) Release(ctx context.Context, key, token string) (bool, error) {
 	return r.OK, r.Err
 }
 
+// ExecAsync runs op as Exec would, without its caller waiting: it returns
+// at once, and done gets the op's result from another goroutine. With group
+// commit (the default) the op goes out with the next group and no
+// goroutine waits for it; without, a goroutine runs it. A claim-mode or
+// optimistic dedupe.Run sends its commit so, and so needs no goroutine of
+// its own for it. ctx's values reach the client; its cancellation does not.
+func (s *Store) ExecAsync(ctx context.Context, op dedupe.Op, done func(dedupe.OpResult)) {
+	if s.group != nil {
+		s.group.start(ctx, op, done)
+		return
+	}
+	go func() { done(s.exec1(context.WithoutCancel(ctx), op)) }()
+}
+
 func (s *Store) exec1(ctx context.Context, op dedupe.Op) dedupe.OpResult {
 	if s.group != nil {
 		return s.group.exec1(ctx, op)
