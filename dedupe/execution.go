@@ -16,23 +16,24 @@ import (
 // stuck on a dead connection ends at the client's timeout, after Run has
 // returned ErrCommitUnknown.
 type execution[V any] struct {
-	g         guard[V]
-	cancel    context.CancelCauseFunc
-	wg        sync.WaitGroup
-	stop      chan struct{} // optimistic mode: closed when fn has returned
-	stopWatch func() bool   // claim mode: ends the watch of the store's closing
+	g      guard[V]
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+	stop   chan struct{} // optimistic mode: closed when fn has returned
 
-	mu        sync.Mutex
-	timer     *time.Timer // see tick
-	ends      int         // calls of end while fn ran
-	returned  bool        // fn has returned: end does nothing any more
-	endedAt   time.Time   // when the first end started the commit
-	data      []byte      // the encoded value of the first end
-	aborted   error       // why the guard cancelled fn, if it did
-	lease     lease       // claim mode
-	committed chan struct{}
-	decided   bool // the commit's result is in (or its timeout passed)
-	result    commitResult
+	mu            sync.Mutex
+	watchingClose bool        // claim mode: the heartbeat watches the store's closing
+	stopWatch     func() bool // and this ends that watch
+	timer         *time.Timer // see tick
+	ends          int         // calls of end while fn ran
+	returned      bool        // fn has returned: end does nothing any more
+	endedAt       time.Time   // when the first end started the commit
+	data          []byte      // the encoded value of the first end
+	aborted       error       // why the guard cancelled fn, if it did
+	lease         lease       // claim mode
+	committed     chan struct{}
+	decided       bool // the commit's result is in (or its timeout passed)
+	result        commitResult
 }
 
 // execute runs fn under the guard. In optimistic mode the watcher turns the
@@ -81,12 +82,13 @@ func (x *execution[V]) fnReturned() {
 	if x.timer != nil && x.ends == 0 {
 		x.timer.Stop() // a tick under way sees returned and does nothing
 	}
+	stopWatch := x.stopWatch
 	x.mu.Unlock()
 	if x.stop != nil {
 		close(x.stop)
 	}
-	if x.stopWatch != nil {
-		x.stopWatch()
+	if stopWatch != nil {
+		stopWatch()
 	}
 	x.wg.Wait()
 }

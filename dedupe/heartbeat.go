@@ -28,17 +28,23 @@ type lease struct {
 // renewal) + leaseSafety, whatever the store does, so a renewal stuck on a
 // dead connection cannot keep fn running into another owner's claim. A
 // renewal that says the claim is gone cancels fn at once, and so does the
-// store closing (ErrStoreClosed). claimed is when the claim was sent.
+// store closing (ErrStoreClosed) once fn has run for closeWatchDelay.
+// claimed is when the claim was sent.
 func (x *execution[V]) keepLease(ctx context.Context, claimed time.Time) {
 	period := x.g.cfg.lease / 3
 	now := time.Now()
 	x.mu.Lock()
 	x.lease.end = claimed.Add(leaseSafety(x.g.cfg.lease))
 	x.lease.renewAt = now.Add(period)
-	x.timer = time.AfterFunc(x.lease.next(now), func() { x.tick(ctx) })
+	x.timer = time.AfterFunc(min(x.lease.next(now), closeWatchDelay), func() { x.tick(ctx) })
 	x.mu.Unlock()
-	x.stopWatch = watchClose(x.g.store, x.storeClosed)
 }
+
+// closeWatchDelay is how long fn runs before the heartbeat watches the
+// store's closing (watchClose): most work is over sooner, and so costs the
+// store no registration. A store that closed meanwhile cancels fn at once
+// then.
+const closeWatchDelay = 100 * time.Millisecond
 
 // next is how long from now the heartbeat's timer must wait.
 func (l *lease) next(now time.Time) time.Duration {
@@ -68,6 +74,10 @@ func (x *execution[V]) beat(ctx context.Context) {
 	if x.returned || x.aborted != nil {
 		x.mu.Unlock()
 		return // fn is over
+	}
+	if !x.watchingClose {
+		x.watchingClose = true
+		x.stopWatch = watchClose(x.g.store, x.storeClosed)
 	}
 	now := time.Now()
 	if !now.Before(x.lease.end) {
