@@ -51,6 +51,9 @@ type groupCall struct {
 
 var callPool = sync.Pool{New: func() any { return &groupCall{done: make(chan struct{}, 1)} }}
 
+// opsPool holds the buffers a group's ops are joined in for its Exec.
+var opsPool = sync.Pool{New: func() any { return new([]dedupe.Op) }}
+
 // exec sends ops with the next group and returns their results.
 func (g *groupExec) exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
 	c := callPool.Get().(*groupCall)
@@ -130,10 +133,16 @@ func (c *groupCall) answer() {
 func (g *groupExec) lead(ctx context.Context, calls []*groupCall) {
 	ops := calls[0].ops
 	if len(calls) > 1 {
-		ops = make([]dedupe.Op, 0, len(ops)*len(calls))
+		buf := opsPool.Get().(*[]dedupe.Op)
+		ops = (*buf)[:0]
 		for _, c := range calls {
 			ops = append(ops, c.ops...)
 		}
+		defer func() {
+			clear(ops) // the keys and values may go
+			*buf = ops[:0]
+			opsPool.Put(buf)
+		}()
 	}
 	results := g.send(context.WithoutCancel(ctx), ops)
 	for _, c := range calls {
