@@ -30,6 +30,7 @@ func plan(o options) []*row {
 	rows = append(rows, idemqFranzRows()...)
 	rows = append(rows, postgresRows()...)
 	rows = append(rows, batchRows(o)...)
+	rows = append(rows, runRows(o)...)
 	rows = append(rows, watermillRows(o)...)
 	rows = append(rows, httpRows(o)...)
 	return filter(rows, o.only)

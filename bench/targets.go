@@ -35,6 +35,7 @@ var targets = []target{
 	{"dedupe.Batch at batch 500 vs the two-write floor, Redis 7.0 (keys/s)", batchName("redis", 500), floorName("redis", 500), false, false, 0.6, "≈ 0.3×"},
 	{"the same on Valkey 8.1", batchName("valkey", 500), floorName("valkey", 500), false, false, 0.6, ""},
 	{"HTTP middleware on Redis vs the bare handler, 64 clients (requests/s)", httpIdemqRow, httpBareRow, false, false, 0.5, ""},
+	{"dedupe.Run, 64 concurrent callers on fresh keys, vs the two-write floor at depth 64, Redis 7.0 (keys/s)", runRow, runFloor, false, false, 0.5, ""},
 }
 
 func writeTargets(b *bytes.Buffer, res *results) {

@@ -11,6 +11,13 @@ import (
 // batch path (Batch) uses it when the store implements it, and otherwise
 // falls back to the single-key methods, called concurrently, so that a
 // third-party Store keeps working unchanged.
+//
+// A store may also send one op without its caller waiting:
+// ExecAsync(ctx context.Context, op Op, done func(OpResult)) returns at
+// once, and calls done with the op's result, once, from another goroutine
+// (redisstore.Store does, queueing the op for its next group commit). Run
+// sends its commit so when the store has it, and otherwise calls Commit
+// from a goroutine of its own.
 type BatchStore interface {
 	Store
 	// Exec runs ops, each with the semantics of the Store method of its

@@ -220,7 +220,10 @@
 // Commits and Interests delivering Events. A Store may also implement
 // BatchStore (Exec: many Ops in one round trip, one OpResult each); Batch
 // uses it when it is there and otherwise calls the single-key methods
-// concurrently. A few helpers state the seam's rules for store writers:
+// concurrently. Two optional methods spare Run a goroutine each: AfterClose
+// (how a claim-mode Run learns that the store closed, Done being the
+// fallback; see Store) and ExecAsync (how Run sends its commit; see
+// BatchStore). A few helpers state the seam's rules for store writers:
 // CheckKey and CheckToken (what a store accepts), StoredDuration (how TTLs
 // and leases are rounded), Mailbox (the Interest with the coalescing every
 // store must keep), IsNilStore, ErrUnknownOp and ErrReplicaAcks. Package

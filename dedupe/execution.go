@@ -6,35 +6,34 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/idemq/idemq/internal/clock"
 )
 
-// execution is one call of fn under a guard: it owns the goroutines that
-// watch the key and renew the claim, and Run waits for both. The commit runs
-// in a goroutine of its own that Run waits for only up to the commit
-// timeout: a store call stuck on a dead connection ends at the client's
-// timeout, after Run has returned ErrCommitUnknown.
+// execution is one call of fn under a guard. In optimistic mode it owns
+// the goroutine that watches the key, and Run waits for it. One timer
+// keeps the time: in claim mode the lease while fn runs (heartbeat.go),
+// and in both modes the commit timeout once end was called (commit.go).
+// Run waits for the commit only up to the commit timeout: a store call
+// stuck on a dead connection ends at the client's timeout, after Run has
+// returned ErrCommitUnknown.
 type execution[V any] struct {
-	g      *guard[V]
+	g      guard[V]
 	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
-	stop   chan struct{} // closed when fn has returned
+	stop   chan struct{} // optimistic mode: closed when fn has returned
 
-	mu        sync.Mutex
-	ends      int       // calls of end while fn ran
-	returned  bool      // fn has returned: end does nothing any more
-	endedAt   time.Time // when the first end started the commit
-	data      []byte    // the encoded value of the first end
-	aborted   error     // why the guard cancelled fn, if it did
-	committed chan struct{}
-	result    commitResult
-}
-
-type commitResult struct {
-	current Record
-	won     bool
-	err     error
+	mu            sync.Mutex
+	watchingClose bool        // claim mode: the heartbeat watches the store's closing
+	stopWatch     func() bool // and this ends that watch
+	timer         *time.Timer // see tick
+	ends          int         // calls of end while fn ran
+	returned      bool        // fn has returned: end does nothing any more
+	endedAt       time.Time   // when the first end started the commit
+	data          []byte      // the encoded value of the first end
+	aborted       error       // why the guard cancelled fn, if it did
+	lease         lease       // claim mode
+	committed     chan struct{}
+	decided       bool // the commit's result is in (or its timeout passed)
+	result        commitResult
 }
 
 // execute runs fn under the guard. In optimistic mode the watcher turns the
@@ -43,14 +42,15 @@ type commitResult struct {
 // owner can commit while its lease holds. Cleanup runs in defers, so a panic or runtime.Goexit in fn
 // (t.Fatal in a test handler) stops the watcher and heartbeat and gives up
 // the claim like any other failure; a panic is then re-raised.
-func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
+func execute[R, V any](ctx context.Context, x *execution[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	x := &execution[V]{g: g, cancel: cancel, stop: make(chan struct{}), committed: make(chan struct{})}
-	if g.fenced() {
-		x.wg.Go(func() { x.heartbeat(runCtx, claimed) })
+	x.cancel = cancel
+	if x.g.fenced() {
+		x.keepLease(runCtx, claimed)
 	} else {
-		x.goWatch(runCtx, interest, g.cfg.eager)
+		x.stop = make(chan struct{})
+		x.goWatch(runCtx, interest, x.g.cfg.eager)
 	}
 	normal := false
 	defer func() {
@@ -74,12 +74,22 @@ func execute[R, V any](ctx context.Context, g *guard[V], interest Interest, clai
 }
 
 // fnReturned stops end, the watcher and the heartbeat, and waits for the
-// latter two.
+// watcher. Once end was called the timer keeps the commit timeout, and
+// awaitCommit stops it.
 func (x *execution[V]) fnReturned() {
 	x.mu.Lock()
 	x.returned = true
+	if x.timer != nil && x.ends == 0 {
+		x.timer.Stop() // a tick under way sees returned and does nothing
+	}
+	stopWatch := x.stopWatch
 	x.mu.Unlock()
-	close(x.stop)
+	if x.stop != nil {
+		close(x.stop)
+	}
+	if stopWatch != nil {
+		stopWatch()
+	}
 	x.wg.Wait()
 }
 
@@ -94,94 +104,23 @@ func (x *execution[V]) abandon(ctx context.Context) {
 	_ = x.awaitCommit()
 }
 
-// end is the End handed to fn: the first call while fn runs starts the
-// commit. The value is encoded before the call counts, so a codec that
-// panics leaves the run as if end was never called.
-func (x *execution[V]) end(value V) {
-	x.mu.Lock()
-	returned := x.returned
-	x.mu.Unlock()
-	if returned {
-		return
-	}
-	data, encErr := x.g.cfg.codec.Encode(value)
-	x.mu.Lock()
-	if x.returned {
-		x.mu.Unlock()
-		return
-	}
-	x.ends++
-	first := x.ends == 1
-	if first {
-		x.endedAt = time.Now()
-	}
-	x.mu.Unlock()
-	switch {
-	case !first:
-	case encErr != nil:
-		x.setResult(commitResult{err: &encodeError{encErr}})
-	default:
-		x.mu.Lock()
-		x.data = data
-		x.mu.Unlock()
-		go func() { x.setResult(x.g.commit(data)) }()
-	}
-}
-
-// commit runs the store's atomic commit of data, detached from ctx
-// cancellation (an abandoned commit has an unknown outcome) and bounded by
-// the commit timeout for clients that honour context deadlines.
-func (g *guard[V]) commit(data []byte) commitResult {
-	deadline := time.Now().Add(g.cfg.commitTimeout)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	c := Commit{Token: g.token, Fenced: g.fenced(), Value: data, TTL: g.cfg.ttl}
-	for n := 0; ; n++ {
-		cur, won, err := g.store.Commit(ctx, g.key, c)
-		if !retryable(err) || !retryBefore(deadline, n) || !clock.Sleep(ctx, retryBackoff(n)) {
-			return commitResult{current: cur, won: won, err: err}
-		}
-	}
-}
-
-func (x *execution[V]) setResult(r commitResult) {
-	x.mu.Lock()
-	x.result = r
-	x.mu.Unlock()
-	close(x.committed)
-}
-
-// awaitCommit returns the commit's result, or ErrCommitUnknown once the
-// commit timeout has passed since end, even if the store call still hangs:
-// the guard keeps its own clock.
-func (x *execution[V]) awaitCommit() commitResult {
-	x.mu.Lock()
-	left := time.Until(x.endedAt.Add(x.g.cfg.commitTimeout))
-	x.mu.Unlock()
-	timer := time.NewTimer(left)
-	defer timer.Stop()
-	select {
-	case <-x.committed:
-	case <-timer.C:
-		return commitResult{err: fmt.Errorf("no reply within the commit timeout (%v)", x.g.cfg.commitTimeout)}
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.result
-}
-
 func (x *execution[V]) endCount() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.ends
 }
 
-// abort cancels fn with cause, unless end was already called: from then on
-// the commit's result decides.
+// abort cancels fn with cause, unless end was already called (from then on
+// the commit's result decides) or fn has returned.
 func (x *execution[V]) abort(cause error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.ends > 0 || x.aborted != nil {
+	x.abortLocked(cause)
+}
+
+// abortLocked is abort; the caller holds mu.
+func (x *execution[V]) abortLocked(cause error) {
+	if x.ends > 0 || x.aborted != nil || x.returned {
 		return
 	}
 	x.aborted = cause
@@ -219,9 +158,8 @@ func (x *execution[V]) verdict(ctx context.Context, fnErr error) error {
 
 // commitErr interprets the commit's result.
 func (x *execution[V]) commitErr(ctx context.Context, res commitResult) error {
-	var enc *encodeError
-	switch {
-	case errors.As(res.err, &enc):
+	switch enc, _ := res.err.(*encodeError); {
+	case enc != nil:
 		x.releaseIfOwner(ctx)
 		return fmt.Errorf("dedupe: encoding the value of key %q: %w", x.g.key, enc.err)
 	case res.err != nil:
@@ -257,7 +195,7 @@ func (x *execution[V]) commitAfterTakeover(ctx context.Context) error {
 		}
 		return errors.Join(ErrLeaseLost, err)
 	}
-	return x.commitErr(ctx, x.g.commit(data))
+	return x.commitErr(ctx, x.g.commit(data, time.Now().Add(x.g.cfg.commitTimeout), 0))
 }
 
 // releaseIfOwner gives up the claim in claim mode, so that a retry need not

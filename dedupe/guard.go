@@ -28,8 +28,9 @@ type Func[R, V any] func(ctx context.Context, end End[V]) (R, error)
 // guarantees, and what each error means for a message consumer.
 func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], opts ...RunOption) (R, error) {
 	var zero R
-	cfg, err := newRunConfig(opts)
-	if err != nil {
+	x := &execution[V]{} // the guard lives in it: one allocation for both
+	g := &x.g
+	if err := g.cfg.setRun(opts); err != nil {
 		return zero, err
 	}
 	if err := CheckKey(key); err != nil {
@@ -44,31 +45,31 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if ctx.Err() != nil {
 		return zero, context.Cause(ctx)
 	}
-	g := &guard[V]{store: store, key: key, cfg: cfg, token: printedToken(newToken(), cfg.fingerprint)}
+	g.store, g.key, g.token = store, key, printedToken(newToken(), g.cfg.fingerprint)
 	if g.fenced() {
 		claimed, err := g.acquire(ctx)
 		if err != nil {
 			return zero, err
 		}
-		if time.Since(claimed) >= leaseSafety(cfg.lease) {
+		if time.Since(claimed) >= leaseSafety(g.cfg.lease) {
 			// The claim's reply came so late that the lease may be over by
 			// the local clock: fn must not start.
 			g.bounded(ctx, g.release)
 			return zero, ErrLeaseLost
 		}
-		return execute(ctx, g, nil, claimed, fn)
+		return execute(ctx, x, nil, claimed, fn)
 	}
 	interest, err := store.Watch(ctx, key)
 	if err != nil {
 		return zero, g.storeErr("watching", err)
 	}
 	defer interest.Close()
-	if !cfg.eager {
+	if !g.cfg.eager {
 		if err := g.check(ctx, interest); err != nil {
 			return zero, err
 		}
 	}
-	return execute(ctx, g, interest, time.Time{}, fn)
+	return execute(ctx, x, interest, time.Time{}, fn)
 }
 
 // guard holds what one Run knows about its key.
@@ -173,10 +174,44 @@ func (g *guard[V]) release(ctx context.Context) {
 }
 
 // storeDone returns the store's Done channel, if it has one (both stores of
-// this package do): claim mode watches no key, and learns of Close from it.
+// this module do): claim mode watches no key, and learns of Close from it.
 func storeDone(s Store) <-chan struct{} {
 	if d, ok := s.(interface{ Done() <-chan struct{} }); ok {
 		return d.Done()
 	}
 	return nil
+}
+
+// afterCloser is a Store that calls f once it closes: see Store.
+type afterCloser interface {
+	AfterClose(f func()) (stop func() bool)
+}
+
+// watchClose calls f once store closes, until stop is called (nil: nothing
+// to stop). A store with AfterClose (both stores of this module) registers
+// f without a goroutine; one with only a Done channel gets a goroutine that
+// waits on it, which stop ends and waits for; one with neither is not
+// watched.
+func watchClose(store Store, f func()) (stop func() bool) {
+	if s, ok := store.(afterCloser); ok {
+		return s.AfterClose(f)
+	}
+	done := storeDone(store)
+	if done == nil {
+		return nil
+	}
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-done:
+			f()
+		case <-quit:
+		}
+	}()
+	return func() bool {
+		close(quit)
+		<-exited
+		return true
+	}
 }

@@ -15,10 +15,11 @@ type MemoryStore struct {
 	records  map[string]memoryRecord
 	watchers map[string]map[*Mailbox]struct{}
 	now      func() time.Time
-	frozen   time.Time     // while Exec runs: its ops share one reading of the clock
-	writes   int           // since the last sweep of expired records
-	kept     int           // records the last sweep left
-	done     chan struct{} // closed by Close
+	frozen   time.Time       // while Exec runs: its ops share one reading of the clock
+	writes   int             // since the last sweep of expired records
+	kept     int             // records the last sweep left
+	closing  context.Context // cancelled by Close: Done, AfterClose
+	closeAll context.CancelFunc
 }
 
 // sweepEvery is the fewest writes between sweeps of expired records, so
@@ -36,12 +37,13 @@ var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{
+	s := &MemoryStore{
 		records:  map[string]memoryRecord{},
 		watchers: map[string]map[*Mailbox]struct{}{},
 		now:      time.Now,
-		done:     make(chan struct{}),
 	}
+	s.closing, s.closeAll = context.WithCancel(context.Background())
+	return s
 }
 
 // Watch implements Store. Registration is immediate.
@@ -232,7 +234,13 @@ func (s *MemoryStore) notify(key string, e Event) {
 }
 
 // Done returns a channel that is closed when the store closes.
-func (s *MemoryStore) Done() <-chan struct{} { return s.done }
+func (s *MemoryStore) Done() <-chan struct{} { return s.closing.Done() }
+
+// AfterClose calls f in its own goroutine once the store closes (at once
+// if it is closed), as context.AfterFunc does; stop undoes it, and reports
+// whether that kept f from running. A claim-mode Run uses it to learn that
+// its store closed.
+func (s *MemoryStore) AfterClose(f func()) (stop func() bool) { return context.AfterFunc(s.closing, f) }
 
 // Close implements Store.
 func (s *MemoryStore) Close() error {
@@ -242,7 +250,7 @@ func (s *MemoryStore) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.done)
+	s.closeAll()
 	for _, ws := range s.watchers {
 		for w := range ws {
 			w.End()

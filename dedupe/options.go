@@ -163,15 +163,19 @@ func (c *runConfig) fail(format string, args ...any) {
 	}
 }
 
-// newRunConfig applies Run's options (nil ones are skipped).
-func newRunConfig(opts []RunOption) (runConfig, error) {
-	c := defaultConfig()
+// setRun makes c Run's configuration: the defaults, then opts (nil ones
+// are skipped). It works in place: c is in the guard, which is on the heap
+// anyway, so that the options' pointer to it costs no allocation.
+func (c *runConfig) setRun(opts []RunOption) error {
+	*c = defaultConfig()
 	for _, opt := range opts {
 		if opt != nil {
-			opt.applyRun(&c)
+			opt.applyRun(c)
 		}
 	}
-	return c.check()
+	checked, err := c.check()
+	*c = checked
+	return err
 }
 
 // newBatchConfig applies NewBatch's options (nil ones are skipped).

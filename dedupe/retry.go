@@ -22,9 +22,15 @@ func retryBackoff(n int) time.Duration {
 
 // retryable reports a store failure worth sending again.
 func retryable(err error) bool {
-	var decode *DecodeError
 	return err != nil && !errors.Is(err, ErrStoreClosed) && !errors.Is(err, ErrInvalidOption) &&
-		!errors.Is(err, ErrReplicaAcks) && !errors.As(err, &decode)
+		!errors.Is(err, ErrReplicaAcks) && !isDecodeError(err)
+}
+
+// isDecodeError is errors.As(err, *DecodeError) in a function of its own,
+// so that its target escapes to the heap only when there is an error.
+func isDecodeError(err error) bool {
+	var decode *DecodeError
+	return errors.As(err, &decode)
 }
 
 // retryBefore reports whether attempt n+1 can still be made before deadline.

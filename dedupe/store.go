@@ -21,6 +21,14 @@ import (
 //
 // A key holds nothing, a claim (an owner token with a lease), or a committed
 // value (with a TTL). A Store never overwrites a committed value.
+//
+// A claim-mode Run watches no key, so a Store that can close says so
+// through two optional methods: AfterClose(f func()) (stop func() bool)
+// calls f in its own goroutine once the store closes, as context.AfterFunc
+// does (a Run registers fn's cancellation with it, at no goroutine's cost);
+// Done() <-chan struct{} is closed when it closes (a Run without
+// AfterClose waits on it in a goroutine of its own; a Batch's heartbeat
+// watches it). MemoryStore and redisstore.Store have both.
 type Store interface {
 	// Watch registers interest in key's changes and returns only once the
 	// store guarantees that every later Commit or Release of key is delivered

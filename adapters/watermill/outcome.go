@@ -54,16 +54,33 @@ func (o outcome) messages() []*wmessage.Message {
 	return msgs
 }
 
-// outcomeCodec is dedupe.JSONCodec with a bound on what it encodes.
+// outcomeCodec is dedupe.JSONCodec with a bound on what it encodes. An
+// outcome is encoded without reflection, to the bytes encoding/json would
+// write (outcome_json.go), and the outcome of no messages is decoded
+// without it.
 type outcomeCodec struct {
 	dedupe.JSONCodec
 	max int
 }
 
 func (c outcomeCodec) Encode(v any) ([]byte, error) {
-	data, err := c.JSONCodec.Encode(v)
+	var data []byte
+	var err error
+	if o, ok := v.(outcome); ok {
+		data = appendOutcome(make([]byte, 0, o.encodedSize()), o)
+	} else {
+		data, err = c.JSONCodec.Encode(v)
+	}
 	if err == nil && len(data) > c.max {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrOutputsTooLarge, len(data), c.max)
 	}
 	return data, err
+}
+
+func (c outcomeCodec) Decode(data []byte, v any) error {
+	if o, ok := v.(*outcome); ok && string(data) == noMessages {
+		*o = outcome{Messages: []storedMessage{}}
+		return nil
+	}
+	return c.JSONCodec.Decode(data, v)
 }

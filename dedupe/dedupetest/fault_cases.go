@@ -60,13 +60,19 @@ var faultTests = map[string]func(*testing.T, Backend){
 	},
 	"FailedCommitIsSentAgain": func(t *testing.T, b Backend) {
 		for _, mode := range modes {
-			s, ctx, k := &flakyStore{Store: openStore(t, b), fails: 2}, testContext(t), key(t)
-			got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
-				end("mine")
-				return 7, nil
-			}, mode.opts...)
-			if err != nil || got != 7 {
-				t.Fatalf("%s: Run whose first two commits failed = %v, %v; want 7, nil (sent again)", mode.name, got, err)
+			for _, async := range []bool{false, true} {
+				flaky, ctx, k := &flakyStore{Store: openStore(t, b), fails: 2}, testContext(t), key(t)
+				var s dedupe.Store = flaky
+				if async {
+					s = asyncFlakyStore{flaky}
+				}
+				got, err := dedupe.Run(ctx, s, k, func(ctx context.Context, end dedupe.End[string]) (int, error) {
+					end("mine")
+					return 7, nil
+				}, mode.opts...)
+				if err != nil || got != 7 {
+					t.Fatalf("%s (ExecAsync: %v): Run whose first two commits failed = %v, %v; want 7, nil (sent again)", mode.name, async, got, err)
+				}
 			}
 		}
 		s, ctx, k := &flakyStore{Store: openStore(t, b), fails: 2}, testContext(t), key(t)

@@ -191,6 +191,15 @@ func (s *flakyStore) Release(ctx context.Context, key, token string) (bool, erro
 	return s.Store.Release(ctx, key, token)
 }
 
+// asyncFlakyStore is flakyStore with ExecAsync (as redisstore.Store has),
+// through which Run sends its commit: a failed commit is sent again from
+// its reply.
+type asyncFlakyStore struct{ *flakyStore }
+
+func (s asyncFlakyStore) ExecAsync(ctx context.Context, op dedupe.Op, done func(dedupe.OpResult)) {
+	go func() { done(s.Exec(ctx, []dedupe.Op{op})[0]) }()
+}
+
 func (s *flakyStore) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult {
 	results := make([]dedupe.OpResult, len(ops))
 	var pass []dedupe.Op

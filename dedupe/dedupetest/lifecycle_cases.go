@@ -15,8 +15,14 @@ import (
 var lifecycleTests = map[string]func(*testing.T, Backend){
 	// One test per mode: closing ends the backend's store (the memory
 	// backend has one store per test).
-	"CloseEndsLiveRuns":      func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, dedupe.WithOptimistic()) },
-	"CloseEndsLiveClaimRuns": func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, dedupe.WithClaim(time.Minute)) },
+	"CloseEndsLiveRuns":      func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, 0, dedupe.WithOptimistic()) },
+	"CloseEndsLiveClaimRuns": func(t *testing.T, b Backend) { closeEndsLiveRun(t, b, 0, dedupe.WithClaim(time.Minute)) },
+	// A claim-mode Run watches its store's closing only once fn has run a
+	// little while (short work costs the store no registration): the
+	// store closes before that above, after it here.
+	"CloseEndsLongClaimRuns": func(t *testing.T, b Backend) {
+		closeEndsLiveRun(t, b, 500*time.Millisecond, dedupe.WithClaim(time.Minute))
+	},
 	"NoInterestLeftAfterMixedOutcomes": func(t *testing.T, b Backend) {
 		s, ctx := openStore(t, b), testContext(t)
 		const runs, workers = 10_000, 16
@@ -78,10 +84,11 @@ func mixedOutcome(ctx context.Context, t *testing.T, s dedupe.Store, i int) {
 // mixedKey pairs runs: runs 2n and 2n+1 share a key, so the second is a duplicate.
 func mixedKey(i int) string { return fmt.Sprintf("mixed-%d", i/2) }
 
-// closeEndsLiveRun closes a store while a Run on it waits in fn: fn's ctx
-// ends with ErrStoreClosed (in claim mode too, whose lease is a minute),
-// Run returns it, Close is idempotent and a later Run fails at once.
-func closeEndsLiveRun(t *testing.T, b Backend, opts ...dedupe.RunOption) {
+// closeEndsLiveRun closes a store while a Run on it waits in fn, runFor
+// after fn started: fn's ctx ends with ErrStoreClosed (in claim mode too,
+// whose lease is a minute), Run returns it, Close is idempotent and a later
+// Run fails at once.
+func closeEndsLiveRun(t *testing.T, b Backend, runFor time.Duration, opts ...dedupe.RunOption) {
 	s, ctx := b.Store(t), testContext(t)
 	started := make(chan struct{})
 	var cause error
@@ -100,6 +107,8 @@ func closeEndsLiveRun(t *testing.T, b Backend, opts ...dedupe.RunOption) {
 	case err := <-done:
 		t.Fatalf("Run = %v before fn started", err)
 	}
+	// How long fn runs before the store closes: a scenario, not a wait for an event.
+	<-time.After(runFor)
 	for range 2 { // Close is idempotent
 		if err := s.Close(); err != nil {
 			t.Fatalf("Close: %v", err)

@@ -55,5 +55,7 @@
 // (SUBSCRIBE, GET, the commit) plus an UNSUBSCRIBE that is not waited for.
 // Group commit (on by default; see WithoutGroupCommit) sends the calls
 // concurrent guards make while a round trip is in flight together in the
-// next one. `make bench` measures it all against two plain writes per key.
+// next one; a Run's commit joins it through ExecAsync, with no goroutine
+// waiting for it. `make bench` measures it all against two plain writes per
+// key.
 package redisstore

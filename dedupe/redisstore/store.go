@@ -187,12 +187,35 @@ func (s *Store) Release(ctx context.Context, key, token string) (bool, error) {
 	return r.OK, r.Err
 }
 
+// ExecAsync runs op as Exec would, without its caller waiting: it returns
+// at once, and done gets the op's result from another goroutine. With group
+// commit (the default) the op goes out with the next group and no
+// goroutine waits for it; without, a goroutine runs it. A claim-mode or
+// optimistic dedupe.Run sends its commit so, and so needs no goroutine of
+// its own for it. ctx's values reach the client; its cancellation does not.
+func (s *Store) ExecAsync(ctx context.Context, op dedupe.Op, done func(dedupe.OpResult)) {
+	if s.group != nil {
+		s.group.start(ctx, op, done)
+		return
+	}
+	go func() { done(s.exec1(context.WithoutCancel(ctx), op)) }()
+}
+
 func (s *Store) exec1(ctx context.Context, op dedupe.Op) dedupe.OpResult {
-	return s.Exec(ctx, []dedupe.Op{op})[0]
+	if s.group != nil {
+		return s.group.exec1(ctx, op)
+	}
+	return s.execNow(ctx, []dedupe.Op{op})[0]
 }
 
 // Done returns a channel that is closed when the store closes.
 func (s *Store) Done() <-chan struct{} { return s.sub.done }
+
+// AfterClose calls f in its own goroutine once the store closes (at once
+// if it is closed), as context.AfterFunc does; stop undoes it, and reports
+// whether that kept f from running. A claim-mode dedupe.Run uses it to
+// learn that its store closed.
+func (s *Store) AfterClose(f func()) (stop func() bool) { return context.AfterFunc(s.sub.ctx, f) }
 
 // Close implements Store. It stops the pub/sub goroutines; the client stays open.
 func (s *Store) Close() error {
