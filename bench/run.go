@@ -55,7 +55,7 @@ func runCallersRun(keys int) runFunc {
 			}
 			return nil
 		})
-		return timed{time.Since(start), keys}, err
+		return timed{elapsed: time.Since(start), items: keys}, err
 	}
 }
 
