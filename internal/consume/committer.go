@@ -56,6 +56,9 @@ func (c *committer) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-c.kick:
+			if c.count.Load() < int64(c.cfg.CommitEvery) {
+				continue // a kick sent before the last flush reset the count
+			}
 		}
 		c.flush(false)
 	}
