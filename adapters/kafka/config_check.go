@@ -3,6 +3,7 @@ package idemqkafka
 import (
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/consume"
 	"github.com/idemq/idemq/internal/ratelog"
 )
 
@@ -13,7 +14,7 @@ func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 	if err := checkRequired(cfg); err != nil {
 		return cfg, err
 	}
-	if err := checkRanges(cfg); err != nil {
+	if err := settings(cfg).CheckRanges(pkg); err != nil {
 		return cfg, err
 	}
 	if cfg.KeyFunc == nil {
@@ -35,18 +36,10 @@ func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 }
 
 func checkRequired[V any](cfg Config[V]) error {
+	if err := settings(cfg).CheckStore(pkg); err != nil {
+		return err
+	}
 	switch {
-	case cfg.TxStore != nil && dedupe.IsNilTxStore(cfg.TxStore):
-		return invalid("TxStore", "is a nil %T", cfg.TxStore)
-	case cfg.TxStore != nil && cfg.Store != nil:
-		return invalid("TxStore", "and Store are both set: choose one")
-	case cfg.TxStore != nil && cfg.Guard != (consumer.Guard{}):
-		return invalid("Guard", "must be zero with TxStore (the transaction is the claim; the store keeps its TTL)")
-	case cfg.TxStore != nil:
-	case cfg.Store == nil:
-		return invalid("Store", "is required (or TxStore)")
-	case dedupe.IsNilStore(cfg.Store):
-		return invalid("Store", "is a nil %T", cfg.Store)
 	case cfg.Handle == nil:
 		return invalid("Handle", "is required")
 	case cfg.InvalidKey == consumer.KeyDeadLetter && cfg.DeadLetter == nil:
@@ -55,33 +48,13 @@ func checkRequired[V any](cfg Config[V]) error {
 	return checkWriter(cfg.DeadLetter)
 }
 
-func checkRanges[V any](cfg Config[V]) error {
-	if err := cfg.InvalidKey.Check(pkg, "InvalidKey", consumer.KeyReject, consumer.KeyProcess, consumer.KeyDeadLetter); err != nil {
-		return err
+// settings are cfg's fields that every Kafka adapter shares.
+func settings[V any](cfg Config[V]) consume.Settings {
+	return consume.Settings{
+		Store: cfg.Store, TxStore: cfg.TxStore, Guard: cfg.Guard, InvalidKey: cfg.InvalidKey, Ordering: cfg.Ordering,
+		Backoff: cfg.Backoff, Attempts: cfg.Attempts, MaxInFlight: cfg.MaxInFlight, BatchSize: cfg.BatchSize,
+		CommitEvery: cfg.CommitEvery, CommitInterval: cfg.CommitInterval, DrainTimeout: cfg.DrainTimeout,
 	}
-	if err := cfg.Backoff.Check(pkg, "Backoff"); err != nil {
-		return err
-	}
-	if err := cfg.Guard.Check(pkg); err != nil {
-		return err
-	}
-	switch {
-	case cfg.Ordering < consumer.ByPartition || cfg.Ordering > consumer.Unordered:
-		return invalid("Ordering", "unknown ordering %d", cfg.Ordering)
-	case cfg.Attempts < 0:
-		return invalid("Attempts", "is %d, want >= 1 (0: the default)", cfg.Attempts)
-	case cfg.MaxInFlight < 0:
-		return invalid("MaxInFlight", "is %d, want >= 1 (0: the default)", cfg.MaxInFlight)
-	case cfg.BatchSize < 0:
-		return invalid("BatchSize", "is %d, want >= 1 (0: the default)", cfg.BatchSize)
-	case cfg.CommitEvery < 0:
-		return invalid("CommitEvery", "is %d, want >= 1 (0: the default)", cfg.CommitEvery)
-	case cfg.CommitInterval < 0:
-		return invalid("CommitInterval", "is %v, want > 0 (0: the default)", cfg.CommitInterval)
-	case cfg.DrainTimeout < 0:
-		return invalid("DrainTimeout", "is %v, want > 0 (0: the default)", cfg.DrainTimeout)
-	}
-	return nil
 }
 
 // pkg names this package in its *consumer.ConfigError values.

@@ -53,6 +53,7 @@ func TestConfigErrors(t *testing.T) {
 		{"NilTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore = nil, (*pgstore.Store[pgx.Tx])(nil) }},
 		{"StoreAndTxStore", "TxStore", func(c *idemqkafka.Config[string]) { c.TxStore = txStore(t) }},
 		{"TxStoreWithLease", "Guard", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore, c.Guard.Lease = nil, txStore(t), time.Second }},
+		{"TxStoreWithoutHandle", "Handle", func(c *idemqkafka.Config[string]) { c.Store, c.TxStore, c.Handle = nil, txStore(t), nil }},
 		{"NoHandle", "Handle", func(c *idemqkafka.Config[string]) { c.Handle = nil }},
 		{"NoBrokers", "Reader", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = nil }},
 		{"EmptyBroker", "Reader.Brokers", func(c *idemqkafka.Config[string]) { c.Reader.Brokers = []string{"127.0.0.1:1", " "} }},
