@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	idemqkafka "github.com/idemq/idemq/adapters/kafka"
+	"github.com/idemq/idemq/consumer"
 )
 
 // tableRow renders one row of a section's table with a server's columns.
@@ -198,5 +198,5 @@ func ioIntro(res *results) string {
 		"its work. Timed as the Kafka section's rows; ratios are to the raw row of the same handler. Server "+
 		"figures include the handlers' INCRs (one per message).",
 		rate(float64(o.ioMessages)), o.valueSize, o.partitions, keyHeader, o.partitions*kafkaKeysPerPartition-1,
-		kafkaKeysPerPartition, ioLatency, rawGroupRow, idemqkafka.DefaultMaxInFlight, idemqkafka.DefaultBatchSize)
+		kafkaKeysPerPartition, ioLatency, rawGroupRow, consumer.DefaultMaxInFlight, consumer.DefaultBatchSize)
 }

@@ -123,13 +123,3 @@ type Config[V any] struct {
 	// (nil: no-op).
 	MeterProvider metric.MeterProvider
 }
-
-// Defaults applied by NewConsumer and NewProcessor.
-const (
-	DefaultAttempts       = 3
-	DefaultMaxInFlight    = 256
-	DefaultBatchSize      = 500
-	DefaultCommitEvery    = 1000
-	DefaultCommitInterval = time.Second
-	DefaultDrainTimeout   = 30 * time.Second
-)

@@ -27,17 +27,12 @@ func withDefaults[V any](cfg Config[V]) (Config[V], error) {
 	if cfg.KeyFunc == nil {
 		cfg.KeyFunc = HeaderKey(DefaultKeyHeader)
 	}
-	setDefault(&cfg.Attempts, DefaultAttempts)
-	cfg.Backoff = cfg.Backoff.WithDefaults()
-	if cfg.TxStore == nil {
-		cfg.Guard = cfg.Guard.WithDefaults()
+	st := settings(cfg).WithDefaults()
+	cfg.Guard, cfg.Backoff, cfg.Attempts, cfg.MaxInFlight = st.Guard, st.Backoff, st.Attempts, st.MaxInFlight
+	cfg.BatchSize, cfg.CommitEvery, cfg.CommitInterval, cfg.DrainTimeout = st.BatchSize, st.CommitEvery, st.CommitInterval, st.DrainTimeout
+	if cfg.Codec == nil {
+		cfg.Codec = dedupe.JSONCodec{}
 	}
-	setDefault[dedupe.Codec](&cfg.Codec, dedupe.JSONCodec{})
-	setDefault(&cfg.MaxInFlight, DefaultMaxInFlight)
-	setDefault(&cfg.BatchSize, DefaultBatchSize)
-	setDefault(&cfg.CommitEvery, DefaultCommitEvery)
-	setDefault(&cfg.CommitInterval, DefaultCommitInterval)
-	setDefault(&cfg.DrainTimeout, DefaultDrainTimeout)
 	cfg.Logger = ratelog.Logger(cfg.Logger, 0)
 	return cfg, nil
 }
@@ -130,14 +125,6 @@ const pkg = "idemqfranz"
 // invalid returns a *consumer.ConfigError for field.
 func invalid(field, format string, args ...any) error {
 	return consumer.Invalid(pkg, field, format, args...)
-}
-
-// setDefault sets *p to def when *p is its type's zero value.
-func setDefault[T comparable](p *T, def T) {
-	var zero T
-	if *p == zero {
-		*p = def
-	}
 }
 
 func isTrue(v any) bool { b, ok := v.(bool); return ok && b }

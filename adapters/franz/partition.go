@@ -148,7 +148,7 @@ func (p *partition[V]) commit(pos map[consume.Partition]int64) error {
 		if err != nil {
 			return err
 		}
-		p.g.c.m.commits.Add(1)
+		p.g.c.m.Commits.Add(1)
 		if h := p.g.c.hooks.committed; h != nil {
 			h(p.tp.topic, p.tp.partition, off)
 		}

@@ -36,7 +36,7 @@ func newEngine[V any](cfg *Config[V], m *metrics) (*consume.Engine[kafkago.Messa
 		Backoff:      cfg.Backoff,
 		ClaimTimeout: max(cfg.Guard.Lease/2, time.Second),
 		Logger:       cfg.Logger,
-		Metrics:      m.engine(),
+		Metrics:      m.Engine(),
 	})
 }
 

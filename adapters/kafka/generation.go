@@ -99,7 +99,7 @@ func (c *Consumer[V]) commit(gen *kafkago.Generation, pos map[consume.Partition]
 	if err := gen.CommitOffsets(offsets); err != nil {
 		return err
 	}
-	c.m.commits.Add(1)
+	c.m.Commits.Add(1)
 	if c.hooks.committed != nil {
 		c.hooks.committed(gen, offsets)
 	}

@@ -32,42 +32,22 @@ const meterName = "github.com/idemq/idemq/adapters/kafka"
 
 // metrics holds the counters of one Consumer or Processor.
 type metrics struct {
-	processed, duplicates, conflicts, retries, deadLettered, deadLetterErrors stats.Counter
-	commits, roundTrips, storeErrors, generations                             stats.Counter
-	inFlight                                                                  stats.Gauge
+	consume.Counters
+	generations stats.Counter
 }
 
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 	m := &metrics{}
-	return m, stats.Register(mp, meterName,
-		stats.Spec{Name: "idemq.kafka.processed", Desc: "Messages whose handler succeeded and whose outcome is final.", Counter: &m.processed},
-		stats.Spec{Name: "idemq.kafka.duplicates", Desc: "Messages whose key was already committed; the handler did not run.", Counter: &m.duplicates},
-		stats.Spec{Name: "idemq.kafka.inflight_conflicts", Desc: "Keys held by another owner when claimed, or committed first by a concurrent run.", Counter: &m.conflicts},
-		stats.Spec{Name: "idemq.kafka.retries", Desc: "Handler attempts after the first.", Counter: &m.retries},
-		stats.Spec{Name: "idemq.kafka.dead_lettered", Desc: "Messages written to the dead-letter topic.", Counter: &m.deadLettered},
-		stats.Spec{Name: "idemq.kafka.dead_letter_errors", Desc: "Dead-letter writes that failed and were retried.", Counter: &m.deadLetterErrors},
-		stats.Spec{Name: "idemq.kafka.offset_commits", Desc: "Successful offset-commit requests.", Counter: &m.commits},
-		stats.Spec{Name: "idemq.kafka.guard_round_trips", Desc: "Store round trips of the guard.", Counter: &m.roundTrips},
-		stats.Spec{Name: "idemq.kafka.store_errors", Desc: "Store failures that made a message wait and retry.", Counter: &m.storeErrors},
+	return m, stats.Register(mp, meterName, append(m.Specs("idemq.kafka", "Messages"),
 		stats.Spec{Name: "idemq.kafka.generations", Desc: "Consumer-group generations this member joined; each after the first is a rebalance.", Counter: &m.generations},
-		stats.Spec{Name: "idemq.kafka.inflight", Desc: "Handlers running now.", Gauge: &m.inFlight},
-	)
+	)...)
 }
 
 func (m *metrics) stats() Stats {
 	return Stats{
-		Processed: m.processed.Load(), Duplicates: m.duplicates.Load(), InFlightConflicts: m.conflicts.Load(),
-		Retries: m.retries.Load(), DeadLettered: m.deadLettered.Load(), DeadLetterErrors: m.deadLetterErrors.Load(),
-		OffsetCommits: m.commits.Load(), GuardRoundTrips: m.roundTrips.Load(), StoreErrors: m.storeErrors.Load(),
-		Generations: m.generations.Load(), InFlight: m.inFlight.Load(),
-	}
-}
-
-// engine returns the engine's view of the counters.
-func (m *metrics) engine() consume.Metrics {
-	return consume.Metrics{
-		Processed: m.processed.Add, Duplicates: m.duplicates.Add, Conflicts: m.conflicts.Add,
-		Retries: m.retries.Add, DeadLettered: m.deadLettered.Add, DeadLetterErrors: m.deadLetterErrors.Add,
-		StoreErrors: m.storeErrors.Add, RoundTrips: m.roundTrips.Add, InFlight: m.inFlight.Add,
+		Processed: m.Processed.Load(), Duplicates: m.Duplicates.Load(), InFlightConflicts: m.Conflicts.Load(),
+		Retries: m.Retries.Load(), DeadLettered: m.DeadLettered.Load(), DeadLetterErrors: m.DeadLetterErrors.Load(),
+		OffsetCommits: m.Commits.Load(), GuardRoundTrips: m.RoundTrips.Load(), StoreErrors: m.StoreErrors.Load(),
+		Generations: m.generations.Load(), InFlight: m.InFlight.Load(),
 	}
 }

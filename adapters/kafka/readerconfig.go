@@ -13,6 +13,12 @@ const (
 	kafkaBackoffMax = time.Second
 )
 
+// The partition Readers' fetch limits where ReaderConfig leaves them zero.
+const (
+	defaultMaxBytes = 10 << 20
+	defaultMaxWait  = 500 * time.Millisecond
+)
+
 // groupConfig derives the consumer group's configuration from the user's
 // ReaderConfig, and checks every field the consumer passes on (kafka-go's
 // NewReader panics on some that its Validate lets through).

@@ -75,3 +75,28 @@ func (s Settings) CheckRanges(pkg string) error {
 	}
 	return nil
 }
+
+// WithDefaults returns s with every zero number set to its consumer.Default
+// value, Backoff's defaults, and Guard's unless TxStore is set (a
+// transactional store keeps its own TTL).
+func (s Settings) WithDefaults() Settings {
+	setDefault(&s.Attempts, consumer.DefaultAttempts)
+	setDefault(&s.MaxInFlight, consumer.DefaultMaxInFlight)
+	setDefault(&s.BatchSize, consumer.DefaultBatchSize)
+	setDefault(&s.CommitEvery, consumer.DefaultCommitEvery)
+	setDefault(&s.CommitInterval, consumer.DefaultCommitInterval)
+	setDefault(&s.DrainTimeout, consumer.DefaultDrainTimeout)
+	s.Backoff = s.Backoff.WithDefaults()
+	if s.TxStore == nil {
+		s.Guard = s.Guard.WithDefaults()
+	}
+	return s
+}
+
+// setDefault sets *p to def when *p is its type's zero value.
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
