@@ -61,6 +61,11 @@
 // expired) cancels with ErrLost and commits nothing; the broker would refuse
 // the commit anyway, since it carries the old generation.
 //
+// The next-generation group protocol (KIP-848: kgo.ServerSideBalancer with
+// a sticky or range balancer, Kafka 4.0+) works the same way: the broker
+// assigns, and franz-go calls the same callbacks; commits carry the
+// member's epoch.
+//
 // Static membership (kgo.InstanceID) works as franz-go documents it: on
 // shutdown the member drains, commits and closes the client without leaving
 // the group, and a restart with the same InstanceID within the session

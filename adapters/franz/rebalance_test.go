@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	idemqfranz "github.com/idemq/idemq/adapters/franz"
 	"github.com/idemq/idemq/dedupe"
@@ -108,11 +109,31 @@ func (e *env) produceRound(t *testing.T, round string, n int, hold bool) []strin
 // rebalance and go on committing; every key ends once in all.
 func TestCooperativeRebalance(t *testing.T) {
 	t.Parallel()
+	cooperativeRebalance(t, false)
+}
+
+// TestNextGenRebalance is TestCooperativeRebalance under the next-generation
+// consumer group protocol (KIP-848, Kafka 4.0+), where the broker assigns
+// partitions and a member's heartbeat carries its reconciliation.
+func TestNextGenRebalance(t *testing.T) {
+	t.Parallel()
+	cooperativeRebalance(t, true)
+}
+
+// cooperativeRebalance runs the cooperative rebalance scenario, under the
+// next-generation protocol if nextGen (and then checks that the broker runs
+// the group under it).
+func cooperativeRebalance(t *testing.T, nextGen bool) {
 	e := setup(t, 4)
+	var opts []kgo.Opt
+	if nextGen {
+		opts = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
+	}
 	keys := e.produceRound(t, "r1", 20, false)
 	a, b := newMember(), newMember()
 	release := make(chan struct{})
 	cfgA := e.config()
+	cfgA.Client = e.clientOpts(opts...)
 	cfgA.Handle = a.handle(release)
 	ca := mustConsumer(t, cfgA)
 	var kept sync.Map // partition -> offsets A committed after B had its assignment
@@ -133,6 +154,7 @@ func TestCooperativeRebalance(t *testing.T) {
 	}
 
 	cfgB := e.config()
+	cfgB.Client = e.clientOpts(opts...)
 	cfgB.Handle = b.handle(nil)
 	cb := mustConsumer(t, cfgB)
 	start(t, cb)
@@ -140,6 +162,9 @@ func TestCooperativeRebalance(t *testing.T) {
 		return cb.Stats().Processed == 2
 	})
 	bReady.Store(true)
+	if nextGen {
+		e.wantNextGenGroup(t, 2)
+	}
 	_, cancelled := a.snapshot()
 	if len(cancelled) != 2 {
 		t.Fatalf("A's held handlers cancelled on partitions %v, want exactly the 2 that moved to B", cancelled)
@@ -214,5 +239,27 @@ func TestStaticMembership(t *testing.T) {
 		if n := a.endedCount(k) + a2.endedCount(k) + c.endedCount(k); n != 1 {
 			t.Errorf("key %s ended %d times, want 1", k, n)
 		}
+	}
+}
+
+// wantNextGenGroup fails t unless the broker runs e's group under the
+// next-generation protocol with members members.
+func (e *env) wantNextGenGroup(t *testing.T, members int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...))
+	if err != nil {
+		t.Fatalf("kgo.NewClient: %v", err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrConsumerGroupDescribeRequest()
+	req.Groups = []string{e.group}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("ConsumerGroupDescribe: %v", err)
+	}
+	if len(resp.Groups) != 1 || resp.Groups[0].ErrorCode != 0 || len(resp.Groups[0].Members) != members {
+		t.Fatalf("ConsumerGroupDescribe(%s) = %+v, want one next-generation group with %d members", e.group, resp.Groups, members)
 	}
 }
