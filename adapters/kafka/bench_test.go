@@ -32,6 +32,7 @@ const (
 //	Raw                 a plain kafka-go loop with the API the consumer uses:
 //	                    ConsumerGroup, Generation.Start, a partition Reader per
 //	                    partition, Generation.CommitOffsets every 1,000 messages
+//	                    of a partition, from one committer goroutine
 //	Consumer            this consumer, no-op handler, fresh keys, claim mode
 //	ConsumerDuplicates  the same, with 20% of the messages repeating an earlier key
 //	ConsumerNullStore   Consumer on a store that does nothing: the adapter's ceiling
@@ -176,7 +177,7 @@ func redisCPU(b *testing.B, srv *testenv.RedisServer) float64 {
 }
 
 // rawRun consumes the topic with kafka-go alone, committing every 1,000
-// messages per partition.
+// messages per partition from one goroutine.
 func rawRun(b *testing.B, k testenv.KafkaBroker, topic string) time.Duration {
 	b.Helper()
 	rc := k.ReaderConfig(topic, k.Group(b))
@@ -197,6 +198,19 @@ func rawRun(b *testing.B, k testenv.KafkaBroker, topic string) time.Duration {
 	var fetched atomic.Int64
 	done := make(chan struct{})
 	var once sync.Once
+	// One goroutine commits, as the consumer does: partitions committing at
+	// once make kafka-go's Conn spin on read deadlines for their responses.
+	offsets := make(chan map[int]int64, 2*benchPartitions)
+	gen.Start(func(ctx context.Context) {
+		for {
+			select {
+			case o := <-offsets:
+				_ = gen.CommitOffsets(map[string]map[int]int64{topic: o})
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
 	for _, a := range gen.Assignments[topic] {
 		gen.Start(func(ctx context.Context) {
 			r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: rc.Brokers, Topic: topic, Partition: a.ID,
@@ -209,7 +223,11 @@ func rawRun(b *testing.B, k testenv.KafkaBroker, topic string) time.Duration {
 					return
 				}
 				if n%1000 == 999 {
-					_ = gen.CommitOffsets(map[string]map[int]int64{topic: {a.ID: m.Offset + 1}})
+					select {
+					case offsets <- map[int]int64{a.ID: m.Offset + 1}:
+					case <-ctx.Done():
+						return
+					}
 				}
 				if fetched.Add(1) == benchMessages {
 					once.Do(func() { close(done) })
