@@ -56,7 +56,7 @@ func checkRow(t *testing.T, r *row) {
 	if s.rate <= 0 || s.items <= 0 || s.cpuPerItem <= 0 {
 		t.Errorf("%s: rate %v, items %d, cpu %v µs/item: want all positive", r.name, s.rate, s.items, s.cpuPerItem)
 	}
-	if consumer := r.section != sectionBatch && r.section != sectionWatermill && r.section != sectionHTTP; consumer != (s.steadyRate > 0 && s.first > 0) {
+	if consumer := r.section == sectionKafka || r.section == sectionKafkaIO || r.section == sectionPostgres; consumer != (s.steadyRate > 0 && s.first > 0) {
 		t.Errorf("%s: steady %v msgs/s, first message after %s: want both positive exactly for Kafka consumers",
 			r.name, s.steadyRate, s.first)
 	}
@@ -65,6 +65,13 @@ func checkRow(t *testing.T, r *row) {
 	}
 	if s.redis != nil && (s.redis.cpuPerKey <= 0 || s.redis.cmdsPerKey <= 0) {
 		t.Errorf("%s: server %v µs/key, %v cmds/key: want both positive", r.name, s.redis.cpuPerKey, s.redis.cmdsPerKey)
+	}
+	if (r.section == sectionMemory) != (s.memory != nil) {
+		t.Errorf("%s: memory figures %v, want them exactly for memory rows", r.name, s.memory)
+	}
+	if m := s.memory; m != nil && (m.record == "" || (m.disturbed == "" && m.perKey <= 0)) {
+		t.Errorf("%s: %v bytes/key, record %q, disturbed %q: want a record, and a positive figure unless disturbed",
+			r.name, m.perKey, m.record, m.disturbed)
 	}
 	if (r.keysDDL != nil) != (s.postgres != nil) {
 		t.Errorf("%s: PostgreSQL figures %v, want them exactly for rows on PostgreSQL", r.name, s.postgres)
@@ -84,7 +91,7 @@ func checkReport(t *testing.T, path string, res *results) {
 	text := string(b)
 	for _, want := range []string{"# idemq benchmark results", res.opts.commandLine(), "## Kafka consumers",
 		"## Kafka consumers whose handler does I/O",
-		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## HTTP middleware", "## Targets",
+		"## Kafka consumers with their effects in PostgreSQL", "## Batch path", "## Watermill middleware", "## HTTP middleware", "## Server memory per committed key", "## Targets",
 		"From the first message to the last"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q", want)

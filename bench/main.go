@@ -7,17 +7,21 @@
 // idemq consumer in each Ordering), Kafka consumers whose effects are rows
 // in PostgreSQL (a hand-written loop of one transaction per message against
 // the idemq consumer on pgstore), the batch path against a two-write Redis
-// floor, the Watermill middleware, and the HTTP middleware (a bare handler
-// against idemqhttp on Redis, 64 clients, with their latencies).
+// floor, the Watermill middleware, the HTTP middleware (a bare handler
+// against idemqhttp on Redis, 64 clients, with their latencies), and the
+// server memory a committed key takes (dedupe.Run's and dedupe.Batch's
+// records against a plain marker, on Redis and Valkey).
 //
 //	make bench                      # starts the services, then go run ./bench
 //	go run ./bench -only 'kafka/raw|floor' -rounds 1
 //	go run ./bench -only postgres   # the PostgreSQL rows alone
 //	go run ./bench -only 'kafka-(incr|2ms)/'  # the rows whose handler does I/O
+//	go run ./bench -only '^memory/' # bytes per committed key
 //
 // Rounds are interleaved (round 1 of every row, then round 2, ...) and every
 // row reports its median, min and max. Everything the run creates (topics,
-// consumer groups, Redis keys under a prefix of its own, PostgreSQL tables
+// consumer groups, Redis keys under a prefix of its own (the memory rows':
+// the store's default prefix and the run's random hex), PostgreSQL tables
 // named after the run) is deleted at the end.
 // The exit status is non-zero when a row fails (an error or a timeout), not
 // when a target is missed.

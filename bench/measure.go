@@ -17,6 +17,7 @@ type sample struct {
 	cpuPerItem float64       // this process's CPU (user+sys) µs per item
 	redis      *redisDelta   // the server's work per item; nil for rows without a server
 	postgres   *pgDelta      // PostgreSQL's work per message; nil for rows not on PostgreSQL
+	memory     *memoryDelta  // a memory row's bytes per key; nil for other rows
 }
 
 // Bounds of a round: a row that is not done by rowTimeout fails, and one
@@ -31,8 +32,11 @@ const (
 // round (setup and shutdown included, so every command the round caused is
 // counted), the rate over the part the row times. The round's keys (or
 // tables, created before the window) are deleted afterwards, outside the
-// window.
+// window. A memory row's round is measureMemory's.
 func measure(ctx context.Context, env *services, r *row, round int) (sample, error) {
+	if r.section == sectionMemory {
+		return measureMemory(ctx, env, r, round)
+	}
 	rr, cleanup, err := prepare(ctx, env, r, round)
 	defer cleanup()
 	if err != nil {

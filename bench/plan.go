@@ -33,6 +33,7 @@ func plan(o options) []*row {
 	rows = append(rows, runRows(o)...)
 	rows = append(rows, watermillRows(o)...)
 	rows = append(rows, httpRows(o)...)
+	rows = append(rows, memoryRows(o)...)
 	return filter(rows, o.only)
 }
 

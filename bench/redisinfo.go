@@ -14,6 +14,7 @@ type redisPoint struct {
 	calls map[string]int64 // INFO commandstats calls, per command
 	conns int64            // total_connections_received
 	dials int64            // connections we opened
+	keys  int64            // used_memory less buffers: the keyspace's memory and some fixed structures
 	at    time.Time
 }
 
@@ -25,10 +26,10 @@ type redisDelta struct {
 	shared     string             // why other clients may have used the server meanwhile; "" if none did
 }
 
-// point reads INFO cpu, commandstats and stats in one call.
+// point reads INFO cpu, commandstats, stats and memory in one call.
 func (s *server) point(ctx context.Context) (*redisPoint, error) {
 	dials := s.dials.Load()
-	text, err := s.client.Info(ctx, "cpu", "commandstats", "stats").Result()
+	text, err := s.client.Info(ctx, "cpu", "commandstats", "stats", "memory").Result()
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +37,12 @@ func (s *server) point(ctx context.Context) (*redisPoint, error) {
 	for _, line := range strings.Split(text, "\r\n") {
 		name, v, _ := strings.Cut(line, ":")
 		switch {
+		case name == "used_memory":
+			n, _ := strconv.ParseInt(v, 10, 64)
+			p.keys += n
+		case buffers[name]:
+			n, _ := strconv.ParseInt(v, 10, 64)
+			p.keys -= n
 		case name == "used_cpu_user" || name == "used_cpu_sys":
 			f, _ := strconv.ParseFloat(v, 64)
 			p.cpu += f
@@ -47,6 +54,15 @@ func (s *server) point(ctx context.Context) (*redisPoint, error) {
 	}
 	return p, nil
 }
+
+// buffers are the INFO memory fields, parts of used_memory, that are no
+// key's: clients' query and output buffers, the replicas' and the
+// replication backlog's shared buffer, and AOF's. A point's keys is
+// used_memory less these: what is left is the keyspace (keys, values,
+// expiries, the hash tables), the script cache and the server's fixed
+// structures, which only the keyspace changes much.
+var buffers = map[string]bool{"mem_clients_normal": true, "mem_clients_slaves": true, "mem_replication_backlog": true,
+	"mem_aof_buffer": true}
 
 // parseCalls reads calls= from "calls=12,usec=34,...".
 func parseCalls(v string) int64 {

@@ -14,7 +14,8 @@ import (
 func writeReport(path string, res *results) error {
 	var b bytes.Buffer
 	writeHeader(&b, res)
-	for _, s := range []section{sectionKafka, sectionKafkaIO, sectionPostgres, sectionBatch, sectionWatermill, sectionHTTP} {
+	for _, s := range []section{sectionKafka, sectionKafkaIO, sectionPostgres, sectionBatch, sectionWatermill, sectionHTTP,
+		sectionMemory} {
 		writeSection(&b, res, s)
 	}
 	writeTargets(&b, res)
@@ -61,8 +62,11 @@ func writeSection(b *bytes.Buffer, res *results, s section) {
 	}
 	fmt.Fprintf(b, "\n## %s\n\n%s\n\n", sectionTitles[s], sectionIntro(res, s))
 	columns, render := serverColumns, tableRow
-	if s == sectionPostgres {
+	switch s {
+	case sectionPostgres:
 		columns, render = pgColumns, pgTableRow
+	case sectionMemory:
+		columns, render = memoryColumns, memoryTableRow
 	}
 	b.WriteString(columns)
 	for _, r := range rows {
@@ -116,6 +120,7 @@ var sectionTitles = map[section]string{
 	sectionBatch:     "Batch path and the two-write floor (keys/s)",
 	sectionWatermill: "Watermill middleware (msgs/s)",
 	sectionHTTP:      "HTTP middleware (requests/s)",
+	sectionMemory:    "Server memory per committed key (bytes/key)",
 }
 
 func rowsOf(rows []*row, s section) []*row {

@@ -170,6 +170,8 @@ func sectionIntro(res *results, s section) string {
 			fmt.Sprintf(effectsSchema, "effects"), o.partitions, pgFloorRow)
 	case sectionHTTP:
 		return httpIntro(res)
+	case sectionMemory:
+		return memoryIntro(res)
 	case sectionBatch:
 		return fmt.Sprintf("Fresh keys under a fresh prefix per round, %d goroutines sharing one store; "+
 			"%s keys per round. A floor row of depth d sends, per round of d keys, one pipeline of d "+

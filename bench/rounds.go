@@ -27,7 +27,7 @@ func runRounds(ctx context.Context, env *services, rows []*row, rounds int, log 
 			}
 			r.samples = append(r.samples, s)
 			fmt.Fprintf(log, "bench: round %d/%d %-32s %10.0f %s  cpu %5.2f µs/item%s  (%s)\n", round, rounds, r.name,
-				s.rate, r.unit, s.cpuPerItem, steadyLog(s)+serverLog(s.redis)+pgLog(s.postgres), time.Since(start).Round(time.Millisecond))
+				s.rate, r.unit, s.cpuPerItem, steadyLog(s)+serverLog(s.redis)+pgLog(s.postgres)+memoryLog(s.memory), time.Since(start).Round(time.Millisecond))
 		}
 	}
 }

@@ -16,6 +16,7 @@ const (
 	sectionBatch
 	sectionWatermill
 	sectionHTTP
+	sectionMemory
 )
 
 // row is one line of a table: what it measures and what it measured.

@@ -22,6 +22,10 @@ type server struct {
 	version string // from INFO server, e.g. "Redis 7.0.15"
 	name    string // CLIENT SETNAME of every connection of ours
 	dials   atomic.Int64
+
+	allocator  string       // INFO memory mem_allocator, e.g. "jemalloc-5.3.0"
+	memoryBase string       // the user keys of every memory row start with it (see memoryKeys)
+	memoryRuns atomic.Int64 // memory rounds so far: each gets keys of its own
 }
 
 // dial is go-redis's default dialer, counting our connections: the server's
@@ -37,13 +41,18 @@ func dialServer(ctx context.Context, label, variable, runID string) (*server, er
 	if err != nil {
 		return nil, err
 	}
-	s := &server{label: label, addr: addrs[0], prefix: "idemqbench:" + runID + ":", name: "idemqbench-" + runID}
-	s.client = redis.NewClient(&redis.Options{Addr: s.addr, PoolSize: 64, ClientName: s.name, Dialer: s.dial})
+	s := &server{label: label, addr: addrs[0], prefix: "idemqbench:" + runID + ":", name: "idemqbench-" + runID,
+		memoryBase: "ib" + runID[strings.LastIndexByte(runID, '-')+1:]}
+	s.client = s.newClient()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	info, err := s.info(ctx, "server")
 	if err == nil {
 		s.version = serverVersion(info)
+		info, err = s.info(ctx, "memory")
+	}
+	if err == nil {
+		s.allocator = info["mem_allocator"]
 		info, err = s.info(ctx, "replication")
 	}
 	if err != nil {
@@ -58,6 +67,13 @@ func dialServer(ctx context.Context, label, variable, runID string) (*server, er
 		s.version += " (" + n + " replicas attached: the server's CPU includes feeding them)"
 	}
 	return s, nil
+}
+
+// newClient is a client whose connections are counted as ours and named
+// so (the run's shared client; a memory round's own, closed after its
+// writes so that its buffers are freed).
+func (s *server) newClient() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.addr, PoolSize: 64, ClientName: s.name, Dialer: s.dial})
 }
 
 // serverVersion names the server as INFO server does: Valkey reports a
@@ -89,10 +105,12 @@ func (s *server) info(ctx context.Context, section string) (map[string]string, e
 	return fields, nil
 }
 
-// close deletes every key under the run's prefix (SCAN and a pipeline of
-// UNLINKs per page; never FLUSHDB: the server is shared) and closes the client.
+// close deletes every key under the run's prefix and every memory row's key
+// (SCAN and a pipeline of UNLINKs per page; never FLUSHDB: the server is
+// shared) and closes the client.
 func (s *server) close(ctx context.Context) error {
 	err := s.deletePrefix(ctx, s.prefix)
+	err = errors.Join(err, s.deletePrefix(ctx, recordKeyPrefix(s.memoryBase)))
 	return errors.Join(err, s.client.Close())
 }
 

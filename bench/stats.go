@@ -16,6 +16,7 @@ type summary struct {
 	steady           *steadySummary
 	server           *serverSummary
 	postgres         *pgSummary
+	memory           *memorySummary
 }
 
 // serverSummary is a row's server figures: from the rounds during which no
@@ -45,7 +46,8 @@ func (r *row) summarize() (summary, bool) {
 		rates, cpu = append(rates, s.rate), append(cpu, s.cpuPerItem)
 	}
 	return summary{median: median(rates), min: slices.Min(rates), max: slices.Max(rates), cpuPerItem: median(cpu),
-		steady: summarizeSteady(r.samples), server: summarizeServer(r.samples), postgres: summarizePostgres(r.samples)}, true
+		steady: summarizeSteady(r.samples), server: summarizeServer(r.samples), postgres: summarizePostgres(r.samples),
+		memory: summarizeMemory(r.samples)}, true
 }
 
 // steadySummary is a consumer row's rate from the first message to the last

@@ -59,6 +59,7 @@ func writeTargets(b *bytes.Buffer, res *results) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s %.2g× | %s |\n", what, measured, cmp, t.bound, met)
 	}
+	writeMemoryTargets(b, res.rows)
 	writeLatencyTargets(b, res.rows)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +50,7 @@ type Batch[V any] struct {
 	wg         sync.WaitGroup
 	calls      sync.WaitGroup // Claim and Await calls in flight
 	roundTrips atomic.Int64
-	tokens     string        // random prefix of the tickets' owner tokens
-	seq        atomic.Uint64 // suffix of the tickets' owner tokens
+	tokens     *tokenSeq // the tickets' owner tokens
 
 	mu      sync.Mutex
 	closed  bool
@@ -79,7 +77,7 @@ func NewBatch[V any](store Store, opts ...BatchOption) (*Batch[V], error) {
 		return nil, err
 	}
 	b := &Batch[V]{
-		store: store, cfg: cfg, queued: cfg.queuedLeaseOr(), tokens: newToken()[:16] + "-",
+		store: store, cfg: cfg, queued: cfg.queuedLeaseOr(), tokens: newTokenSeq(),
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
 		rearmed: make(chan struct{}, 1), promotions: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
@@ -213,12 +211,9 @@ func (b *Batch[V]) claimOp(t *Ticket[V]) Op {
 	return Op{Kind: OpClaim, Key: t.key, Token: t.token, Lease: b.queued}
 }
 
-// newToken returns a ticket's owner token: unique to the ticket (a random
-// prefix per Batch, then a counter), without a random read per ticket.
-func (b *Batch[V]) newToken() string {
-	var buf [40]byte
-	return string(strconv.AppendUint(append(buf[:0], b.tokens...), b.seq.Add(1), 36))
-}
+// newToken returns a ticket's owner token: unique to the ticket, without a
+// random read per ticket (see tokenSeq).
+func (b *Batch[V]) newToken() string { return b.tokens.next() }
 
 // exec runs ops on the store, counting the round trip.
 func (b *Batch[V]) exec(ctx context.Context, ops []Op) []OpResult {

@@ -2,8 +2,6 @@ package dedupe
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -132,13 +130,6 @@ func (g *guard[V]) storeErr(doing string, err error) error {
 		return err
 	}
 	return &StoreError{Op: doing, Key: g.key, Err: err}
-}
-
-// newToken returns a random token: a run's identity and claim owner token.
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // bounded runs a store call that must not be abandoned by ctx cancellation

@@ -10,7 +10,8 @@ import (
 const MaxKeyLen = 1024
 
 // MaxTokenLen is the longest owner token a Store accepts, in bytes. Guards
-// use up to 32 random hex digits, and with a fingerprint '~' and 32 more.
+// use 16 characters (12 random bytes in base64url; earlier versions 32 hex
+// digits), and with a fingerprint '~' and 32 hex digits more.
 const MaxTokenLen = 80
 
 // CheckKey rejects (ErrInvalidKey) a key Run does not accept. Keys are

@@ -25,9 +25,11 @@
 // is "C"+token for a claim, "W"+token for a claim that a waiter marked (so
 // that its commit or release is published: an unmarked claim's commit
 // publishes nothing, since nobody waits for it), or "V"+token+":"+value for
-// a committed value, which lives for the TTL (dedupe.WithTTL). A token may
-// end in "~" and the digest of the run's fingerprint. The layout is defined
-// once, in record.go.
+// a committed value, which lives for the TTL (dedupe.WithTTL). Tokens are
+// opaque to the store (dedupe.CheckToken): a guard's is 16 characters (12
+// random bytes in base64url; earlier versions' 32 hex digits are read and
+// fenced alike), and may end in "~" and the digest of the run's
+// fingerprint. The layout is defined once, in record.go.
 //
 // A Store needs Redis 7.0 or newer (SET NX GET, sharded pub/sub), or
 // Valkey, and refuses a *redis.Ring. On a server with native compare-and-set
@@ -58,4 +60,11 @@
 // next one; a Run's commit joins it through ExecAsync, with no goroutine
 // waiting for it. `make bench` measures it all against two plain writes per
 // key.
+//
+// A committed key holds its record for the TTL. With a value of up to 26
+// bytes the record ("V", the token, ":", the value) is at most 44 bytes,
+// which Redis keeps in one allocation with its object header: on Redis 7.0
+// a key committed with a 24-byte value takes about 181 bytes (a 25-byte
+// record key; a plain `SET k 1` marker takes 117), with a 256-byte value
+// about 453. `make bench` measures it (server memory per committed key).
 package redisstore
