@@ -17,23 +17,23 @@ type Ticket[V any] struct {
 
 	// Guarded by b.mu.
 	state    ticketState
-	err      error         // what Err returns
-	lead     *lead         // while this ticket holds or claims the key for the Batch
-	follows  *lead         // the holder this ticket waits for, in memory
-	deadline time.Time     // claim-first: the lease by the local clock, when to give up
-	promote  bool          // the work starts (Promote, Start, Context): renewals ask for the full lease
-	asked    bool          // promote was set since the last renewal round that sent it
-	promoted bool          // the store confirmed this owner's claim on the full lease
-	onLease  chan struct{} // made when Start waits; closed once promoted or lost
-	ttl      time.Duration // the other owner's remaining lease, when busy
-	lost     error         // why the lease was lost (or the Batch or store closed), if so
-	cancels  []*context.CancelCauseFunc
-	value    []byte        // the encoded value given to End
-	ended    bool          // End was called
-	endedAt  time.Time     // when End or Release was called
-	outcome  error         // of End or Release, once settled
-	settled  chan struct{} // closed when the outcome is known; made when someone waits
-	closing  bool          // released by Close
+	err      error          // what Err returns
+	lead     *lead          // while this ticket holds or claims the key for the Batch
+	follows  *lead          // the holder this ticket waits for, in memory
+	deadline time.Time      // claim-first: the lease by the local clock, when to give up
+	promote  bool           // the work starts (Promote, Start, Context): renewals ask for the full lease
+	asked    bool           // promote was set since the last renewal round that sent it
+	promoted bool           // the store confirmed this owner's claim on the full lease
+	onLease  chan struct{}  // made when Start waits; closed once promoted or lost
+	ttl      time.Duration  // the other owner's remaining lease, when busy
+	lost     error          // why the lease was lost (or the Batch or store closed), if so
+	cancels  []*workContext // of Context: cancelled by lose
+	value    []byte         // the encoded value given to End
+	ended    bool           // End was called
+	endedAt  time.Time      // when End or Release was called
+	outcome  error          // of End or Release, once settled
+	settled  chan struct{}  // closed when the outcome is known; made when someone waits
+	closing  bool           // released by Close
 }
 
 type ticketState int
@@ -139,37 +139,36 @@ func (t *Ticket[V]) expireIfLate() {
 // the store: call Start first, so that the work starts only once the store
 // holds the claim for the full lease. Call cancel when the work is done.
 func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(parent)
+	ctx := &workContext{parent: parent}
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
 	t.expireIfLate()
 	if t.lost != nil {
-		cancel(t.lost)
-		return ctx, func() {}
+		ctx.end(t.lost)
+		return ctx, ctx.finish
 	}
 	if t.state == ticketOwned && !t.promote {
 		t.askPromotion()
 	}
-	entry := &cancel
-	t.cancels = append(t.cancels, entry)
-	return ctx, func() {
-		t.b.mu.Lock()
-		t.dropCancel(entry)
-		t.b.mu.Unlock()
-		cancel(context.Canceled)
-	}
+	t.addContext(ctx)
+	return ctx, ctx.finish
 }
 
-// dropCancel forgets one of the ticket's cancel functions. Caller holds b.mu.
-func (t *Ticket[V]) dropCancel(entry *context.CancelCauseFunc) {
-	for i, c := range t.cancels {
-		if c == entry {
-			last := len(t.cancels) - 1
-			t.cancels[i], t.cancels[last] = t.cancels[last], nil
-			t.cancels = t.cancels[:last]
-			return
+// addContext adds ctx to the contexts lose cancels, first dropping those
+// that ended if there are many (a caller that makes many contexts for one
+// ticket, each cancelled when done). Caller holds b.mu.
+func (t *Ticket[V]) addContext(ctx *workContext) {
+	if len(t.cancels) >= 8 && len(t.cancels) == cap(t.cancels) {
+		live := t.cancels[:0]
+		for _, c := range t.cancels {
+			if c.live() {
+				live = append(live, c)
+			}
 		}
+		clear(t.cancels[len(live):])
+		t.cancels = live
 	}
+	t.cancels = append(t.cancels, ctx)
 }
 
 // End records value as the key's outcome and queues the commit (fenced by
@@ -261,7 +260,7 @@ func (t *Ticket[V]) lose(cause error) {
 	t.lost = cause
 	t.wakeStart()
 	for _, c := range t.cancels {
-		(*c)(cause)
+		c.end(cause)
 	}
 	clear(t.cancels)
 	t.cancels = t.cancels[:0]
