@@ -56,11 +56,11 @@ type Batch[V any] struct {
 
 	mu      sync.Mutex
 	closed  bool
-	leaders map[string]*Ticket[V]   // per key, the ticket that holds or claims it
-	held    map[*Ticket[V]]struct{} // tickets holding the key, neither ended nor released
-	pending map[*Ticket[V]]struct{} // ended or released, outcome not known yet
-	queue   []*Ticket[V]            // of pending, those the flusher has not sent yet
-	asks    []*Ticket[V]            // asked for promotion since the heartbeat last sent the asks
+	leaders map[string]*Ticket[V] // per key, the ticket that holds or claims it
+	held    ticketSet[V]          // tickets holding the key, neither ended nor released
+	pending ticketSet[V]          // ended or released, outcome not known yet
+	queue   []*Ticket[V]          // of pending, those the flusher has not sent yet
+	asks    []*Ticket[V]          // asked for promotion since the heartbeat last sent the asks
 }
 
 // NewBatch returns a Batch on store. It takes the options Run takes too
@@ -83,8 +83,8 @@ func NewBatch[V any](store Store, opts ...BatchOption) (*Batch[V], error) {
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
 		rearmed: make(chan struct{}, 1), promotions: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
-		held:    map[*Ticket[V]]struct{}{},
-		pending: map[*Ticket[V]]struct{}{},
+		held:    ticketSet[V]{slot: func(t *Ticket[V]) *int { return &t.heldAt }},
+		pending: ticketSet[V]{slot: func(t *Ticket[V]) *int { return &t.pendingAt }},
 	}
 	b.wg.Go(b.flusher)
 	if b.fenced() {
@@ -199,8 +199,9 @@ func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
 	results := b.exec(ctx, ops)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
 	for i, t := range leads {
-		t.applyClaim(results[i], sent)
+		t.applyClaim(results[i], sent, now)
 	}
 }
 
@@ -233,10 +234,7 @@ func (b *Batch[V]) exec(ctx context.Context, ops []Op) []OpResult {
 // outcome (see Ticket.Result), or ctx is done.
 func (b *Batch[V]) Flush(ctx context.Context) error {
 	b.mu.Lock()
-	waits := make([]*Ticket[V], 0, len(b.pending))
-	for t := range b.pending {
-		waits = append(waits, t)
-	}
+	waits := slices.Clone(b.pending.list)
 	b.mu.Unlock()
 	for _, t := range waits {
 		select {
@@ -280,14 +278,14 @@ func (b *Batch[V]) Close() error {
 	b.calls.Wait()
 	b.mu.Lock()
 	var forgotten []string
-	for t := range b.held {
+	for _, t := range slices.Clone(b.held.list) { // release takes t out of held
 		forgotten = append(forgotten, t.key)
 		t.lose(ErrBatchClosed)
 		t.closing, t.err = true, ErrBatchClosed
 		if b.fenced() {
 			t.release()
 		} else {
-			delete(b.held, t)
+			b.held.remove(t)
 			t.settle(ErrBatchClosed)
 		}
 	}

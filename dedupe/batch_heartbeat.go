@@ -77,14 +77,14 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 	}
 	if beat {
 		now := time.Now()
-		for t := range b.held {
+		for _, t := range b.held.list {
 			if t.lost == nil && b.renewDue(t, now) { // due, and every claim not promoted yet
 				add(t)
 			}
 		}
 	}
 	for _, t := range b.asks { // between beats only these: no scan of every held claim
-		if _, held := b.held[t]; held && t.asked && t.lost == nil {
+		if b.held.has(t) && t.asked && t.lost == nil {
 			add(t)
 		}
 	}
@@ -118,7 +118,7 @@ func (b *Batch[V]) renewed(r batchRenewal[V]) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i, t := range r.tickets {
-		if _, held := b.held[t]; !held || t.lost != nil {
+		if !b.held.has(t) || t.lost != nil {
 			continue
 		}
 		switch res := r.results[i]; {
@@ -142,7 +142,7 @@ func (b *Batch[V]) expire() time.Duration {
 	defer b.mu.Unlock()
 	now := time.Now()
 	next := b.cfg.lease
-	for t := range b.held {
+	for _, t := range b.held.list {
 		if t.lost != nil {
 			continue
 		}
@@ -160,7 +160,7 @@ func (b *Batch[V]) expire() time.Duration {
 func (b *Batch[V]) loseAll(cause error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for t := range b.held {
+	for _, t := range b.held.list {
 		t.lose(cause)
 	}
 }

@@ -16,24 +16,26 @@ type Ticket[V any] struct {
 	waiting sync.Mutex // one Await at a time
 
 	// Guarded by b.mu.
-	state    ticketState
-	err      error          // what Err returns
-	lead     *lead          // while this ticket holds or claims the key for the Batch
-	follows  *lead          // the holder this ticket waits for, in memory
-	deadline time.Time      // claim-first: the lease by the local clock, when to give up
-	promote  bool           // the work starts (Promote, Start, Context): renewals ask for the full lease
-	asked    bool           // promote was set since the last renewal round that sent it
-	promoted bool           // the store confirmed this owner's claim on the full lease
-	onLease  chan struct{}  // made when Start waits; closed once promoted or lost
-	ttl      time.Duration  // the other owner's remaining lease, when busy
-	lost     error          // why the lease was lost (or the Batch or store closed), if so
-	cancels  []*workContext // of Context: cancelled by lose
-	value    []byte         // the encoded value given to End
-	ended    bool           // End was called
-	endedAt  time.Time      // when End or Release was called
-	outcome  error          // of End or Release, once settled
-	settled  chan struct{}  // closed when the outcome is known; made when someone waits
-	closing  bool           // released by Close
+	state     ticketState
+	err       error          // what Err returns
+	lead      *lead          // while this ticket holds or claims the key for the Batch
+	follows   *lead          // the holder this ticket waits for, in memory
+	deadline  time.Time      // claim-first: the lease by the local clock, when to give up
+	promote   bool           // the work starts (Promote, Start, Context): renewals ask for the full lease
+	asked     bool           // promote was set since the last renewal round that sent it
+	promoted  bool           // the store confirmed this owner's claim on the full lease
+	onLease   chan struct{}  // made when Start waits; closed once promoted or lost
+	ttl       time.Duration  // the other owner's remaining lease, when busy
+	lost      error          // why the lease was lost (or the Batch or store closed), if so
+	cancels   []*workContext // of Context: cancelled by lose
+	value     []byte         // the encoded value given to End
+	ended     bool           // End was called
+	endedAt   time.Time      // when End or Release was called
+	outcome   error          // of End or Release, once settled
+	settled   chan struct{}  // closed when the outcome is known; made when someone waits
+	closing   bool           // released by Close
+	heldAt    int            // in b.held, see ticketSet
+	pendingAt int            // in b.pending
 }
 
 type ticketState int
@@ -125,7 +127,15 @@ func (t *Ticket[V]) Err() error {
 // expireIfLate loses the lease of a held ticket whose local deadline has
 // passed, without waiting for the heartbeat's next look. Caller holds b.mu.
 func (t *Ticket[V]) expireIfLate() {
-	if t.state == ticketOwned && t.lost == nil && t.b.fenced() && !time.Now().Before(t.deadline) {
+	if t.state == ticketOwned && t.lost == nil && t.b.fenced() {
+		t.expireBy(time.Now())
+	}
+}
+
+// expireBy is expireIfLate with the time read by the caller, for many
+// tickets at once. Caller holds b.mu.
+func (t *Ticket[V]) expireBy(now time.Time) {
+	if t.state == ticketOwned && t.lost == nil && t.b.fenced() && !now.Before(t.deadline) {
 		t.lose(ErrLeaseLost)
 	}
 }
@@ -206,7 +216,7 @@ func (t *Ticket[V]) Release() error {
 	}
 	t.err = ErrReleased
 	if t.b.cfg.keepClaimOnError || !t.b.fenced() {
-		delete(t.b.held, t)
+		t.b.held.remove(t)
 		t.endedAt = time.Now()
 		t.settle(ErrReleased)
 		return nil
@@ -240,8 +250,8 @@ func (t *Ticket[V]) release() {
 func (t *Ticket[V]) enqueue() {
 	b := t.b
 	t.endedAt = time.Now()
-	delete(b.held, t)
-	b.pending[t] = struct{}{}
+	b.held.remove(t)
+	b.pending.add(t)
 	b.queue = append(b.queue, t)
 	select {
 	case b.wake <- struct{}{}:
@@ -307,22 +317,22 @@ func (t *Ticket[V]) checkLead() {
 }
 
 // applyClaim records the reply to this ticket's claim (or, optimistic, its
-// read), sent at sent. Caller holds b.mu.
-func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
+// read), sent at sent and received at now. Caller holds b.mu.
+func (t *Ticket[V]) applyClaim(r OpResult, sent, now time.Time) {
 	switch {
 	case r.Err != nil:
 		t.state, t.err = ticketFailed, t.guard().storeErr("claiming", r.Err)
 		t.unlead()
 	case r.OK || !t.b.fenced() && r.Current.State == Absent:
 		t.state, t.err = ticketOwned, nil
-		t.b.held[t] = struct{}{}
+		t.b.held.add(t)
 		if t.b.fenced() {
 			t.deadline = sent.Add(leaseSafety(t.b.queued))
 			if t.b.queued >= t.b.cfg.lease {
 				t.promote, t.asked = true, false
 				t.setPromoted() // claimed on the full lease already
 			}
-			t.expireIfLate() // a reply that came too late: lost at once
+			t.expireBy(now) // a reply that came too late: lost at once
 			t.b.rearm()
 		}
 	case r.Current.State == Committed:
