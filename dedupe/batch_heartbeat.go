@@ -68,8 +68,11 @@ func (b *Batch[V]) heartbeat() {
 // last round trip, and reports whether it started one.
 func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 	b.mu.Lock()
-	var tickets []*Ticket[V]
-	var ops []Op
+	n := len(b.asks)
+	if beat {
+		n += b.held.len()
+	}
+	tickets, ops := make([]*Ticket[V], 0, n), make([]Op, 0, n)
 	add := func(t *Ticket[V]) {
 		t.asked = false
 		tickets = append(tickets, t)

@@ -17,25 +17,28 @@ type Ticket[V any] struct {
 
 	// Guarded by b.mu.
 	state     ticketState
-	err       error          // what Err returns
-	lead      *lead          // while this ticket holds or claims the key for the Batch
-	follows   *lead          // the holder this ticket waits for, in memory
-	deadline  time.Time      // claim-first: the lease by the local clock, when to give up
-	promote   bool           // the work starts (Promote, Start, Context): renewals ask for the full lease
-	asked     bool           // promote was set since the last renewal round that sent it
-	promoted  bool           // the store confirmed this owner's claim on the full lease
-	onLease   chan struct{}  // made when Start waits; closed once promoted or lost
-	ttl       time.Duration  // the other owner's remaining lease, when busy
-	lost      error          // why the lease was lost (or the Batch or store closed), if so
-	cancels   []*workContext // of Context: cancelled by lose
-	value     []byte         // the encoded value given to End
-	ended     bool           // End was called
-	endedAt   time.Time      // when End or Release was called
-	outcome   error          // of End or Release, once settled
-	settled   chan struct{}  // closed when the outcome is known; made when someone waits
-	closing   bool           // released by Close
-	heldAt    int            // in b.held, see ticketSet
-	pendingAt int            // in b.pending
+	err       error           // what Err returns
+	lead      *lead           // while this ticket holds or claims the key for the Batch
+	follows   *lead           // the holder this ticket waits for, in memory
+	deadline  time.Time       // claim-first: the lease by the local clock, when to give up
+	promote   bool            // the work starts (Promote, Start, Context): renewals ask for the full lease
+	asked     bool            // promote was set since the last renewal round that sent it
+	promoted  bool            // the store confirmed this owner's claim on the full lease
+	onLease   chan struct{}   // made when Start waits; closed once promoted or lost
+	ttl       time.Duration   // the other owner's remaining lease, when busy
+	lost      error           // why the lease was lost (or the Batch or store closed), if so
+	cancels   []*workContext  // of Context: cancelled by lose
+	value     []byte          // the encoded value given to End
+	ended     bool            // End was called
+	endedAt   time.Time       // when End or Release was called
+	outcome   error           // of End or Release, once settled
+	settled   chan struct{}   // closed when the outcome is known; made when someone waits
+	closing   bool            // released by Close
+	heldAt    int             // in b.held, see ticketSet
+	pendingAt int             // in b.pending
+	first     lead            // the first tenure's lead
+	tenures   int             // how often the ticket took the lead
+	ctxs      [1]*workContext // cancels' first backing array
 }
 
 type ticketState int
@@ -178,6 +181,9 @@ func (t *Ticket[V]) addContext(ctx *workContext) {
 		clear(t.cancels[len(live):])
 		t.cancels = live
 	}
+	if t.cancels == nil {
+		t.cancels = t.ctxs[:0] // most tickets make one context: no allocation
+	}
 	t.cancels = append(t.cancels, ctx)
 }
 
@@ -279,7 +285,11 @@ func (t *Ticket[V]) lose(cause error) {
 
 // takeLead makes the ticket the Batch's holder of its key. Caller holds b.mu.
 func (t *Ticket[V]) takeLead() {
-	t.lead = &lead{}
+	if t.tenures++; t.tenures == 1 {
+		t.lead = &t.first // most tickets lead once: no allocation
+	} else {
+		t.lead = &lead{}
+	}
 	t.b.leaders[t.key] = t
 	t.state = ticketClaiming
 }

@@ -57,8 +57,11 @@ func split[M, V any](chains []chain[M, V]) (ready, gated []chain[M, V]) {
 // with backoff until the store answers; false when the scope stopped first.
 // A claim slower than ClaimTimeout counts as a store failure.
 func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
-	var need []*job[M, V]
-	var keys []dedupe.ClaimKey
+	n := 0
+	for _, c := range chains {
+		n += len(c.jobs)
+	}
+	need, keys := make([]*job[M, V], 0, n), make([]dedupe.ClaimKey, 0, n)
 	for _, c := range chains {
 		for _, j := range c.jobs {
 			if !j.done() && j.t == nil && j.key != "" && j.keyErr == nil && !e.transactional(j) {

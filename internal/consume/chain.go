@@ -113,13 +113,14 @@ func (e *Engine[M, V]) chain(sc *scope, jobs []*job[M, V], halt *atomic.Bool) (*
 }
 
 func (e *Engine[M, V]) runChain(sc *scope, s *settler[M, V], jobs []*job[M, V], halt *atomic.Bool) (*job[M, V], error) {
-	ahead := 0 // jobs[:ahead] were asked to promote their claims
+	ahead := 0                // jobs[:ahead] were asked to promote their claims
+	var promoting []ticket[V] // promote's buffer, reused
 	for i, j := range jobs {
 		if j.done() || j.ended() {
 			continue
 		}
 		if ahead < i+promoteAhead/2 { // refilled by halves: the asks of a chain go out together
-			ahead = e.promote(jobs, max(ahead, i), i+promoteAhead)
+			ahead, promoting = e.promote(jobs, max(ahead, i), i+promoteAhead, promoting[:0])
 		}
 		s.ready()
 		switch {
@@ -172,13 +173,13 @@ func earlier[M, V any](before []*job[M, V], j *job[M, V]) *job[M, V] {
 const promoteAhead = 64
 
 // promote asks for the promotion of the held claims of jobs[from:to], in
-// one round trip, and returns the end of the range it covered.
-func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int) int {
+// one round trip, and returns the end of the range it covered and ts, the
+// buffer it filled.
+func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int, ts []ticket[V]) (int, []ticket[V]) {
 	to = min(to, len(jobs))
 	if from >= to {
-		return from
+		return from, ts
 	}
-	var ts []ticket[V]
 	for _, j := range jobs[from:to] {
 		if j.t != nil && j.claim == nil && !j.ended() && !j.done() {
 			ts = append(ts, j.t)
@@ -187,5 +188,5 @@ func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int) int {
 	if len(ts) > 0 {
 		e.guard.Promote(ts)
 	}
-	return to
+	return to, ts
 }
