@@ -17,7 +17,8 @@ import (
 // over 8 partitions fed in batches of 500 fresh keys (the adapters'
 // default BatchSize) on a store that answers at once, with a handler that
 // only calls end, so that what is left is the engine's and the Batch's
-// bookkeeping. cpu-µs/op is this process's CPU per message.
+// bookkeeping. cpu-µs/op is this process's CPU per message, trips/op the
+// guard's store round trips per message.
 func BenchmarkSession(b *testing.B) {
 	const parts, batch = 8, 500
 	cfg := testConfig(nullstore.Store{})
@@ -60,6 +61,7 @@ func BenchmarkSession(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(e.guard.RoundTrips())/float64(b.N), "trips/op")
 }
 
 // feedAll returns a partition's next function over ms: as many as fit the
