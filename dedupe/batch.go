@@ -125,6 +125,12 @@ func (b *Batch[V]) Claim(ctx context.Context, keys ...string) ([]*Ticket[V], err
 type ClaimKey struct {
 	Key         string
 	Fingerprint []byte
+	// Promote claims the key on the full lease (WithClaim) at once, as
+	// Ticket.Promote right after the claim would, without a round trip of
+	// its own: for a key whose work starts at once, so that Start finds
+	// it promoted. Claim-first mode only; a key another ticket holds is
+	// claimed so when its ticket's Await claims it.
+	Promote bool
 }
 
 // ClaimKeys is Claim with a fingerprint per key: a key whose stored claim
@@ -175,6 +181,7 @@ func (b *Batch[V]) register(keys []ClaimKey) (tickets, leads []*Ticket[V], err e
 	tickets = make([]*Ticket[V], len(keys))
 	for i, k := range keys {
 		t := b.newTicket(k.Key, k.Fingerprint)
+		t.promote = k.Promote && b.fenced()
 		if l := b.leaders[k.Key]; l != nil {
 			t.follow(l.lead)
 		} else {
@@ -205,13 +212,14 @@ func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
 	}
 }
 
-// claimOp is the op that takes t's key: a claim with the queued lease, or,
-// optimistic, a read.
+// claimOp is the op that takes t's key: a claim with the queued lease (the
+// full lease for a ClaimKey with Promote), or, optimistic, a read. The
+// caller need not hold b.mu: t.promote changes only while t owns its key.
 func (b *Batch[V]) claimOp(t *Ticket[V]) Op {
 	if !b.fenced() {
 		return Op{Kind: OpGet, Key: t.key}
 	}
-	return Op{Kind: OpClaim, Key: t.key, Token: t.token, Lease: b.queued}
+	return Op{Kind: OpClaim, Key: t.key, Token: t.token, Lease: b.leaseOf(t)}
 }
 
 // newToken returns a ticket's owner token: unique to the ticket (a random

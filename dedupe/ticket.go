@@ -337,8 +337,9 @@ func (t *Ticket[V]) applyClaim(r OpResult, sent, now time.Time) {
 		t.state, t.err = ticketOwned, nil
 		t.b.held.add(t)
 		if t.b.fenced() {
-			t.deadline = sent.Add(leaseSafety(t.b.queued))
-			if t.b.queued >= t.b.cfg.lease {
+			lease := t.b.leaseOf(t)
+			t.deadline = sent.Add(leaseSafety(lease))
+			if lease >= t.b.cfg.lease {
 				t.promote, t.asked = true, false
 				t.setPromoted() // claimed on the full lease already
 			}

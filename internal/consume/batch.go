@@ -63,9 +63,15 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 	}
 	need, keys := make([]*job[M, V], 0, n), make([]dedupe.ClaimKey, 0, n)
 	for _, c := range chains {
+		ahead := 0 // the chain's jobs to run first: claimed promoted (see promoteAhead)
 		for _, j := range c.jobs {
-			if !j.done() && j.t == nil && j.key != "" && j.keyErr == nil && !e.transactional(j) {
-				need, keys = append(need, j), append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print})
+			if j.done() || j.ended() {
+				continue
+			}
+			ahead++
+			if j.t == nil && j.key != "" && j.keyErr == nil && !e.transactional(j) {
+				need = append(need, j)
+				keys = append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print, Promote: ahead <= promoteAhead})
 			}
 		}
 	}
