@@ -28,8 +28,8 @@ func (b *Batch[V]) heartbeat() {
 	defer tick.Stop()
 	deadline := time.NewTimer(lease)
 	defer deadline.Stop()
-	replies := make(chan batchRenewal[V], 1) // one renewal in flight: never blocks
-	inFlight, promote := false, false        // promote: promotions were asked for while one was in flight
+	replies := make(chan struct{}, 1) // one renewal in flight: never blocks
+	inFlight, promote := false, false // promote: promotions were asked for while one was in flight
 	closed := storeDone(b.store)
 	for {
 		select {
@@ -49,9 +49,8 @@ func (b *Batch[V]) heartbeat() {
 				inFlight = b.renew(replies, false)
 			}
 			continue // no deadline moved
-		case r := <-replies:
+		case <-replies: // applied by the renewal's goroutine: deadlines only move later, or the lease is lost at once
 			inFlight = false
-			b.renewed(r) // deadlines only move later, or the lease is lost at once
 			if promote {
 				promote, inFlight = false, b.renew(replies, false)
 			}
@@ -65,8 +64,10 @@ func (b *Batch[V]) heartbeat() {
 
 // renew starts the renewal of every held claim whose lease is not lost and
 // whose renewal is due (beat) or whose promotion was asked for since the
-// last round trip, and reports whether it started one.
-func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
+// last round trip, and reports whether it started one. The round trip's
+// goroutine applies the replies itself, a goroutine switch sooner than the
+// heartbeat would (Start waits for them), then tells replies.
+func (b *Batch[V]) renew(replies chan<- struct{}, beat bool) bool {
 	b.mu.Lock()
 	n := len(b.asks)
 	if beat {
@@ -101,7 +102,8 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), b.queued/3)
 		defer cancel()
 		sent := time.Now()
-		replies <- batchRenewal[V]{sent: sent, tickets: tickets, ops: ops, results: b.exec(ctx, ops)}
+		b.renewed(batchRenewal[V]{sent: sent, tickets: tickets, ops: ops, results: b.exec(ctx, ops)})
+		replies <- struct{}{}
 	})
 	return true
 }

@@ -3,6 +3,7 @@ package consume
 import (
 	"errors"
 	"github.com/idemq/idemq/consumer"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -191,6 +192,12 @@ func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int, ts []ticket[V]) 
 	}
 	if len(ts) > 0 {
 		e.guard.Promote(ts)
+		// Let the Batch's heartbeat send them now: chains are busy on
+		// every core, and without a yield the heartbeat runs only when a
+		// chain blocks, most often in the Start that needs the promotion
+		// (on nullstore, a Start waited once per refill, every 36
+		// messages; with the yield, once per 900).
+		runtime.Gosched()
 	}
 	return to, ts
 }
