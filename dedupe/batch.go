@@ -179,8 +179,10 @@ func (b *Batch[V]) register(keys []ClaimKey) (tickets, leads []*Ticket[V], err e
 	}
 	b.calls.Add(1)
 	tickets = make([]*Ticket[V], len(keys))
+	slab := make([]Ticket[V], len(keys)) // one allocation: a call's tickets live about as long as each other
 	for i, k := range keys {
-		t := b.newTicket(k.Key, k.Fingerprint)
+		t := &slab[i]
+		b.initTicket(t, k.Key, k.Fingerprint)
 		t.promote = k.Promote && b.fenced()
 		if l := b.leaders[k.Key]; l != nil {
 			t.follow(l.lead)

@@ -87,8 +87,9 @@ func (l *lead) end() {
 	}
 }
 
-func (b *Batch[V]) newTicket(key string, fp []byte) *Ticket[V] {
-	return &Ticket[V]{b: b, key: key, token: printedToken(b.newToken(), fp)}
+// initTicket makes t a new ticket of the Batch for key.
+func (b *Batch[V]) initTicket(t *Ticket[V], key string, fp []byte) {
+	t.b, t.key, t.token = b, key, printedToken(b.newToken(), fp)
 }
 
 // guard is the ticket's key under the Batch's options, for the guard's
