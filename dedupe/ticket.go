@@ -39,6 +39,8 @@ type Ticket[V any] struct {
 	first     lead            // the first tenure's lead
 	tenures   int             // how often the ticket took the lead
 	ctxs      [1]*workContext // cancels' first backing array
+	firstCtx  workContext     // the first context Context returns
+	contexts  int             // how many Context made
 }
 
 type ticketState int
@@ -153,9 +155,15 @@ func (t *Ticket[V]) expireBy(now time.Time) {
 // the store: call Start first, so that the work starts only once the store
 // holds the claim for the full lease. Call cancel when the work is done.
 func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx := &workContext{parent: parent}
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
+	var ctx *workContext
+	if t.contexts++; t.contexts == 1 {
+		ctx = &t.firstCtx // most tickets make one context: no allocation
+	} else {
+		ctx = &workContext{}
+	}
+	ctx.parent = parent
 	t.expireIfLate()
 	if t.lost != nil {
 		ctx.end(t.lost)
