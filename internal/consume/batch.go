@@ -82,7 +82,7 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 		e.countRoundTrips()
 		if err == nil {
 			for i, j := range need {
-				j.claimed(ts[i], ts[i].Err())
+				j.claimed(ts[i], ts[i].Err(), keys[i].Promote)
 			}
 			sc.fails = 0
 			return true

@@ -186,13 +186,15 @@ func (e *Engine[M, V]) promote(jobs []*job[M, V], from, to int, ts []ticket[V]) 
 		return from, ts
 	}
 	for _, j := range jobs[from:to] {
-		if j.t != nil && j.claim == nil && !j.ended() && !j.done() {
+		if j.t != nil && j.claim == nil && !j.promote && !j.ended() && !j.done() {
 			ts = append(ts, j.t)
 		}
 	}
 	if len(ts) > 0 {
 		e.guard.Promote(ts)
-		// Let the Batch's heartbeat send them now: chains are busy on
+		// Let the Batch's heartbeat send them now (only when there was
+		// something to ask for: the keys claimed promoted are not asked
+		// again, so a chain of one job does not yield): chains are busy on
 		// every core, and without a yield the heartbeat runs only when a
 		// chain blocks, most often in the Start that needs the promotion
 		// (on nullstore, a Start waited once per refill, every 36
