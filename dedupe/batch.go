@@ -54,11 +54,11 @@ type Batch[V any] struct {
 
 	mu      sync.Mutex
 	closed  bool
-	leaders map[string]*Ticket[V]   // per key, the ticket that holds or claims it
-	held    map[*Ticket[V]]struct{} // tickets holding the key, neither ended nor released
-	pending map[*Ticket[V]]struct{} // ended or released, outcome not known yet
-	queue   []*Ticket[V]            // of pending, those the flusher has not sent yet
-	asks    []*Ticket[V]            // asked for promotion since the heartbeat last sent the asks
+	leaders map[string]*Ticket[V] // per key, the ticket that holds or claims it
+	held    ticketSet[V]          // tickets holding the key, neither ended nor released
+	pending ticketSet[V]          // ended or released, outcome not known yet
+	queue   []*Ticket[V]          // of pending, those the flusher has not sent yet
+	asks    []*Ticket[V]          // asked for promotion since the heartbeat last sent the asks
 }
 
 // NewBatch returns a Batch on store. It takes the options Run takes too
@@ -81,8 +81,8 @@ func NewBatch[V any](store Store, opts ...BatchOption) (*Batch[V], error) {
 		done: make(chan struct{}), stop: make(chan struct{}), wake: make(chan struct{}, 1),
 		rearmed: make(chan struct{}, 1), promotions: make(chan struct{}, 1),
 		leaders: map[string]*Ticket[V]{},
-		held:    map[*Ticket[V]]struct{}{},
-		pending: map[*Ticket[V]]struct{}{},
+		held:    ticketSet[V]{slot: func(t *Ticket[V]) *int { return &t.heldAt }},
+		pending: ticketSet[V]{slot: func(t *Ticket[V]) *int { return &t.pendingAt }},
 	}
 	b.wg.Go(b.flusher)
 	if b.fenced() {
@@ -123,6 +123,12 @@ func (b *Batch[V]) Claim(ctx context.Context, keys ...string) ([]*Ticket[V], err
 type ClaimKey struct {
 	Key         string
 	Fingerprint []byte
+	// Promote claims the key on the full lease (WithClaim) at once, as
+	// Ticket.Promote right after the claim would, without a round trip of
+	// its own: for a key whose work starts at once, so that Start finds
+	// it promoted. Claim-first mode only; a key another ticket holds is
+	// claimed so when its ticket's Await claims it.
+	Promote bool
 }
 
 // ClaimKeys is Claim with a fingerprint per key: a key whose stored claim
@@ -171,8 +177,11 @@ func (b *Batch[V]) register(keys []ClaimKey) (tickets, leads []*Ticket[V], err e
 	}
 	b.calls.Add(1)
 	tickets = make([]*Ticket[V], len(keys))
+	slab := make([]Ticket[V], len(keys)) // one allocation: a call's tickets live about as long as each other
 	for i, k := range keys {
-		t := b.newTicket(k.Key, k.Fingerprint)
+		t := &slab[i]
+		b.initTicket(t, k.Key, k.Fingerprint)
+		t.promote = k.Promote && b.fenced()
 		if l := b.leaders[k.Key]; l != nil {
 			t.follow(l.lead)
 		} else {
@@ -197,18 +206,20 @@ func (b *Batch[V]) claim(ctx context.Context, leads []*Ticket[V]) {
 	results := b.exec(ctx, ops)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
 	for i, t := range leads {
-		t.applyClaim(results[i], sent)
+		t.applyClaim(results[i], sent, now)
 	}
 }
 
-// claimOp is the op that takes t's key: a claim with the queued lease, or,
-// optimistic, a read.
+// claimOp is the op that takes t's key: a claim with the queued lease (the
+// full lease for a ClaimKey with Promote), or, optimistic, a read. The
+// caller need not hold b.mu: t.promote changes only while t owns its key.
 func (b *Batch[V]) claimOp(t *Ticket[V]) Op {
 	if !b.fenced() {
 		return Op{Kind: OpGet, Key: t.key}
 	}
-	return Op{Kind: OpClaim, Key: t.key, Token: t.token, Lease: b.queued}
+	return Op{Kind: OpClaim, Key: t.key, Token: t.token, Lease: b.leaseOf(t)}
 }
 
 // newToken returns a ticket's owner token: unique to the ticket, without a
@@ -228,10 +239,7 @@ func (b *Batch[V]) exec(ctx context.Context, ops []Op) []OpResult {
 // outcome (see Ticket.Result), or ctx is done.
 func (b *Batch[V]) Flush(ctx context.Context) error {
 	b.mu.Lock()
-	waits := make([]*Ticket[V], 0, len(b.pending))
-	for t := range b.pending {
-		waits = append(waits, t)
-	}
+	waits := slices.Clone(b.pending.list)
 	b.mu.Unlock()
 	for _, t := range waits {
 		select {
@@ -275,14 +283,14 @@ func (b *Batch[V]) Close() error {
 	b.calls.Wait()
 	b.mu.Lock()
 	var forgotten []string
-	for t := range b.held {
+	for _, t := range slices.Clone(b.held.list) { // release takes t out of held
 		forgotten = append(forgotten, t.key)
 		t.lose(ErrBatchClosed)
 		t.closing, t.err = true, ErrBatchClosed
 		if b.fenced() {
 			t.release()
 		} else {
-			delete(b.held, t)
+			b.held.remove(t)
 			t.settle(ErrBatchClosed)
 		}
 	}

@@ -28,8 +28,8 @@ func (b *Batch[V]) heartbeat() {
 	defer tick.Stop()
 	deadline := time.NewTimer(lease)
 	defer deadline.Stop()
-	replies := make(chan batchRenewal[V], 1) // one renewal in flight: never blocks
-	inFlight, promote := false, false        // promote: promotions were asked for while one was in flight
+	replies := make(chan struct{}, 1) // one renewal in flight: never blocks
+	inFlight, promote := false, false // promote: promotions were asked for while one was in flight
 	closed := storeDone(b.store)
 	for {
 		select {
@@ -49,9 +49,8 @@ func (b *Batch[V]) heartbeat() {
 				inFlight = b.renew(replies, false)
 			}
 			continue // no deadline moved
-		case r := <-replies:
+		case <-replies: // applied by the renewal's goroutine: deadlines only move later, or the lease is lost at once
 			inFlight = false
-			b.renewed(r) // deadlines only move later, or the lease is lost at once
 			if promote {
 				promote, inFlight = false, b.renew(replies, false)
 			}
@@ -65,11 +64,16 @@ func (b *Batch[V]) heartbeat() {
 
 // renew starts the renewal of every held claim whose lease is not lost and
 // whose renewal is due (beat) or whose promotion was asked for since the
-// last round trip, and reports whether it started one.
-func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
+// last round trip, and reports whether it started one. The round trip's
+// goroutine applies the replies itself, a goroutine switch sooner than the
+// heartbeat would (Start waits for them), then tells replies.
+func (b *Batch[V]) renew(replies chan<- struct{}, beat bool) bool {
 	b.mu.Lock()
-	var tickets []*Ticket[V]
-	var ops []Op
+	n := len(b.asks)
+	if beat {
+		n += b.held.len()
+	}
+	tickets, ops := make([]*Ticket[V], 0, n), make([]Op, 0, n)
 	add := func(t *Ticket[V]) {
 		t.asked = false
 		tickets = append(tickets, t)
@@ -77,14 +81,14 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 	}
 	if beat {
 		now := time.Now()
-		for t := range b.held {
+		for _, t := range b.held.list {
 			if t.lost == nil && b.renewDue(t, now) { // due, and every claim not promoted yet
 				add(t)
 			}
 		}
 	}
 	for _, t := range b.asks { // between beats only these: no scan of every held claim
-		if _, held := b.held[t]; held && t.asked && t.lost == nil {
+		if b.held.has(t) && t.asked && t.lost == nil {
 			add(t)
 		}
 	}
@@ -98,7 +102,8 @@ func (b *Batch[V]) renew(replies chan<- batchRenewal[V], beat bool) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), b.queued/3)
 		defer cancel()
 		sent := time.Now()
-		replies <- batchRenewal[V]{sent: sent, tickets: tickets, ops: ops, results: b.exec(ctx, ops)}
+		b.renewed(batchRenewal[V]{sent: sent, tickets: tickets, ops: ops, results: b.exec(ctx, ops)})
+		replies <- struct{}{}
 	})
 	return true
 }
@@ -118,7 +123,7 @@ func (b *Batch[V]) renewed(r batchRenewal[V]) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i, t := range r.tickets {
-		if _, held := b.held[t]; !held || t.lost != nil {
+		if !b.held.has(t) || t.lost != nil {
 			continue
 		}
 		switch res := r.results[i]; {
@@ -142,7 +147,7 @@ func (b *Batch[V]) expire() time.Duration {
 	defer b.mu.Unlock()
 	now := time.Now()
 	next := b.cfg.lease
-	for t := range b.held {
+	for _, t := range b.held.list {
 		if t.lost != nil {
 			continue
 		}
@@ -160,7 +165,7 @@ func (b *Batch[V]) expire() time.Duration {
 func (b *Batch[V]) loseAll(cause error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for t := range b.held {
+	for _, t := range b.held.list {
 		t.lose(cause)
 	}
 }

@@ -195,7 +195,8 @@
 // others are free within seconds. Ticket.Start, called right before the
 // work, promotes the claim to the full lease and returns once the store
 // confirmed it (Ticket.Promote asks for it ahead of time, without waiting;
-// promotions asked for meanwhile share one round trip): a store that stalls
+// promotions asked for meanwhile share one round trip; ClaimKeys claims a
+// ClaimKey with Promote on the full lease at once): a store that stalls
 // for longer than the queued lease can then not let another owner take a
 // key whose work is running. A ticket whose commit reports ErrLeaseLost
 // (another owner took the key) has done its work: do not run it again;

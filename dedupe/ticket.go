@@ -16,24 +16,31 @@ type Ticket[V any] struct {
 	waiting sync.Mutex // one Await at a time
 
 	// Guarded by b.mu.
-	state    ticketState
-	err      error         // what Err returns
-	lead     *lead         // while this ticket holds or claims the key for the Batch
-	follows  *lead         // the holder this ticket waits for, in memory
-	deadline time.Time     // claim-first: the lease by the local clock, when to give up
-	promote  bool          // the work starts (Promote, Start, Context): renewals ask for the full lease
-	asked    bool          // promote was set since the last renewal round that sent it
-	promoted bool          // the store confirmed this owner's claim on the full lease
-	onLease  chan struct{} // made when Start waits; closed once promoted or lost
-	ttl      time.Duration // the other owner's remaining lease, when busy
-	lost     error         // why the lease was lost (or the Batch or store closed), if so
-	cancels  []*context.CancelCauseFunc
-	value    []byte        // the encoded value given to End
-	ended    bool          // End was called
-	endedAt  time.Time     // when End or Release was called
-	outcome  error         // of End or Release, once settled
-	settled  chan struct{} // closed when the outcome is known; made when someone waits
-	closing  bool          // released by Close
+	state     ticketState
+	err       error           // what Err returns
+	lead      *lead           // while this ticket holds or claims the key for the Batch
+	follows   *lead           // the holder this ticket waits for, in memory
+	deadline  time.Time       // claim-first: the lease by the local clock, when to give up
+	promote   bool            // the work starts (Promote, Start, Context): renewals ask for the full lease
+	asked     bool            // promote was set since the last renewal round that sent it
+	promoted  bool            // the store confirmed this owner's claim on the full lease
+	onLease   chan struct{}   // made when Start waits; closed once promoted or lost
+	ttl       time.Duration   // the other owner's remaining lease, when busy
+	lost      error           // why the lease was lost (or the Batch or store closed), if so
+	cancels   []*workContext  // of Context: cancelled by lose
+	value     []byte          // the encoded value given to End
+	ended     bool            // End was called
+	endedAt   time.Time       // when End or Release was called
+	outcome   error           // of End or Release, once settled
+	settled   chan struct{}   // closed when the outcome is known; made when someone waits
+	closing   bool            // released by Close
+	heldAt    int             // in b.held, see ticketSet
+	pendingAt int             // in b.pending
+	first     lead            // the first tenure's lead
+	tenures   int             // how often the ticket took the lead
+	ctxs      [1]*workContext // cancels' first backing array
+	firstCtx  workContext     // the first context Context returns
+	contexts  int             // how many Context made
 }
 
 type ticketState int
@@ -82,8 +89,9 @@ func (l *lead) end() {
 	}
 }
 
-func (b *Batch[V]) newTicket(key string, fp []byte) *Ticket[V] {
-	return &Ticket[V]{b: b, key: key, token: printedToken(b.newToken(), fp)}
+// initTicket makes t a new ticket of the Batch for key.
+func (b *Batch[V]) initTicket(t *Ticket[V], key string, fp []byte) {
+	t.b, t.key, t.token = b, key, printedToken(b.newToken(), fp)
 }
 
 // guard is the ticket's key under the Batch's options, for the guard's
@@ -125,7 +133,15 @@ func (t *Ticket[V]) Err() error {
 // expireIfLate loses the lease of a held ticket whose local deadline has
 // passed, without waiting for the heartbeat's next look. Caller holds b.mu.
 func (t *Ticket[V]) expireIfLate() {
-	if t.state == ticketOwned && t.lost == nil && t.b.fenced() && !time.Now().Before(t.deadline) {
+	if t.state == ticketOwned && t.lost == nil && t.b.fenced() {
+		t.expireBy(time.Now())
+	}
+}
+
+// expireBy is expireIfLate with the time read by the caller, for many
+// tickets at once. Caller holds b.mu.
+func (t *Ticket[V]) expireBy(now time.Time) {
+	if t.state == ticketOwned && t.lost == nil && t.b.fenced() && !now.Before(t.deadline) {
 		t.lose(ErrLeaseLost)
 	}
 }
@@ -139,37 +155,45 @@ func (t *Ticket[V]) expireIfLate() {
 // the store: call Start first, so that the work starts only once the store
 // holds the claim for the full lease. Call cancel when the work is done.
 func (t *Ticket[V]) Context(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(parent)
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
+	var ctx *workContext
+	if t.contexts++; t.contexts == 1 {
+		ctx = &t.firstCtx // most tickets make one context: no allocation
+	} else {
+		ctx = &workContext{}
+	}
+	ctx.parent = parent
 	t.expireIfLate()
 	if t.lost != nil {
-		cancel(t.lost)
-		return ctx, func() {}
+		ctx.end(t.lost)
+		return ctx, ctx.finish
 	}
 	if t.state == ticketOwned && !t.promote {
 		t.askPromotion()
 	}
-	entry := &cancel
-	t.cancels = append(t.cancels, entry)
-	return ctx, func() {
-		t.b.mu.Lock()
-		t.dropCancel(entry)
-		t.b.mu.Unlock()
-		cancel(context.Canceled)
-	}
+	t.addContext(ctx)
+	return ctx, ctx.finish
 }
 
-// dropCancel forgets one of the ticket's cancel functions. Caller holds b.mu.
-func (t *Ticket[V]) dropCancel(entry *context.CancelCauseFunc) {
-	for i, c := range t.cancels {
-		if c == entry {
-			last := len(t.cancels) - 1
-			t.cancels[i], t.cancels[last] = t.cancels[last], nil
-			t.cancels = t.cancels[:last]
-			return
+// addContext adds ctx to the contexts lose cancels, first dropping those
+// that ended if there are many (a caller that makes many contexts for one
+// ticket, each cancelled when done). Caller holds b.mu.
+func (t *Ticket[V]) addContext(ctx *workContext) {
+	if len(t.cancels) >= 8 && len(t.cancels) == cap(t.cancels) {
+		live := t.cancels[:0]
+		for _, c := range t.cancels {
+			if c.live() {
+				live = append(live, c)
+			}
 		}
+		clear(t.cancels[len(live):])
+		t.cancels = live
 	}
+	if t.cancels == nil {
+		t.cancels = t.ctxs[:0] // most tickets make one context: no allocation
+	}
+	t.cancels = append(t.cancels, ctx)
 }
 
 // End records value as the key's outcome and queues the commit (fenced by
@@ -207,7 +231,7 @@ func (t *Ticket[V]) Release() error {
 	}
 	t.err = ErrReleased
 	if t.b.cfg.keepClaimOnError || !t.b.fenced() {
-		delete(t.b.held, t)
+		t.b.held.remove(t)
 		t.endedAt = time.Now()
 		t.settle(ErrReleased)
 		return nil
@@ -241,8 +265,8 @@ func (t *Ticket[V]) release() {
 func (t *Ticket[V]) enqueue() {
 	b := t.b
 	t.endedAt = time.Now()
-	delete(b.held, t)
-	b.pending[t] = struct{}{}
+	b.held.remove(t)
+	b.pending.add(t)
 	b.queue = append(b.queue, t)
 	select {
 	case b.wake <- struct{}{}:
@@ -261,7 +285,7 @@ func (t *Ticket[V]) lose(cause error) {
 	t.lost = cause
 	t.wakeStart()
 	for _, c := range t.cancels {
-		(*c)(cause)
+		c.end(cause)
 	}
 	clear(t.cancels)
 	t.cancels = t.cancels[:0]
@@ -270,7 +294,11 @@ func (t *Ticket[V]) lose(cause error) {
 
 // takeLead makes the ticket the Batch's holder of its key. Caller holds b.mu.
 func (t *Ticket[V]) takeLead() {
-	t.lead = &lead{}
+	if t.tenures++; t.tenures == 1 {
+		t.lead = &t.first // most tickets lead once: no allocation
+	} else {
+		t.lead = &lead{}
+	}
 	t.b.leaders[t.key] = t
 	t.state = ticketClaiming
 }
@@ -308,22 +336,23 @@ func (t *Ticket[V]) checkLead() {
 }
 
 // applyClaim records the reply to this ticket's claim (or, optimistic, its
-// read), sent at sent. Caller holds b.mu.
-func (t *Ticket[V]) applyClaim(r OpResult, sent time.Time) {
+// read), sent at sent and received at now. Caller holds b.mu.
+func (t *Ticket[V]) applyClaim(r OpResult, sent, now time.Time) {
 	switch {
 	case r.Err != nil:
 		t.state, t.err = ticketFailed, t.guard().storeErr("claiming", r.Err)
 		t.unlead()
 	case r.OK || !t.b.fenced() && r.Current.State == Absent:
 		t.state, t.err = ticketOwned, nil
-		t.b.held[t] = struct{}{}
+		t.b.held.add(t)
 		if t.b.fenced() {
-			t.deadline = sent.Add(leaseSafety(t.b.queued))
-			if t.b.queued >= t.b.cfg.lease {
+			lease := t.b.leaseOf(t)
+			t.deadline = sent.Add(leaseSafety(lease))
+			if lease >= t.b.cfg.lease {
 				t.promote, t.asked = true, false
 				t.setPromoted() // claimed on the full lease already
 			}
-			t.expireIfLate() // a reply that came too late: lost at once
+			t.expireBy(now) // a reply that came too late: lost at once
 			t.b.rearm()
 		}
 	case r.Current.State == Committed:

@@ -125,7 +125,7 @@ func (t *Ticket[V]) claimOnce(ctx context.Context) (done bool, err error) {
 	res := t.b.exec(ctx, []Op{t.b.claimOp(t)})
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
-	t.applyClaim(res[0], sent)
+	t.applyClaim(res[0], sent, time.Now())
 	if t.state == ticketBusy {
 		return false, nil
 	}

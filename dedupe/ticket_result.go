@@ -88,7 +88,7 @@ func (t *Ticket[V]) awaitSettled() <-chan struct{} {
 func (t *Ticket[V]) settle(outcome error) {
 	t.outcome = outcome
 	t.state = ticketSettled
-	delete(t.b.pending, t)
+	t.b.pending.remove(t)
 	t.unlead()
 	if t.settled != nil {
 		close(t.settled)

@@ -142,6 +142,24 @@ var batchModeTests = map[string]func(*testing.T, Backend){
 		mustEnd(t, ticket, 1)
 		assertErr(t, ticket.Result(ctx), nil)
 	},
+	"PromotedClaimStartsWithoutARenewal": func(t *testing.T, b Backend) {
+		ctx, promoted, queued := testContext(t), key(t), key(t)
+		stalled := &mutedRenewals{Store: openStore(t, b)}
+		stalled.mute() // no renewal ever lands: only the claim can hold the full lease
+		owner := newBatch[int](t, stalled, dedupe.WithClaim(time.Minute), dedupe.WithQueuedLease(time.Second))
+		tickets := claimKeys(t, owner, dedupe.ClaimKey{Key: promoted, Promote: true}, dedupe.ClaimKey{Key: queued})
+		assertErr(t, tickets[0].Start(ctx), nil) // at once: claimed on the full lease
+		other := openStore(t, b)
+		if rec, err := other.Get(ctx, promoted); err != nil || rec.State != dedupe.Claimed || rec.TTL < 30*time.Second {
+			t.Fatalf("the key claimed promoted = %+v, %v; want claimed with most of the 1m lease left", rec, err)
+		}
+		if rec, err := other.Get(ctx, queued); err != nil || rec.State != dedupe.Claimed || rec.TTL > time.Second {
+			t.Fatalf("the key claimed queued = %+v, %v; want claimed with at most the 1s queued lease", rec, err)
+		}
+		mustEnd(t, tickets[0], 1)
+		assertErr(t, tickets[0].Result(ctx), nil)
+		mustRelease(t, tickets[1])
+	},
 	"StartWithoutTheStoreLosesTheLease": func(t *testing.T, b Backend) {
 		ctx, k := testContext(t), key(t)
 		stalled := &mutedRenewals{Store: openStore(t, b)}

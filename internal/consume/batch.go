@@ -57,12 +57,21 @@ func split[M, V any](chains []chain[M, V]) (ready, gated []chain[M, V]) {
 // with backoff until the store answers; false when the scope stopped first.
 // A claim slower than ClaimTimeout counts as a store failure.
 func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
-	var need []*job[M, V]
-	var keys []dedupe.ClaimKey
+	n := 0
 	for _, c := range chains {
+		n += len(c.jobs)
+	}
+	need, keys := make([]*job[M, V], 0, n), make([]dedupe.ClaimKey, 0, n)
+	for _, c := range chains {
+		ahead := 0 // the chain's jobs to run first: claimed promoted (see promoteAhead)
 		for _, j := range c.jobs {
-			if !j.done() && j.t == nil && j.key != "" && j.keyErr == nil && !e.transactional(j) {
-				need, keys = append(need, j), append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print})
+			if j.done() || j.ended() {
+				continue
+			}
+			ahead++
+			if j.t == nil && j.key != "" && j.keyErr == nil && !e.transactional(j) {
+				need = append(need, j)
+				keys = append(keys, dedupe.ClaimKey{Key: j.key, Fingerprint: j.print, Promote: ahead <= promoteAhead})
 			}
 		}
 	}
@@ -73,7 +82,7 @@ func (e *Engine[M, V]) claim(sc *scope, chains []chain[M, V]) bool {
 		e.countRoundTrips()
 		if err == nil {
 			for i, j := range need {
-				j.claimed(ts[i], ts[i].Err())
+				j.claimed(ts[i], ts[i].Err(), keys[i].Promote)
 			}
 			sc.fails = 0
 			return true

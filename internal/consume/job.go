@@ -15,6 +15,7 @@ type job[M, V any] struct {
 	keyErr  error            // the key is missing, invalid or reused, under KeyReject or KeyDeadLetter
 	t       ticket[V]        // the key's current ticket; nil when none is held
 	claim   error            // what t says: nil (held), *dedupe.ConflictError[V], dedupe.ErrInProgress, ...
+	promote bool             // t was claimed on the full lease (dedupe.ClaimKey.Promote): no promotion to ask for
 	ran     bool             // the handler succeeded: value is its outcome, and it never runs again
 	value   V                // what the handler ended with, committed again if its first commit failed
 	outcome consumer.Outcome // once done
@@ -33,9 +34,10 @@ const (
 func (j *job[M, V]) ended() bool { return j.state == jobEnded }
 func (j *job[M, V]) done() bool  { return j.state == jobDone }
 
-// claimed records a claim's ticket and what it found.
-func (j *job[M, V]) claimed(t ticket[V], claim error) {
-	j.state, j.t, j.claim = jobClaimed, t, claim
+// claimed records a claim's ticket and what it found, and whether the
+// claim was on the full lease.
+func (j *job[M, V]) claimed(t ticket[V], claim error, promoted bool) {
+	j.state, j.t, j.claim, j.promote = jobClaimed, t, claim, promoted
 }
 
 // reclaimed records what an Await of the job's ticket found (held,
@@ -48,7 +50,7 @@ func (j *job[M, V]) unclaim() {
 	if j.state != jobDone {
 		j.state = jobNew
 	}
-	j.t, j.claim = nil, nil
+	j.t, j.claim, j.promote = nil, nil, false
 }
 
 // invalid gives the job up as a job with an invalid key (a key reused for

@@ -24,11 +24,13 @@ type entry struct {
 
 func newOffsets() *offsets { return &offsets{position: -1} }
 
-// add records a fetched message; offsets must increase.
-func (o *offsets) add(offset int64) {
+// add records fetched messages, in one lock; offsets must increase.
+func (o *offsets) add(offsets ...int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.pending = append(o.pending, entry{offset: offset})
+	for _, off := range offsets {
+		o.pending = append(o.pending, entry{offset: off})
+	}
 }
 
 // done records that offset's outcome is final.

@@ -70,6 +70,7 @@ func (s *Session[M, V]) Partition(p Partition, start int64, next func(stop conte
 	r := newPartitionRun(s, o)
 	defer r.wait()
 	buf := make([]M, 0, batchSize)
+	var offs []int64
 	for r.slot() {
 		batch := next(s.stop, buf[:0])
 		if len(batch) == 0 {
@@ -77,9 +78,11 @@ func (s *Session[M, V]) Partition(p Partition, start int64, next func(stop conte
 			return
 		}
 		jobs := s.e.newJobs(batch)
+		offs = offs[:0]
 		for _, j := range jobs {
-			o.add(j.offset)
+			offs = append(offs, j.offset)
 		}
+		o.add(offs...)
 		r.run(jobs)
 	}
 }

@@ -77,11 +77,20 @@ func (s *settler[M, V]) drop(n int) {
 // apply records the outcome of j's commit. A commit whose outcome is unknown
 // sends the job back to be claimed again.
 func (s *settler[M, V]) apply(j *job[M, V], err error) {
+	if err == nil {
+		s.e.finish(s.sc, j, consumer.Processed)
+		return
+	}
+	s.applyErr(j, err)
+}
+
+// applyErr is apply for a commit that did not land as this owner's. (A
+// function of its own: the targets of errors.As escape, and cost an
+// allocation per call.)
+func (s *settler[M, V]) applyErr(j *job[M, V], err error) {
 	var conflict *dedupe.ConflictError[V]
 	var reused *dedupe.KeyReusedError
 	switch {
-	case err == nil:
-		s.e.finish(s.sc, j, consumer.Processed)
 	case errors.As(err, &reused) && s.e.cfg.InvalidKey == consumer.KeyProcess:
 		s.e.finish(s.sc, j, consumer.ProcessedWithoutKey) // optimistic: it ran, but another payload holds the key
 	case errors.As(err, &reused):

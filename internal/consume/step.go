@@ -26,8 +26,6 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 	if earlier != nil && errors.Is(j.claim, dedupe.ErrInProgress) {
 		e.awaitOwn(sc, s, j, earlier)
 	}
-	var conflict *dedupe.ConflictError[V]
-	var reused *dedupe.KeyReusedError
 	switch {
 	case j.t == nil:
 		return false, nil
@@ -35,6 +33,17 @@ func (e *Engine[M, V]) step(sc *scope, s *settler[M, V], j *job[M, V], earlier *
 		return e.ended(sc, s, j, j.value), nil
 	case j.claim == nil:
 		return e.execute(sc, s, j)
+	}
+	return e.notHeld(sc, s, j)
+}
+
+// notHeld takes a job whose claim found its key not free: committed
+// already, reused, in progress elsewhere, or failed. (A function of its
+// own: the targets of errors.As escape, and cost an allocation per call.)
+func (e *Engine[M, V]) notHeld(sc *scope, s *settler[M, V], j *job[M, V]) (bool, error) {
+	var conflict *dedupe.ConflictError[V]
+	var reused *dedupe.KeyReusedError
+	switch {
 	case errors.As(j.claim, &reused): // the key was reused for another payload: an invalid key
 		j.invalid(reused)
 		return e.invalidKey(sc, s, j)
