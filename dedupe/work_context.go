@@ -41,13 +41,13 @@ func (c *workContext) Err() error {
 	return c.child().Err()
 }
 
-// Value is parent's until the child was made, and the child's after:
-// context.Cause finds the child's cause through it, once Err made it.
+// Value is parent's until the context has ended or its child was made, and
+// the child's after: context.Cause finds the child's cause through it.
 func (c *workContext) Value(key any) any {
-	if m := c.made.Load(); m != nil {
-		return (*m).Value(key)
+	if !c.ended.Load() && c.made.Load() == nil {
+		return c.parent.Value(key)
 	}
-	return c.parent.Value(key)
+	return c.child().Value(key)
 }
 
 // child returns the child context, made (and cancelled, if the context has

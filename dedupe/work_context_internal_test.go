@@ -7,6 +7,19 @@ import (
 	"time"
 )
 
+// TestWorkContextCauseFirst checks that context.Cause, asked first after
+// the context ended (no Done or Err before), reports the end's cause.
+func TestWorkContextCauseFirst(t *testing.T) {
+	t.Parallel()
+	parent, cancelParent := context.WithCancelCause(context.Background())
+	defer cancelParent(nil)
+	c := &workContext{parent: parent}
+	c.end(ErrLeaseLost)
+	if got := context.Cause(c); got != ErrLeaseLost {
+		t.Errorf("Cause = %v, want %v", got, ErrLeaseLost)
+	}
+}
+
 // TestWorkContextActsAsWithCancelCause checks the context of
 // Ticket.Context against what a context.WithCancelCause child of the same
 // parent would report, whether or not Done was called before it ended.
