@@ -14,13 +14,13 @@ import (
 	idemqfranz "github.com/idemq/idemq/adapters/franz"
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
-	"github.com/idemq/idemq/dedupe/redisstore"
 )
 
 // TestConfigErrors proves that every Config a user could get wrong - the
-// adapter's fields and the franz-go options that would break its
+// adapter's own fields and the franz-go options that would break its
 // guarantees - is a *ConfigError naming the field at NewConsumer, matching
-// ErrInvalidConfig, before anything connects.
+// ErrInvalidConfig, before anything connects. The fields both adapters
+// share are kafkatest's Config scenarios (TestScenarios).
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
 	store := dedupe.NewMemoryStore()
@@ -69,24 +69,10 @@ func TestConfigErrors(t *testing.T) {
 		{"KeepControlRecords", "Client", opt(kgo.KeepControlRecords())},
 		{"ConsumePartitions", "Client", opt(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"t": {0: kgo.NewOffset()}}))},
 		{"SessionTimeout", "Client", opt(kgo.SessionTimeout(time.Millisecond))},
-		{"NoStore", "Store", func(c *idemqfranz.Config[string]) { c.Store = nil }},
-		{"NilRedisStore", "Store", func(c *idemqfranz.Config[string]) { c.Store = (*redisstore.Store)(nil) }},
-		{"NoHandle", "Handle", func(c *idemqfranz.Config[string]) { c.Handle = nil }},
-		{"DeadLetterPolicyWithoutClient", "InvalidKey", func(c *idemqfranz.Config[string]) { c.InvalidKey = consumer.KeyDeadLetter }},
 		{"DeadLetterTopicWithoutClient", "DeadLetterTopic", func(c *idemqfranz.Config[string]) { c.DeadLetterTopic = "dlt" }},
 		{"DeadLetterNoTopic", "DeadLetterTopic", deadLetter("")},
 		{"DeadLetterNoAcks", "DeadLetter", deadLetter("dlt", kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())},
 		{"DeadLetterTransactional", "DeadLetter", deadLetter("dlt", kgo.TransactionalID("tx"))},
-		{"UnknownPolicy", "InvalidKey", func(c *idemqfranz.Config[string]) { c.InvalidKey = 9 }},
-		{"UnknownOrdering", "Ordering", func(c *idemqfranz.Config[string]) { c.Ordering = -1 }},
-		{"NegativeAttempts", "Attempts", func(c *idemqfranz.Config[string]) { c.Attempts = -1 }},
-		{"NegativeMaxInFlight", "MaxInFlight", func(c *idemqfranz.Config[string]) { c.MaxInFlight = -4 }},
-		{"NegativeBatchSize", "BatchSize", func(c *idemqfranz.Config[string]) { c.BatchSize = -1 }},
-		{"NegativeCommitEvery", "CommitEvery", func(c *idemqfranz.Config[string]) { c.CommitEvery = -1 }},
-		{"NegativeCommitInterval", "CommitInterval", func(c *idemqfranz.Config[string]) { c.CommitInterval = -1 }},
-		{"NegativeDrainTimeout", "DrainTimeout", func(c *idemqfranz.Config[string]) { c.DrainTimeout = -1 }},
-		{"ShortLease", "Guard.Lease", func(c *idemqfranz.Config[string]) { c.Guard.Lease = time.Millisecond }},
-		{"NegativeBackoff", "Backoff", func(c *idemqfranz.Config[string]) { c.Backoff.Min = -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -105,19 +91,12 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	t.Run("ValidWithDefaults", func(t *testing.T) {
+	t.Run("ValidWithGroupOptions", func(t *testing.T) {
 		t.Parallel()
 		cfg := valid()
 		cfg.Client = append(cfg.Client, kgo.ConsumerGroup("g"), kgo.InstanceID("pod-1"), kgo.Balancers(kgo.CooperativeStickyBalancer()))
 		if _, err := idemqfranz.NewConsumer(cfg); err != nil {
 			t.Errorf("NewConsumer = %v, want nil", err)
-		}
-		p, err := idemqfranz.NewProcessor(idemqfranz.Config[string]{Store: store, Handle: valid().Handle})
-		if err != nil {
-			t.Fatalf("NewProcessor without Group = %v, want nil", err)
-		}
-		if err := p.Close(); err != nil {
-			t.Errorf("Processor.Close = %v", err)
 		}
 	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,9 +55,9 @@ func topic(t *testing.T, k testenv.KafkaBroker, partitions int) string {
 
 // clientOpts are the franz-go options of a test consumer: fast joins,
 // rebalances and polls on a single broker.
-func (e *env) clientOpts(extra ...kgo.Opt) []kgo.Opt {
+func clientOpts(k testenv.KafkaBroker, extra ...kgo.Opt) []kgo.Opt {
 	return append([]kgo.Opt{
-		kgo.SeedBrokers(e.k.Brokers...),
+		kgo.SeedBrokers(k.Brokers...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(100 * time.Millisecond),
 		kgo.SessionTimeout(6 * time.Second),
@@ -67,6 +65,8 @@ func (e *env) clientOpts(extra ...kgo.Opt) []kgo.Opt {
 		kgo.RebalanceTimeout(5 * time.Second),
 	}, extra...)
 }
+
+func (e *env) clientOpts(extra ...kgo.Opt) []kgo.Opt { return clientOpts(e.k, extra...) }
 
 // config returns a Config with fast test settings; the caller sets Handle.
 func (e *env) config() idemqfranz.Config[string] {
@@ -83,10 +83,11 @@ func (e *env) config() idemqfranz.Config[string] {
 	}
 }
 
-// producer returns a client that writes to the partition each record names.
-func (e *env) producer(t *testing.T) *kgo.Client {
+// producer returns a client that writes to the partition each record names,
+// closed at the end of the test.
+func producer(t *testing.T, k testenv.KafkaBroker) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func (e *env) produce(t *testing.T, rs ...*kgo.Record) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := e.producer(t).ProduceSync(ctx, rs...).FirstErr(); err != nil {
+	if err := producer(t, e.k).ProduceSync(ctx, rs...).FirstErr(); err != nil {
 		t.Fatalf("ProduceSync: %v", err)
 	}
 }
@@ -174,19 +175,11 @@ func (e *env) committed(t *testing.T) map[int]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	lag, err := kafkaadmin.Lag(ctx, e.admin, e.topic, e.group, e.parts)
+	offs, err := kafkaadmin.Committed(ctx, e.admin, e.topic, e.group, e.parts)
 	if err != nil {
-		t.Fatalf("Lag: %v", err)
+		t.Fatal(err)
 	}
-	ends, err := kafkaadmin.EndOffsets(ctx, e.admin, e.topic, e.parts)
-	if err != nil {
-		t.Fatalf("EndOffsets: %v", err)
-	}
-	out := map[int]int64{}
-	for p, end := range ends {
-		out[p] = end - lag[p]
-	}
-	return out
+	return offs
 }
 
 // lag is the group's total lag: records after the committed offsets.
@@ -217,36 +210,6 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// counts is a concurrency-safe multiset of strings.
-type counts struct {
-	mu sync.Mutex
-	m  map[string]int
-}
-
-func (c *counts) add(k string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]int{}
-	}
-	c.m[k]++
-	return c.m[k]
-}
-
-func (c *counts) get(k string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k]
-}
-
-func (c *counts) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
-
-func key(i int) string { return "key-" + strconv.Itoa(i) }
-
 func header(r *kgo.Record, name string) string {
 	for i := len(r.Headers) - 1; i >= 0; i-- {
 		if r.Headers[i].Key == name {
@@ -257,9 +220,9 @@ func header(r *kgo.Record, name string) string {
 }
 
 // read reads n records of topic from its start, failing after a minute.
-func (e *env) read(t *testing.T, topic string, n int) []*kgo.Record {
+func read(t *testing.T, k testenv.KafkaBroker, topic string, n int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...), kgo.ConsumeTopics(topic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -3,16 +3,15 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
-	"github.com/idemq/idemq/consumer"
 	"log/slog"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
+	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
@@ -21,7 +20,6 @@ import (
 // env is one test's Kafka topic, consumer group and Redis-backed store.
 type env struct {
 	k     testenv.KafkaBroker
-	redis testenv.RedisServer
 	store *redisstore.Store
 	topic string
 	group string
@@ -30,18 +28,13 @@ type env struct {
 
 func setup(t *testing.T, partitions int) *env {
 	t.Helper()
-	return setupOn(t, testenv.Redis(t), partitions)
-}
-
-func setupOn(t *testing.T, srv testenv.RedisServer, partitions int) *env {
-	t.Helper()
-	k := testenv.Kafka(t)
+	k, srv := testenv.Kafka(t), testenv.Redis(t)
 	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
 	if err != nil {
 		t.Fatalf("redisstore.New: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	return &env{k: k, redis: srv, store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
+	return &env{k: k, store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
 }
 
 // config returns a Config with fast test settings; the caller sets Handle.
@@ -216,34 +209,6 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// counts is a concurrency-safe multiset of strings.
-type counts struct {
-	mu sync.Mutex
-	m  map[string]int
-}
-
-func (c *counts) add(k string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]int{}
-	}
-	c.m[k]++
-	return c.m[k]
-}
-
-func (c *counts) get(k string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k]
-}
-
-func (c *counts) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
-
 func key(i int) string { return "key-" + strconv.Itoa(i) }
 
 // readAll reads n messages from partition 0 of topic, failing after a minute.
@@ -273,15 +238,13 @@ func header(m kafkago.Message, name string) string {
 	return ""
 }
 
-// stored returns the committed value of key in the store ("" if none).
-func (e *env) stored(t *testing.T, key string) string {
+var errBoom = errors.New("boom")
+
+func mustConsumer[V any](t *testing.T, cfg idemqkafka.Config[V]) *idemqkafka.Consumer[V] {
 	t.Helper()
-	rec, err := e.store.Get(context.Background(), key)
+	c, err := idemqkafka.NewConsumer(cfg)
 	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
+		t.Fatalf("NewConsumer: %v", err)
 	}
-	if rec.State != dedupe.Committed {
-		return ""
-	}
-	return string(rec.Value)
+	return c
 }

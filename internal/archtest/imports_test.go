@@ -73,3 +73,34 @@ func deps(t *testing.T, pkg string) []string {
 	}
 	return strings.Fields(string(out))
 }
+
+// The test-support packages: only tests import them (dedupe/dedupetest is
+// the users' conformance suite, for their tests).
+var testSupport = []string{module + "/internal/testenv", module + "/internal/testwait", module + "/internal/kafkatest", module + "/dedupe/dedupetest"}
+
+// TestOnlyTestsImportTestSupport: no package's non-test files import a
+// test-support package, except the test-support packages themselves.
+func TestOnlyTestsImportTestSupport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if slices.Contains(testSupport, fields[0]) {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if slices.Contains(testSupport, imp) {
+				t.Errorf("%s imports %s outside its tests", fields[0], imp)
+			}
+		}
+	}
+}
+
+// TestScenarioTableImportsNoAdapter: internal/kafkatest, the scenario table
+// both Kafka adapters pass, depends on neither of them, so that each reaches
+// it only through its own Driver.
+func TestScenarioTableImportsNoAdapter(t *testing.T) {
+	forbid(t, module+"/internal/kafkatest", []string{module + "/adapters/", "github.com/twmb/franz-go"})
+}

@@ -47,8 +47,9 @@ func TestCreateTopic(t *testing.T) {
 	}
 }
 
-// TestLag: a group that committed nothing lags by the end offsets; after a
-// commit on one partition, that partition lags by what follows the commit.
+// TestLag: a group that committed nothing lags by the end offsets and has
+// no committed offset (-1); after a commit on one partition, that partition
+// lags by what follows the commit, and Committed returns it.
 func TestLag(t *testing.T) {
 	k := testenv.Kafka(t)
 	c := k.Client(t)
@@ -69,6 +70,10 @@ func TestLag(t *testing.T) {
 	if got, want := lag, map[int]int64{0: 3, 1: 0}; !maps.Equal(got, want) {
 		t.Fatalf("lag before any commit: got %v, want %v", got, want)
 	}
+	committed, err := kafkaadmin.Committed(ctx, c, topic, group, 2)
+	if got, want := committed, map[int]int64{0: -1, 1: -1}; err != nil || !maps.Equal(got, want) {
+		t.Fatalf("Committed before any commit = %v, %v; want %v", got, err, want)
+	}
 	res, err := c.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: group, GenerationID: -1,
 		Topics: map[string][]kafkago.OffsetCommit{topic: {{Partition: 0, Offset: 2}}}})
 	if err == nil {
@@ -82,6 +87,10 @@ func TestLag(t *testing.T) {
 	}
 	if got, want := lag, map[int]int64{0: 1, 1: 0}; !maps.Equal(got, want) {
 		t.Fatalf("lag after committing offset 2: got %v, want %v", got, want)
+	}
+	committed, err = kafkaadmin.Committed(ctx, c, topic, group, 2)
+	if got, want := committed, map[int]int64{0: 2, 1: -1}; err != nil || !maps.Equal(got, want) {
+		t.Fatalf("Committed after committing offset 2 = %v, %v; want %v", got, err, want)
 	}
 }
 

@@ -25,6 +25,30 @@ func lagOnce(ctx context.Context, c *kafkago.Client, topic, group string, partit
 	if err != nil {
 		return nil, err
 	}
+	committed, err := committedOnce(ctx, c, topic, group, partitions)
+	if err != nil {
+		return nil, err
+	}
+	lag := make(map[int]int64, partitions)
+	for p, end := range ends {
+		lag[p] = end - max(committed[p], 0)
+	}
+	return lag, nil
+}
+
+// Committed returns, for each partition of topic, the offset group has
+// committed there (-1: none). A temporary broker error is retried until
+// ctx ends.
+func Committed(ctx context.Context, c *kafkago.Client, topic, group string, partitions int) (map[int]int64, error) {
+	var offs map[int]int64
+	err := retryTemporary(ctx, func() (err error) {
+		offs, err = committedOnce(ctx, c, topic, group, partitions)
+		return err
+	})
+	return offs, err
+}
+
+func committedOnce(ctx context.Context, c *kafkago.Client, topic, group string, partitions int) (map[int]int64, error) {
 	ids := make([]int, partitions)
 	for p := range ids {
 		ids[p] = p
@@ -36,14 +60,14 @@ func lagOnce(ctx context.Context, c *kafkago.Client, topic, group string, partit
 	if err != nil {
 		return nil, fmt.Errorf("kafkaadmin: fetching the offsets of group %s: %w", group, err)
 	}
-	lag := make(map[int]int64, partitions)
-	for p, end := range ends {
-		lag[p] = end
+	offs := make(map[int]int64, partitions)
+	for p := range partitions {
+		offs[p] = -1
 	}
 	for _, p := range res.Topics[topic] {
-		lag[p.Partition] = ends[p.Partition] - max(p.CommittedOffset, 0)
+		offs[p.Partition] = p.CommittedOffset
 	}
-	return lag, nil
+	return offs, nil
 }
 
 // EndOffsets returns the end offset (the offset the next message will get)

@@ -12,6 +12,7 @@
 //	IDEMQ_VALKEY_REPLICA_ADDR  host:port of a replica of IDEMQ_VALKEY_ADDR
 //	IDEMQ_KAFKA_BROKERS        comma-separated Kafka bootstrap addresses
 //	IDEMQ_REQUIRE_SERVICES=1   a missing service fails the test instead of skipping it
+//	IDEMQ_TEST_NAME_PREFIX     starts every topic, group and key prefix the helpers make (optional)
 //
 // When a variable is unset and a Docker engine answers, Redis and Kafka are
 // started once per test binary with testcontainers-go (there is no container

@@ -1,4 +1,4 @@
-package idemqkafka_test
+package kafkatest
 
 import (
 	"io"
