@@ -125,8 +125,31 @@ type chanSubscriber struct {
 
 func newChanSubscriber() *chanSubscriber { return &chanSubscriber{ch: make(chan *wmessage.Message)} }
 
-func (s *chanSubscriber) Subscribe(context.Context, string) (<-chan *wmessage.Message, error) {
-	return s.ch, nil
+// Subscribe returns a channel that, as Watermill's Subscriber contract
+// says, is closed when ctx is cancelled or the subscriber closed: the
+// router's Close may cancel ctx without closing the subscriber, and then
+// waits for the channel to close.
+func (s *chanSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *wmessage.Message, error) {
+	out := make(chan *wmessage.Message)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case m, ok := <-s.ch:
+				if !ok {
+					return
+				}
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 func (s *chanSubscriber) Close() error {
