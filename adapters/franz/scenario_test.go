@@ -3,13 +3,13 @@ package idemqfranz_test
 import (
 	"context"
 	"errors"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	idemqfranz "github.com/idemq/idemq/adapters/franz"
+	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
@@ -47,13 +47,27 @@ func (d driver) NewConsumer(t *testing.T, cfg kafkatest.Config) (kafkatest.Consu
 	return scenarioConsumer{c}, err
 }
 
-func (d driver) NewProcessor(t *testing.T, cfg kafkatest.Config) (io.Closer, error) {
+func (d driver) NewProcessor(t *testing.T, cfg kafkatest.Config) (kafkatest.Processor, error) {
 	p, err := idemqfranz.NewProcessor(d.config(t, cfg))
 	if p == nil {
 		return nil, err
 	}
-	return p, err
+	return scenarioProcessor{p}, err
 }
+
+// scenarioProcessor is a Processor on franz-go records.
+type scenarioProcessor struct{ p *idemqfranz.Processor[string] }
+
+func (s scenarioProcessor) Process(ctx context.Context, m kafkatest.Message) (consumer.Outcome, error) {
+	r := &kgo.Record{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset, Key: m.Key, Value: m.Value}
+	for _, h := range m.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return s.p.Process(ctx, r)
+}
+
+func (s scenarioProcessor) Stats() kafkatest.Stats { return stats(s.p.Stats()) }
+func (s scenarioProcessor) Close() error           { return s.p.Close() }
 
 // config translates cfg, on the fast client options of clientOpts.
 func (d driver) config(t *testing.T, cfg kafkatest.Config) idemqfranz.Config[string] {
@@ -133,8 +147,10 @@ func (m scenarioConsumer) Assigned() int {
 	return int(s.PartitionsAssigned - s.PartitionsRevoked - s.PartitionsLost)
 }
 
-func (m scenarioConsumer) Stats() kafkatest.Stats {
-	s := m.c.Stats()
+func (m scenarioConsumer) Stats() kafkatest.Stats { return stats(m.c.Stats()) }
+
+// stats translates s.
+func stats(s idemqfranz.Stats) kafkatest.Stats {
 	return kafkatest.Stats{
 		Processed: s.Processed, Duplicates: s.Duplicates, InFlightConflicts: s.InFlightConflicts, Retries: s.Retries,
 		DeadLettered: s.DeadLettered, DeadLetterErrors: s.DeadLetterErrors, OffsetCommits: s.OffsetCommits,

@@ -3,7 +3,6 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
+	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
@@ -61,13 +61,27 @@ func (d *driver) NewConsumer(t *testing.T, cfg kafkatest.Config) (kafkatest.Cons
 	return m, err
 }
 
-func (d *driver) NewProcessor(t *testing.T, cfg kafkatest.Config) (io.Closer, error) {
+func (d *driver) NewProcessor(t *testing.T, cfg kafkatest.Config) (kafkatest.Processor, error) {
 	p, err := idemqkafka.NewProcessor(d.config(t, cfg))
 	if p == nil {
 		return nil, err
 	}
-	return p, err
+	return scenarioProcessor{p}, err
 }
+
+// scenarioProcessor is a Processor on kafka-go messages.
+type scenarioProcessor struct{ p *idemqkafka.Processor[string] }
+
+func (s scenarioProcessor) Process(ctx context.Context, m kafkatest.Message) (consumer.Outcome, error) {
+	km := kafkago.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value}
+	for _, h := range m.Headers {
+		km.Headers = append(km.Headers, kafkago.Header{Key: h.Key, Value: h.Value})
+	}
+	return s.p.Process(ctx, km)
+}
+
+func (s scenarioProcessor) Stats() kafkatest.Stats { return stats(s.p.Stats(), 0) }
+func (s scenarioProcessor) Close() error           { return s.p.Close() }
 
 // config translates cfg, on the test broker's fast ReaderConfig.
 func (d *driver) config(t *testing.T, cfg kafkatest.Config) idemqkafka.Config[string] {
@@ -158,12 +172,14 @@ type scenarioConsumer struct {
 func (m *scenarioConsumer) Run(ctx context.Context) error { return m.c.Run(ctx) }
 func (m *scenarioConsumer) Assigned() int                 { return int(m.now.Load()) }
 
-func (m *scenarioConsumer) Stats() kafkatest.Stats {
-	s := m.c.Stats()
+func (m *scenarioConsumer) Stats() kafkatest.Stats { return stats(m.c.Stats(), m.total.Load()) }
+
+// stats translates s, with assignments counted by the driver.
+func stats(s idemqkafka.Stats, assignments int64) kafkatest.Stats {
 	return kafkatest.Stats{
 		Processed: s.Processed, Duplicates: s.Duplicates, InFlightConflicts: s.InFlightConflicts, Retries: s.Retries,
 		DeadLettered: s.DeadLettered, DeadLetterErrors: s.DeadLetterErrors, OffsetCommits: s.OffsetCommits,
-		GuardRoundTrips: s.GuardRoundTrips, StoreErrors: s.StoreErrors, Assignments: m.total.Load(),
+		GuardRoundTrips: s.GuardRoundTrips, StoreErrors: s.StoreErrors, Assignments: assignments,
 	}
 }
 

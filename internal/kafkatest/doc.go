@@ -24,6 +24,9 @@
 //   - Faults: Redis unreachable, a lease lost, a commit unknown; Redis
 //     paused for writes mid-stream; a member SIGKILLed mid-stream.
 //   - Config: the shared fields' config errors.
+//   - Processor: the single-message Processor's outcomes: processed then
+//     duplicate, a failure that commits nothing, one key at once, no key,
+//     a cancelled ctx.
 //
 // The SIGKILL scenario re-executes the test binary as a member of the
 // group: Run recognises the child by its environment and runs the member

@@ -2,7 +2,6 @@ package kafkatest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -22,7 +21,7 @@ type Driver interface {
 	NewConsumer(t *testing.T, cfg Config) (Consumer, error)
 	// NewProcessor returns the adapter's Processor for cfg, or nil and the
 	// adapter's error; the caller closes it.
-	NewProcessor(t *testing.T, cfg Config) (io.Closer, error)
+	NewProcessor(t *testing.T, cfg Config) (Processor, error)
 	// Produce writes msgs to topic, each to its Partition, in order, and
 	// returns once the broker has acknowledged them all.
 	Produce(t *testing.T, topic string, msgs ...Message)
@@ -68,6 +67,15 @@ type Consumer interface {
 	Stats() Stats
 	// Assigned is how many partitions the member holds now.
 	Assigned() int
+}
+
+// Processor is an adapter's Processor, made by Driver.NewProcessor.
+type Processor interface {
+	// Process takes m to a final outcome, or returns why it has none.
+	Process(ctx context.Context, m Message) (consumer.Outcome, error)
+	// Stats are the adapter's counters (Assignments and OffsetCommits 0).
+	Stats() Stats
+	Close() error
 }
 
 // Stats are the counters both adapters keep, as in their Stats.

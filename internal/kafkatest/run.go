@@ -20,6 +20,7 @@ var groups = []struct {
 	{"Rebalance", rebalanceScenarios},
 	{"Faults", faultScenarios},
 	{"Config", configScenarios},
+	{"Processor", processorScenarios},
 }
 
 // Run runs every scenario against d, as parallel subtests
