@@ -15,6 +15,7 @@ import (
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/kafkaadmin"
+	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -170,46 +171,6 @@ func mustConsumer[V any](t *testing.T, cfg idemqfranz.Config[V]) *idemqfranz.Con
 	return c
 }
 
-// committed returns the group's committed offset of each partition (-1: none).
-func (e *env) committed(t *testing.T) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := kafkaadmin.Committed(ctx, e.admin, e.topic, e.group, e.parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return offs
-}
-
-// lag is the group's total lag: records after the committed offsets.
-func (e *env) lag(t *testing.T) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lag, err := kafkaadmin.Lag(ctx, e.admin, e.topic, e.group, e.parts)
-	if err != nil {
-		t.Fatalf("Lag: %v", err)
-	}
-	var n int64
-	for _, l := range lag {
-		n += l
-	}
-	return n
-}
-
-// eventually polls cond every 20ms until it holds, or fails the test after d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func header(r *kgo.Record, name string) string {
 	for i := len(r.Headers) - 1; i >= 0; i-- {
 		if r.Headers[i].Key == name {
@@ -240,3 +201,11 @@ func read(t *testing.T, k testenv.KafkaBroker, topic string, n int) []*kgo.Recor
 	}
 	return out
 }
+
+// committed returns the group's committed offset of each partition (-1: none).
+func (e *env) committed(t *testing.T) map[int]int64 {
+	return kafkatest.Committed(t, e.admin, e.topic, e.group, e.parts)
+}
+
+// lag is the group's total lag: records after the committed offsets.
+func (e *env) lag(t *testing.T) int64 { return kafkatest.Lag(t, e.admin, e.topic, e.group, e.parts) }

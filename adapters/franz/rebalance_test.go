@@ -15,6 +15,7 @@ import (
 
 	idemqfranz "github.com/idemq/idemq/adapters/franz"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -144,7 +145,7 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 		}
 	})
 	start(t, ca)
-	eventually(t, time.Minute, "A's first records committed on every partition", func() bool {
+	kafkatest.Eventually(t, time.Minute, "A's first records committed on every partition", func() bool {
 		c := e.committed(t)
 		return c[0] == 20 && c[1] == 20 && c[2] == 20 && c[3] == 20
 	})
@@ -158,7 +159,7 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 	cfgB.Handle = b.handle(nil)
 	cb := mustConsumer(t, cfgB)
 	start(t, cb)
-	eventually(t, time.Minute, "B running its partitions' held records", func() bool {
+	kafkatest.Eventually(t, time.Minute, "B running its partitions' held records", func() bool {
 		return cb.Stats().Processed == 2
 	})
 	bReady.Store(true)
@@ -175,7 +176,7 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 		}
 	}
 	close(release)
-	eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+	kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
 	for p := range int32(4) {
 		_, moved := cancelled[p]
 		if off, ok := kept.Load(p); moved == ok || ok && off.(int64) != 21 {
@@ -210,17 +211,17 @@ func TestStaticMembership(t *testing.T) {
 	id := testenv.Name(t)
 	ca, cc := static(a, "a-"+id), static(c, "c-"+id)
 	ra := start(t, ca)
-	eventually(t, time.Minute, "A assigned", func() bool { return ca.Stats().PartitionsAssigned == 4 })
+	kafkatest.Eventually(t, time.Minute, "A assigned", func() bool { return ca.Stats().PartitionsAssigned == 4 })
 	start(t, cc)
-	eventually(t, time.Minute, "C assigned its share", func() bool { return cc.Stats().PartitionsAssigned == 2 })
-	eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+	kafkatest.Eventually(t, time.Minute, "C assigned its share", func() bool { return cc.Stats().PartitionsAssigned == 2 })
+	kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
 	if err := ra.stop(t); err != nil {
 		t.Fatalf("A's Run = %v", err)
 	}
 	keys = append(keys, e.produceRound(t, "r2", 20, false)...)
 	ca2 := static(a2, "a-"+id)
 	start(t, ca2)
-	eventually(t, time.Minute, "lag 0 after A's restart", func() bool { return e.lag(t) == 0 })
+	kafkatest.Eventually(t, time.Minute, "lag 0 after A's restart", func() bool { return e.lag(t) == 0 })
 
 	if s := cc.Stats(); s.PartitionsAssigned != 2 || s.PartitionsRevoked != 0 {
 		t.Errorf("C's Stats = %+v, want 2 assigned and none revoked: A's restart must not rebalance", s)

@@ -13,6 +13,7 @@ import (
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/kafkatest"
 )
 
 // TestDeadLetterFailures proves that a dead letter is never dropped and
@@ -55,8 +56,8 @@ func TestDeadLetterFailures(t *testing.T) {
 		w.Transport = transport
 		w.MaxAttempts = 1
 		c, _ := failing(t, e, w, bad("v"))
-		got := e.readAll(t, dlt, 1)[0]
-		eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+		got := readAll(t, e.k, dlt, 1)[0]
+		kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
 		if header(got, idemqkafka.HeaderIdempotencyKey) != "k1" {
 			t.Errorf("dead letter = %+v, want the bad message", got)
 		}
@@ -103,7 +104,7 @@ func TestDeadLetterFailures(t *testing.T) {
 		m.Key = []byte("k")
 		e.produce(t, m)
 		start(t, c)
-		got := e.readAll(t, dlt, 1)[0]
+		got := readAll(t, e.k, dlt, 1)[0]
 		if h := header(got, idemqkafka.HeaderError); len(h) == 0 || len(h) > idemqkafka.MaxErrorHeader || !strings.HasSuffix(h, "...") {
 			t.Errorf("error header of %d bytes, want a cut of at most %d ending in ...", len(h), idemqkafka.MaxErrorHeader)
 		}

@@ -14,12 +14,14 @@ import (
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/dedupe/redisstore"
+	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
 // env is one test's Kafka topic, consumer group and Redis-backed store.
 type env struct {
 	k     testenv.KafkaBroker
+	admin *kafkago.Client // offsets and lag
 	store *redisstore.Store
 	topic string
 	group string
@@ -34,7 +36,7 @@ func setup(t *testing.T, partitions int) *env {
 		t.Fatalf("redisstore.New: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	return &env{k: k, store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
+	return &env{k: k, admin: k.Client(t), store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
 }
 
 // config returns a Config with fast test settings; the caller sets Handle.
@@ -127,94 +129,13 @@ func (r *running) wait(t *testing.T, d time.Duration) error {
 	}
 }
 
-// committed returns the group's committed offset of each partition (-1: none).
-func (e *env) committed(t *testing.T) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	parts := make([]int, e.parts)
-	for i := range parts {
-		parts[i] = i
-	}
-	client := e.k.Client(t)
-	var res *kafkago.OffsetFetchResponse
-	for {
-		var err error
-		res, err = client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: e.group, Topics: map[string][]int{e.topic: parts}})
-		if err == nil {
-			err = res.Error
-		}
-		var kerr kafkago.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &kerr) && kerr.Temporary() && ctx.Err() == nil:
-			time.Sleep(50 * time.Millisecond) // a fresh broker's group coordinator is still loading
-			continue
-		default:
-			t.Fatalf("OffsetFetch: %v", err)
-		}
-		break
-	}
-	out := map[int]int64{}
-	for _, p := range res.Topics[e.topic] {
-		out[p.Partition] = p.CommittedOffset
-	}
-	return out
-}
-
-// ends returns the end offset (the next offset to be written) of each partition.
-func (e *env) ends(t *testing.T) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	reqs := make([]kafkago.OffsetRequest, e.parts)
-	for i := range reqs {
-		reqs[i] = kafkago.LastOffsetOf(i)
-	}
-	res, err := e.k.Client(t).ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{e.topic: reqs}})
-	if err != nil {
-		t.Fatalf("ListOffsets: %v", err)
-	}
-	out := map[int]int64{}
-	for _, p := range res.Topics[e.topic] {
-		out[p.Partition] = p.LastOffset
-	}
-	return out
-}
-
-// lag is the group's total lag: messages after the committed offsets.
-func (e *env) lag(t *testing.T) int64 {
-	t.Helper()
-	committed, ends := e.committed(t), e.ends(t)
-	var lag int64
-	for p, end := range ends {
-		c := committed[p]
-		if c < 0 {
-			c = 0
-		}
-		lag += end - c
-	}
-	return lag
-}
-
-// eventually polls cond every 20ms until it holds, or fails the test after d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func key(i int) string { return "key-" + strconv.Itoa(i) }
 
-// readAll reads n messages from partition 0 of topic, failing after a minute.
-func (e *env) readAll(t *testing.T, topic string, n int) []kafkago.Message {
+// readAll reads n messages from partition 0 of topic with a Reader outside
+// any group, failing after a minute.
+func readAll(t *testing.T, k testenv.KafkaBroker, topic string, n int) []kafkago.Message {
 	t.Helper()
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: e.k.Brokers, Topic: topic, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1})
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: k.Brokers, Topic: topic, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -248,3 +169,11 @@ func mustConsumer[V any](t *testing.T, cfg idemqkafka.Config[V]) *idemqkafka.Con
 	}
 	return c
 }
+
+// committed returns the group's committed offset of each partition (-1: none).
+func (e *env) committed(t *testing.T) map[int]int64 {
+	return kafkatest.Committed(t, e.admin, e.topic, e.group, e.parts)
+}
+
+// lag is the group's total lag: messages after the committed offsets.
+func (e *env) lag(t *testing.T) int64 { return kafkatest.Lag(t, e.admin, e.topic, e.group, e.parts) }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/kafkatest"
 )
 
 // TestMetrics proves behaviour 8: every counter of Stats is exported through
@@ -48,7 +49,7 @@ func TestMetrics(t *testing.T) {
 	e.produce(t, msgs...)
 	c := mustConsumer(t, cfg)
 	r := start(t, c)
-	eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+	kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}

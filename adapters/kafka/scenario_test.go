@@ -140,16 +140,8 @@ func (d *driver) Produce(t *testing.T, topic string, msgs ...kafkatest.Message) 
 // Read reads partition 0 of topic with a Reader outside any group.
 func (d *driver) Read(t *testing.T, topic string, n int) []kafkatest.Message {
 	t.Helper()
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.k.Brokers, Topic: topic, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1})
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	out := make([]kafkatest.Message, 0, n)
-	for len(out) < n {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			t.Fatalf("reading %s after %d of %d messages: %v", topic, len(out), n, err)
-		}
+	for _, m := range readAll(t, d.k, topic, n) {
 		out = append(out, message(m))
 	}
 	return out

@@ -211,23 +211,37 @@ func (r *running) wait(t *testing.T, d time.Duration) error {
 // none).
 func (e *env) committed(t *testing.T) map[int]int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := kafkaadmin.Committed(ctx, e.admin, e.topic, e.group, e.parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return offs
+	return Committed(t, e.admin, e.topic, e.group, e.parts)
 }
 
 // lag is the group's total lag: messages after the committed offsets.
 func (e *env) lag(t *testing.T) int64 {
 	t.Helper()
+	return Lag(t, e.admin, e.topic, e.group, e.parts)
+}
+
+// Committed returns group's committed offset of each of topic's first parts
+// partitions (-1: none), failing t after 10s.
+func Committed(t testing.TB, admin *kafkago.Client, topic, group string, parts int) map[int]int64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	lag, err := kafkaadmin.Lag(ctx, e.admin, e.topic, e.group, e.parts)
+	offs, err := kafkaadmin.Committed(ctx, admin, topic, group, parts)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("kafkaadmin.Committed: %v", err)
+	}
+	return offs
+}
+
+// Lag returns group's total lag on topic's first parts partitions: messages
+// after the committed offsets. It fails t after 10s.
+func Lag(t testing.TB, admin *kafkago.Client, topic, group string, parts int) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lag, err := kafkaadmin.Lag(ctx, admin, topic, group, parts)
+	if err != nil {
+		t.Fatalf("kafkaadmin.Lag: %v", err)
 	}
 	var n int64
 	for _, l := range lag {
@@ -239,7 +253,7 @@ func (e *env) lag(t *testing.T) int64 {
 // lagZero waits until the group's lag is 0, failing the test after d.
 func (e *env) lagZero(t *testing.T, d time.Duration) {
 	t.Helper()
-	eventually(t, d, "lag 0", func() bool { return e.lag(t) == 0 })
+	Eventually(t, d, "lag 0", func() bool { return e.lag(t) == 0 })
 }
 
 // stored returns the committed value of key in the store ("" if none).
@@ -255,9 +269,9 @@ func (e *env) stored(t *testing.T, key string) string {
 	return string(rec.Value)
 }
 
-// eventually polls cond every 20ms until it holds, or fails the test after
-// d: for a state that no signal announces (offsets, lag, counters).
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+// Eventually polls cond every 20ms until it holds, or fails t after d: for
+// a state that no signal announces (offsets, lag, counters).
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

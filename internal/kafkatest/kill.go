@@ -55,7 +55,7 @@ func sigkill(t *testing.T, d Driver) {
 
 	survivor := e.start(t, spec.config(e.store, effects, survivorName, nil))
 	child := startChild(t, spec)
-	eventually(t, time.Minute, "the child holding half the partitions", func() bool { return survivor.Assigned() == parts/2 })
+	Eventually(t, time.Minute, "the child holding half the partitions", func() bool { return survivor.Assigned() == parts/2 })
 	msgs := orderMessages(keys, resent, parts)
 	e.produce(t, msgs...)
 

@@ -149,7 +149,7 @@ func oneKeyOnTwoPartitions(t *testing.T, d Driver) {
 	c := e.start(t, cfg)
 	e.produce(t, msg(0, "same", "a"), msg(1, "same", "b"))
 	testwait.Recv(t, running, "the first copy running")
-	eventually(t, time.Minute, "the second copy waiting for the claim", func() bool { return c.Stats().InFlightConflicts > 0 })
+	Eventually(t, time.Minute, "the second copy waiting for the claim", func() bool { return c.Stats().InFlightConflicts > 0 })
 	close(release)
 	e.lagZero(t, time.Minute)
 	if n := runs.Load(); n != 1 {
@@ -186,8 +186,8 @@ func commitsContiguousPrefix(t *testing.T, d Driver) {
 	}
 	e.produce(t, msgs...)
 	e.start(t, cfg)
-	eventually(t, time.Minute, "9 messages handled", func() bool { return handled.len() == 9 })
-	eventually(t, time.Minute, "the prefix committed", func() bool { return e.committed(t)[0] == 3 })
+	Eventually(t, time.Minute, "9 messages handled", func() bool { return handled.len() == 9 })
+	Eventually(t, time.Minute, "the prefix committed", func() bool { return e.committed(t)[0] == 3 })
 	time.Sleep(3 * cfg.CommitInterval) // not a synchronisation: time for a wrong commit to show
 	if got := e.committed(t)[0]; got != 3 {
 		t.Fatalf("committed offset = %d while offset 3 runs, want 3", got)

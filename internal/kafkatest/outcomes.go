@@ -57,7 +57,7 @@ func processedOn(t *testing.T, e *env) {
 	}
 	e.produce(t, msgs...)
 	c := e.start(t, cfg)
-	eventually(t, time.Minute, "every fresh key handled", func() bool { return handled.len() == unique })
+	Eventually(t, time.Minute, "every fresh key handled", func() bool { return handled.len() == unique })
 	msgs = msgs[:0]
 	for i := range dups {
 		msgs = append(msgs, msg((i+1)%4, key(i), "again-"+key(i)))
@@ -165,7 +165,7 @@ func txStoreEffectsOnce(t *testing.T, d Driver) {
 	}
 	e.produce(t, msgs...)
 	c := e.start(t, cfg)
-	eventually(t, time.Minute, "every fresh key handled", func() bool { return c.Stats().Processed == unique })
+	Eventually(t, time.Minute, "every fresh key handled", func() bool { return c.Stats().Processed == unique })
 	msgs = msgs[:0]
 	for i := range dups {
 		msgs = append(msgs, msg((i+1)%4, key(i), "again-"+key(i)))
@@ -229,8 +229,8 @@ func commitBatching(t *testing.T, d Driver) {
 	}
 	e.produce(t, msgs...)
 	r := e.start(t, cfg)
-	eventually(t, time.Minute, "a commit after 100 messages", func() bool { return e.committed(t)[0] >= 100 })
-	eventually(t, time.Minute, "every message handled", func() bool { return handled.len() == 250 })
+	Eventually(t, time.Minute, "a commit after 100 messages", func() bool { return e.committed(t)[0] >= 100 })
+	Eventually(t, time.Minute, "every message handled", func() bool { return handled.len() == 250 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func redisPaused(t *testing.T, d Driver) {
 		members[i] = e.start(t, cfg)
 	}
 	t.Cleanup(release) // runs before the members stop: a handler may wait for it
-	eventually(t, time.Minute, "both members holding every partition", func() bool {
+	Eventually(t, time.Minute, "both members holding every partition", func() bool {
 		return members[0].Assigned() > 0 && members[1].Assigned() > 0 && members[0].Assigned()+members[1].Assigned() == parts
 	})
 

@@ -58,7 +58,7 @@ func rebalanceCancelsHandlers(t *testing.T, d Driver) {
 	testwait.Recv(t, held, "a first handler held")
 	testwait.Recv(t, held, "a second handler held")
 	b := e.start(t, cfg)
-	eventually(t, time.Minute, "the joining member running a moved key", func() bool { return b.Stats().Processed >= 1 })
+	Eventually(t, time.Minute, "the joining member running a moved key", func() bool { return b.Stats().Processed >= 1 })
 	moved := 0
 	causes.Range(func(k, cause any) bool {
 		moved++
@@ -212,11 +212,11 @@ func (s *rebalance) run(t *testing.T, abrupt bool) {
 	}
 	c1 := s.e.start(t, s.config(mid, drain))
 	c2 := s.e.start(t, s.config(nil, 10*time.Second))
-	eventually(t, 2*time.Minute, "a quarter of the effects", func() bool { return s.effects.Load() >= uniqueKeys/4 })
+	Eventually(t, 2*time.Minute, "a quarter of the effects", func() bool { return s.effects.Load() >= uniqueKeys/4 })
 	c3 := s.e.start(t, s.config(nil, 10*time.Second))
 	s.e.produce(t, s.msgs[third:2*third]...)
-	eventually(t, 2*time.Minute, "half of the effects", func() bool { return s.effects.Load() >= uniqueKeys/2 })
-	eventually(t, time.Minute, "the third member assigned partitions", func() bool { return c3.Stats().Assignments > 0 })
+	Eventually(t, 2*time.Minute, "half of the effects", func() bool { return s.effects.Load() >= uniqueKeys/2 })
+	Eventually(t, time.Minute, "the third member assigned partitions", func() bool { return c3.Stats().Assignments > 0 })
 	last := s.msgs[2*third:]
 	if abrupt {
 		s.e.produce(t, last...) // c1 must have messages to be in a handler
@@ -231,7 +231,7 @@ func (s *rebalance) run(t *testing.T, abrupt bool) {
 	}
 	s.e.produce(t, last...)
 	s.e.lagZero(t, 3*time.Minute)
-	eventually(t, time.Minute, "the two members left holding every partition", func() bool {
+	Eventually(t, time.Minute, "the two members left holding every partition", func() bool {
 		return c2.Assigned()+c3.Assigned() == rebalanceParts
 	})
 	s.checkEffects(t)

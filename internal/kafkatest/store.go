@@ -57,7 +57,7 @@ func redisDown(t *testing.T, d Driver) {
 	}
 	c := e.start(t, cfg)
 	e.produce(t, msg(0, "k0", "v0"))
-	eventually(t, time.Minute, "the first message committed", func() bool { return e.lag(t) == 0 })
+	Eventually(t, time.Minute, "the first message committed", func() bool { return e.lag(t) == 0 })
 	before := e.committed(t)
 
 	p.setDown(true)
@@ -66,13 +66,13 @@ func redisDown(t *testing.T, d Driver) {
 		msgs = append(msgs, msg(i%2, key(i), key(i)))
 	}
 	e.produce(t, msgs...)
-	eventually(t, time.Minute, "store errors", func() bool { return c.Stats().StoreErrors >= 2 })
+	Eventually(t, time.Minute, "store errors", func() bool { return c.Stats().StoreErrors >= 2 })
 	if got := e.committed(t); !maps.Equal(got, before) || handled.len() != 1 {
 		t.Errorf("while Redis is down: committed %v (want %v), handled %d (want 1)", got, before, handled.len())
 	}
 
 	p.setDown(false)
-	eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.lag(t) == 0 })
+	Eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.lag(t) == 0 })
 	for i := 1; i <= 20; i++ {
 		if n := handled.get(key(i)); n != 1 {
 			t.Errorf("%s handled %d times, want 1", key(i), n)
@@ -131,12 +131,12 @@ func storeFault(t *testing.T, d Driver, mid func(ctx context.Context, end dedupe
 	if got := testwait.Recv(t, causes, "the first call's end"); !errors.Is(got, wantCause) {
 		t.Errorf("first call ended with %v, want %v", got, wantCause)
 	}
-	eventually(t, time.Minute, "a store error", func() bool { return c.Stats().StoreErrors > 0 })
+	Eventually(t, time.Minute, "a store error", func() bool { return c.Stats().StoreErrors > 0 })
 	if got := e.committed(t)[0]; got >= 0 {
 		t.Errorf("committed offset %d while the outcome is unknown, want none", got)
 	}
 	p.setDown(false)
-	eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.lag(t) == 0 })
+	Eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.lag(t) == 0 })
 	if s := c.Stats(); calls.Load() != wantCalls || s.Retries != 0 || s.DeadLettered != 0 || s.Processed != 1 {
 		t.Errorf("calls = %d, Stats = %+v; want %d calls, Retries 0, DeadLettered 0, Processed 1", calls.Load(), s, wantCalls)
 	}
