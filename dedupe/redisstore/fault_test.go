@@ -107,8 +107,13 @@ func TestRedisLostClaimReplyIsRetriedAndHolds(t *testing.T) {
 	}
 }
 
-func TestNewRefusesRingAndBracedPrefix(t *testing.T) {
+func TestNewRefusesBadClientsAndPrefixes(t *testing.T) {
 	t.Parallel()
+	for _, c := range []redis.UniversalClient{nil, (*redis.Client)(nil), (*redis.ClusterClient)(nil)} {
+		if s, err := redisstore.New(c); !errors.Is(err, dedupe.ErrInvalidOption) || s != nil {
+			t.Errorf("redisstore.New(%#v) = %v, %v; want nil, ErrInvalidOption", c, s, err)
+		}
+	}
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
 	defer ring.Close()
 	if _, err := redisstore.New(ring); !errors.Is(err, dedupe.ErrInvalidOption) {

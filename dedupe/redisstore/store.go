@@ -93,16 +93,25 @@ func WithPrefix(prefix string) Option { return func(c *config) { c.prefix = pref
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // New returns a store on client. It starts the pub/sub goroutines;
-// call Close to stop them.
+// call Close to stop them. A nil client, or a nil *redis.Client or
+// *redis.ClusterClient, is refused (ErrInvalidOption).
 //
 // A *redis.Ring is refused (ErrInvalidOption): it shards keys on the client
 // side but has no pub/sub routing, so notifications could not reach the
 // guards. A prefix containing '{' or '}' is refused too: it would change the
 // hash tag that keeps a key and its channel in one Cluster slot.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
-	switch client.(type) {
+	switch c := client.(type) {
 	case nil:
 		return nil, fmt.Errorf("%w: redisstore.New needs a client", dedupe.ErrInvalidOption)
+	case *redis.Client:
+		if c == nil {
+			return nil, fmt.Errorf("%w: redisstore.New needs a client, got a nil *redis.Client", dedupe.ErrInvalidOption)
+		}
+	case *redis.ClusterClient:
+		if c == nil {
+			return nil, fmt.Errorf("%w: redisstore.New needs a client, got a nil *redis.ClusterClient", dedupe.ErrInvalidOption)
+		}
 	case *redis.Ring:
 		return nil, fmt.Errorf("%w: redisstore.New does not support *redis.Ring (no pub/sub routing); use a Client, ClusterClient or failover client", dedupe.ErrInvalidOption)
 	}
