@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"github.com/idemq/idemq/internal/testwait"
 	"strings"
@@ -56,8 +57,9 @@ func testReplicaAcks(t *testing.T, srv testenv.RedisServer, replicaAddr string) 
 		return s
 	}
 	one := store(1)
+	run := rand.Text()[:8] // keys of this run only: the servers are shared and keep committed keys
 	for i := range 20 {
-		k := "acked-" + string(rune('a'+i))
+		k := "acked-" + string(rune('a'+i)) + "-" + run
 		if _, err := dedupe.Run(ctx, one, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 			end(i)
 			return i, nil
@@ -70,7 +72,7 @@ func testReplicaAcks(t *testing.T, srv testenv.RedisServer, replicaAddr string) 
 	}
 	two := store(2)
 	start := time.Now()
-	_, err := dedupe.Run(ctx, two, "unacked", func(ctx context.Context, end dedupe.End[int]) (int, error) {
+	_, err := dedupe.Run(ctx, two, "unacked-"+run, func(ctx context.Context, end dedupe.End[int]) (int, error) {
 		end(1)
 		return 1, nil
 	})
@@ -85,7 +87,7 @@ func testReplicaAcks(t *testing.T, srv testenv.RedisServer, replicaAddr string) 
 		t.Fatal(err)
 	}
 	defer batch.Close()
-	tickets, err := batch.Claim(ctx, "unacked-batch")
+	tickets, err := batch.Claim(ctx, "unacked-batch-"+run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,10 @@ func TestReplicaAcksResentCommit(t *testing.T) {
 			t.Parallel()
 			srv, replicaAddr := s.server(t)
 			for _, m := range modes {
-				t.Run(m.name, func(t *testing.T) { killCommitInWait(t, srv, replicaAddr, m.name, m.opts...) })
+				t.Run(m.name, func(t *testing.T) {
+					// A key of this run only: the servers are shared and keep committed keys.
+					killCommitInWait(t, srv, replicaAddr, m.name+"-"+rand.Text()[:8], m.opts...)
+				})
 			}
 		})
 	}
