@@ -18,6 +18,7 @@ func (g *guard[V]) acquire(ctx context.Context) (time.Time, error) {
 			interest.Close()
 		}
 	}()
+	var until time.Time // the wait's bound (WithMaxWait), once the key was found held
 	for {
 		sent := time.Now()
 		rec, claimed, err := g.store.Claim(ctx, g.key, g.token, g.cfg.lease)
@@ -35,23 +36,63 @@ func (g *guard[V]) acquire(ctx context.Context) (time.Time, error) {
 		case interest == nil:
 			// Subscribe, then claim again at once: a release between the
 			// first claim and the subscription would otherwise go unheard.
-			if interest, err = g.store.Watch(ctx, g.key); err != nil {
-				return time.Time{}, g.storeErr("watching", err)
+			until = g.waitBound(sent)
+			if interest, err = g.watch(ctx, until); err != nil {
+				return time.Time{}, err
 			}
 			continue
 		}
-		if err := g.awaitClaim(ctx, interest, rec.TTL); err != nil {
+		if err := g.awaitClaim(ctx, interest, rec.TTL, until); err != nil {
 			return time.Time{}, err
 		}
 	}
 }
 
+// waitBound is the end of the wait for other owners that begins at start:
+// start plus WithMaxWait's bound, or zero (none).
+func (g *guard[V]) waitBound(start time.Time) time.Time {
+	if g.cfg.maxWait <= 0 {
+		return time.Time{}
+	}
+	return start.Add(g.cfg.maxWait)
+}
+
+// watch subscribes to the key's notifications for a wait bounded by until
+// (zero: unbounded): a subscription still unconfirmed at until is
+// ErrWaitTimeout.
+func (g *guard[V]) watch(ctx context.Context, until time.Time) (Interest, error) {
+	wctx := ctx
+	if !until.IsZero() {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadlineCause(ctx, until, ErrWaitTimeout)
+		defer cancel()
+	}
+	interest, err := g.store.Watch(wctx, g.key)
+	if err != nil && ctx.Err() == nil && context.Cause(wctx) == ErrWaitTimeout {
+		return nil, ErrWaitTimeout
+	}
+	if err != nil {
+		return nil, g.storeErr("watching", err)
+	}
+	return interest, nil
+}
+
 // awaitClaim waits until another owner's claim may have ended: any event
 // other than a commit (a release, or a resync that calls for a re-read), or
 // the claim's remaining lease running out. A commit event ends the wait with
-// a conflict.
-func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.Duration) error {
-	timer := time.NewTimer(g.claimWait(ttl))
+// a conflict; reaching until (WithMaxWait; zero: none) ends it with
+// ErrWaitTimeout.
+func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.Duration, until time.Time) error {
+	wait, bounded := g.claimWait(ttl), false
+	if !until.IsZero() {
+		if left := time.Until(until); left <= wait {
+			wait, bounded = left, true
+		}
+	}
+	if bounded && wait <= 0 {
+		return ErrWaitTimeout
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case ev, ok := <-interest.Events():
@@ -62,6 +103,9 @@ func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.D
 			return g.conflict(ev.Token, ev.Value, nil)
 		}
 	case <-timer.C:
+		if bounded {
+			return ErrWaitTimeout
+		}
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}

@@ -44,7 +44,8 @@
 // DefaultLease). A duplicate that finds a live claim does not run fn: it
 // waits until the owner commits (and returns a *ConflictError with its
 // value) or the claim is released or expires (and then claims and runs
-// itself); with WithNoWait it returns ErrInProgress at once. The owner
+// itself); with WithNoWait it returns ErrInProgress at once, and with
+// WithMaxWait(d) ErrWaitTimeout (an ErrInProgress) once it waited d. The owner
 // renews its lease every lease/3 while fn runs, and keeps the lease by its
 // own clock (see Guarantees); its commit is fenced: it never replaces
 // another owner's claim or value (a commit held up past its lease still
@@ -144,6 +145,7 @@
 //	                                   committed: do not ack
 //	fn's own error, end not called     the work failed: do not ack; redeliver to retry
 //	ErrInProgress                      another owner is working: retry later, do not ack
+//	                                   (ErrWaitTimeout: still working after WithMaxWait)
 //	ErrCommitUnknown                   the commit's outcome is unknown: never ack
 //	ErrStoreClosed, *StoreError        nothing is known (Redis down, timeout): do not ack
 //	*KeyReusedError                    the key was committed for another payload: bad data,

@@ -24,6 +24,10 @@ var (
 	// ErrInProgress: another owner holds a live claim on the key (found with
 	// WithNoWait, by an optimistic run, or by a Batch ticket).
 	ErrInProgress = errors.New("dedupe: key is being processed by another owner")
+	// ErrWaitTimeout: another owner still held a live claim on the key
+	// when WithMaxWait's bound passed, so fn did not start. It wraps
+	// ErrInProgress.
+	ErrWaitTimeout = fmt.Errorf("%w: it still was after WithMaxWait", ErrInProgress)
 	// ErrLeaseLost: claim mode; this owner's lease expired (by the local
 	// clock, or in the store) before it committed, and another owner took
 	// the key, so its commit was refused (fencing).

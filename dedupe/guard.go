@@ -89,6 +89,7 @@ func (g *guard[V]) fenced() bool { return g.cfg.lease > 0 }
 // holds the key. (A claim-first run that starts after this check cannot see
 // the optimistic one: use one mode per key.)
 func (g *guard[V]) check(ctx context.Context, interest Interest) error {
+	var until time.Time // the wait's bound (WithMaxWait), once the key was found held
 	for {
 		rec, err := g.store.Get(ctx, g.key)
 		switch {
@@ -102,8 +103,10 @@ func (g *guard[V]) check(ctx context.Context, interest Interest) error {
 			return g.reused(rec.Token)
 		case g.cfg.noWait:
 			return ErrInProgress
+		case until.IsZero():
+			until = g.waitBound(time.Now())
 		}
-		if err := g.awaitClaim(ctx, interest, rec.TTL); err != nil {
+		if err := g.awaitClaim(ctx, interest, rec.TTL, until); err != nil {
 			return err
 		}
 	}

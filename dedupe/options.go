@@ -54,6 +54,7 @@ type runConfig struct {
 	lease            time.Duration // claim-first mode: the claim's lease (0 in optimistic mode)
 	queuedLease      time.Duration // Batch, claim-first: the lease until the work starts (0: the default)
 	noWait           bool
+	maxWait          time.Duration // Run: the bound of the wait for another owner (0: none)
 	keepClaimOnError bool
 	codec            Codec
 	commitTimeout    time.Duration
@@ -128,6 +129,24 @@ func WithQueuedLease(d time.Duration) BatchOption {
 // a live claim on the key, instead of waiting for its outcome (in claim mode,
 // and in optimistic mode when a claim-first run holds the key).
 func WithNoWait() Option { return shared(func(c *runConfig) { c.noWait = true }) }
+
+// WithMaxWait bounds how long Run waits for another owner's live claim on
+// the key to end before fn starts: once d has passed since Run first found
+// the key held, Run gives up and returns ErrWaitTimeout (which wraps
+// ErrInProgress); fn never starts. The bound covers the waiting and the
+// subscription it needs, not the store's round trips themselves (the
+// client's timeouts bound those), and it ends once fn starts: a running fn
+// is never cancelled by it. A Run that never finds the key held pays
+// nothing for it. Zero, the default, waits as long as ctx allows; d must
+// not be negative, and it excludes WithNoWait. It is a RunOption.
+func WithMaxWait(d time.Duration) RunOption {
+	return runOnly(func(c *runConfig) {
+		if d < 0 {
+			c.fail("WithMaxWait(%v): the bound must be >= 0 (0: none)", d)
+		}
+		c.maxWait = d
+	})
+}
 
 // WithKeepClaimOnError keeps the claim when fn fails in claim-first mode,
 // so no other owner runs the key until the lease expires. By default the
@@ -204,6 +223,8 @@ func (c runConfig) check() (runConfig, error) {
 		c.fail("WithEagerStart applies to optimistic mode only: add WithOptimistic")
 	case c.optimistic && c.queuedLease > 0:
 		c.fail("WithQueuedLease applies to claim-first mode, not WithOptimistic")
+	case c.noWait && c.maxWait > 0:
+		c.fail("WithMaxWait and WithNoWait exclude each other")
 	case !c.optimistic && c.lease == 0:
 		c.lease = DefaultLease
 	}

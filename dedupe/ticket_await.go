@@ -62,7 +62,7 @@ func (t *Ticket[V]) Await(ctx context.Context) error {
 		if done, err := t.claimOnce(ctx); done {
 			return err
 		}
-		if err := t.guard().awaitClaim(ctx, interest, t.waitTTL()); err != nil {
+		if err := t.guard().awaitClaim(ctx, interest, t.waitTTL(), time.Time{}); err != nil {
 			return t.giveUp(err)
 		}
 	}

@@ -67,7 +67,7 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error, ran
 			"this key was used for a request with another method, target or body", 0)
 	case errors.Is(err, dedupe.ErrLeaseLost):
 		m.unavailable(w, r, err, ran) // first: it may come joined with ErrInProgress (another owner took the key)
-	case errors.Is(err, dedupe.ErrInProgress), errors.Is(err, errWaited):
+	case errors.Is(err, dedupe.ErrInProgress): // at once, or after Config.Wait (ErrWaitTimeout)
 		m.m.inProgress.Add(1)
 		problem(w, http.StatusConflict, ProblemInProgress,
 			"the first request with this key is still being processed; retry later", m.cfg.RetryAfter)

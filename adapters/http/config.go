@@ -109,8 +109,8 @@ type Config struct {
 
 	// Wait is how long a retry that finds the first request still running
 	// waits for its response before it gets 409, counted from when the
-	// middleware starts claiming the key (one round trip to the store).
-	// Zero: no wait, 409 at once, as the draft says. A transactional store
+	// middleware starts claiming the key (dedupe.WithMaxWait); a retry that
+	// got the key within it runs its handler to the end. Zero: no wait, 409 at once, as the draft says. A transactional store
 	// (NewTx) takes none: its retry waits on the key's row for the store's
 	// lock timeout (pgstore.WithLockTimeout). Negative is invalid.
 	Wait time.Duration
@@ -206,9 +206,9 @@ func (c Config) check() error {
 func (c Config) runOptions() []dedupe.RunOption {
 	opts := append(c.Guard.RunOptions(), dedupe.WithCodec(responseCodec{}))
 	if c.Wait == 0 {
-		opts = append(opts, dedupe.WithNoWait())
+		return append(opts, dedupe.WithNoWait())
 	}
-	return opts
+	return append(opts, dedupe.WithMaxWait(c.Wait))
 }
 
 func orDefault(s, def []string) []string {

@@ -3,7 +3,6 @@ package idemqhttp
 import (
 	"context"
 	"errors"
-	"github.com/idemq/idemq/internal/startgate"
 	"net/http"
 
 	"github.com/idemq/idemq/dedupe"
@@ -15,30 +14,15 @@ import (
 // client gets the response as the handler wrote it.
 var errNotStored = errors.New("idemqhttp: response not stored")
 
-// errWaited: the handler did not start within Config.Wait (another
-// request held the key): the client gets 409.
-var errWaited = errors.New("idemqhttp: the key stayed in progress for Config.Wait")
-
 // guard runs next for the request under the key skey, with the request's
 // fingerprint fp, and answers w.
 func (m *Middleware) guard(w http.ResponseWriter, r *http.Request, next http.Handler, skey string, fp []byte) {
-	ctx, gate := r.Context(), &startgate.Gate{} // no Wait: a gate that never expires
-	if m.cfg.Wait > 0 {
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		defer cancel(nil)
-		gate = startgate.New(m.cfg.Wait, cancel, errWaited)
-		defer gate.Stop()
-	}
 	var rec *recorder // set once the handler ran
 	var err error
 	if m.tx != nil {
-		rec, err = m.runTx(ctx, w, r, next, skey, fp)
+		rec, err = m.runTx(r.Context(), w, r, next, skey, fp)
 	} else {
-		rec, err = m.run(ctx, w, r, next, skey, fp, gate)
-	}
-	if err != nil && gate.Expired() {
-		err = errWaited // whatever the store made of the cancellation
+		rec, err = m.run(r.Context(), w, r, next, skey, fp)
 	}
 	m.answer(w, r, rec, err)
 }
@@ -46,16 +30,13 @@ func (m *Middleware) guard(w http.ResponseWriter, r *http.Request, next http.Han
 // run guards next with dedupe.Run: the handler's response is committed
 // before it goes out. It returns the recorder of the handler (nil if it
 // did not run) and Run's error.
-func (m *Middleware) run(ctx context.Context, w http.ResponseWriter, r *http.Request, next http.Handler, skey string, fp []byte, gate *startgate.Gate) (*recorder, error) {
+func (m *Middleware) run(ctx context.Context, w http.ResponseWriter, r *http.Request, next http.Handler, skey string, fp []byte) (*recorder, error) {
 	opts := m.opts
 	if fp != nil {
 		opts = append(opts[:len(opts):len(opts)], dedupe.WithFingerprint(fp))
 	}
 	var rec *recorder
 	_, err := dedupe.Run(ctx, m.store, skey, func(ctx context.Context, end dedupe.End[response]) (struct{}, error) {
-		if !gate.Start() {
-			return struct{}{}, context.Cause(ctx)
-		}
 		rec = m.serveHandler(ctx, w, r, next, true)
 		if !storable(rec) {
 			return struct{}{}, errNotStored

@@ -81,12 +81,15 @@ type Config struct {
 	// at once, in a loop, unless its NackResendSleep is set. Zero: false (wait).
 	NoWait bool
 
-	// StartTimeout bounds how long a message waits before its handler starts:
-	// claiming the key and, when another owner holds it, waiting for that
-	// owner's outcome. Past it the message fails with a *GuardError wrapping
-	// ErrStartTimeout (a nack), so a message never hangs behind a stuck owner
-	// (the core itself fails at once while Redis is unreachable). Zero:
-	// DefaultStartTimeout (1 minute). Negative is invalid.
+	// StartTimeout bounds how long a message waits for another owner of its
+	// key (dedupe.WithMaxWait), counted from its first claim: past it the
+	// message fails with a *GuardError wrapping ErrStartTimeout (a nack),
+	// so a message never hangs behind a stuck owner. A handler that
+	// started is never cancelled by it. The store's own round trips are
+	// bounded by the client's timeouts, and fail at once while Redis is
+	// unreachable. On a transactional store (NewTx) it bounds the wait for
+	// the key's row. Zero: DefaultStartTimeout (1 minute). Negative is
+	// invalid.
 	StartTimeout time.Duration
 
 	// MaxOutputBytes bounds a key's stored outcome: its outputs' UUIDs,
@@ -160,9 +163,9 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) runOptions() []dedupe.RunOption {
 	opts := append(c.Guard.RunOptions(), dedupe.WithCodec(outcomeCodec{max: c.MaxOutputBytes}))
 	if c.NoWait {
-		opts = append(opts, dedupe.WithNoWait())
+		return append(opts, dedupe.WithNoWait())
 	}
-	return opts
+	return append(opts, dedupe.WithMaxWait(c.StartTimeout))
 }
 
 // pkg names this package in its *consumer.ConfigError values.

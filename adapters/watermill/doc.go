@@ -128,11 +128,11 @@
 // that redisstream re-sends a nacked message immediately (NackResendSleep
 // defaults to none), a hot loop for as long as the owner runs.
 //
-// Config.StartTimeout (1 minute) bounds the wait before the handler starts:
-// claiming the key and waiting for another owner's outcome, so a message
+// Config.StartTimeout (1 minute) bounds the wait for another owner's
+// outcome before the handler starts (dedupe.WithMaxWait), so a message
 // never hangs, neither acked nor nacked, behind an owner that does not
-// finish. While Redis is unreachable the claim fails at once (a
-// *GuardError: nack).
+// finish; a handler that started runs to its end. While Redis is
+// unreachable the claim fails at once (a *GuardError: nack).
 //
 // # Exactly-once effects in PostgreSQL
 //

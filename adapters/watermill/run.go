@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/idemq/idemq/internal/startgate"
 
 	wmessage "github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/startgate"
 )
 
 // result is what the guard decided for one key.
@@ -34,21 +34,14 @@ func (e *workError) Error() string { return e.err.Error() }
 // winner's outputs; a failed work returns its error; anything else is a
 // *GuardError (or a *KeyError for a key the store refuses).
 func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey string, w work) (result, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	gate := startgate.New(d.cfg.StartTimeout, cancel, ErrStartTimeout)
-	defer gate.Stop()
 	if d.tx != nil {
-		return d.runTx(ctx, msg, key, skey, gate, w)
+		return d.runTx(ctx, msg, key, skey, w)
 	}
-	opts := d.opts
+	opts := d.opts // with dedupe.WithMaxWait(StartTimeout), unless NoWait
 	if d.cfg.FingerprintFunc != nil {
 		opts = append(opts[:len(opts):len(opts)], dedupe.WithFingerprint(d.cfg.FingerprintFunc(msg)))
 	}
 	out, err := dedupe.Run(ctx, d.store, skey, func(ctx context.Context, end dedupe.End[outcome]) ([]*wmessage.Message, error) {
-		if !gate.Start() {
-			return nil, context.Cause(ctx)
-		}
 		d.m.inFlight.Add(1)
 		defer d.m.inFlight.Add(-1)
 		msgs, err := w(ctx)
@@ -70,8 +63,14 @@ func (d *Deduplicator) run(ctx context.Context, msg *wmessage.Message, key, skey
 }
 
 // runTx is run on a transactional store: w runs inside the store's
-// transaction, and its outputs commit with its writes.
-func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, skey string, gate *startgate.Gate, w work) (result, error) {
+// transaction, and its outputs commit with its writes. A gate bounds the
+// wait before w starts (the store's wait for the key's row) by
+// StartTimeout.
+func (d *Deduplicator) runTx(ctx context.Context, msg *wmessage.Message, key, skey string, w work) (result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	gate := startgate.New(d.cfg.StartTimeout, cancel, ErrStartTimeout)
+	defer gate.Stop()
 	var fp []byte
 	if d.cfg.FingerprintFunc != nil {
 		fp = d.cfg.FingerprintFunc(msg)
@@ -113,6 +112,8 @@ func (d *Deduplicator) guardErr(msg *wmessage.Message, key string, err error) er
 	switch {
 	case errors.As(err, &failed):
 		return failed.err
+	case errors.Is(err, dedupe.ErrWaitTimeout):
+		return &GuardError{Key: key, Err: fmt.Errorf("%w: %w", ErrStartTimeout, err)}
 	case errors.Is(err, dedupe.ErrInvalidKey):
 		return &KeyError{UUID: msg.UUID, Err: err}
 	case errors.As(err, new(*dedupe.KeyReusedError)):

@@ -15,6 +15,7 @@ import (
 	idemqwatermill "github.com/idemq/idemq/adapters/watermill"
 	"github.com/idemq/idemq/dedupe"
 	"github.com/idemq/idemq/dedupe/redisstore"
+	"github.com/idemq/idemq/internal/testwait"
 )
 
 // TestGuardFailures checks that every failure of the guard (not of the
@@ -290,4 +291,63 @@ func TestOptimistic(t *testing.T) {
 	if !errors.Is(cause, dedupe.ErrConflict) {
 		t.Errorf("loser's context cause = %v, want a dedupe conflict", cause)
 	}
+}
+
+// TestStartTimeout: a delivery that finds another delivery's handler
+// running waits for it at most StartTimeout, then fails with a *GuardError
+// wrapping ErrStartTimeout (a nack) without running its handler; a handler
+// that started within StartTimeout runs to its end, past it.
+func TestStartTimeout(t *testing.T) {
+	t.Parallel()
+	const bound = 100 * time.Millisecond
+
+	t.Run("WaiterGivesUp", func(t *testing.T) {
+		t.Parallel()
+		d := newDedup(t, memoryStore(t), idemqwatermill.Config{StartTimeout: bound})
+		var runs atomic.Int32
+		holding, finish := make(chan struct{}), make(chan struct{})
+		owner := make(chan error, 1)
+		go func() {
+			_, err := d.Middleware(func(*wmessage.Message) ([]*wmessage.Message, error) {
+				close(holding)
+				<-finish
+				return nil, nil
+			})(newMsg("k1", "a"))
+			owner <- err
+		}()
+		testwait.Recv(t, holding, "the first delivery's handler")
+		start := time.Now()
+		out, err := d.Middleware(countingHandler(&runs))(newMsg("k1", "a"))
+		waited := time.Since(start)
+		assertGuardError(t, out, err, idemqwatermill.ErrStartTimeout)
+		if !errors.Is(err, dedupe.ErrInProgress) {
+			t.Errorf("error = %v, want it to wrap dedupe.ErrInProgress", err)
+		}
+		if waited < bound {
+			t.Errorf("gave up after %v, before StartTimeout (%v)", waited, bound)
+		}
+		if runs.Load() != 0 {
+			t.Error("the waiting delivery's handler ran")
+		}
+		close(finish)
+		if err := testwait.Recv(t, owner, "the first delivery"); err != nil {
+			t.Errorf("first delivery = %v, want nil", err)
+		}
+	})
+
+	t.Run("StartedHandlerOutlivesIt", func(t *testing.T) {
+		t.Parallel()
+		d := newDedup(t, memoryStore(t), idemqwatermill.Config{StartTimeout: bound})
+		out, err := d.Middleware(func(msg *wmessage.Message) ([]*wmessage.Message, error) {
+			select {
+			case <-time.After(2 * bound): // the work outlasts the bound
+			case <-msg.Context().Done():
+				return nil, context.Cause(msg.Context())
+			}
+			return []*wmessage.Message{output("out", "k1", "done")}, nil
+		})(newMsg("k1", "a"))
+		if err != nil || len(out) != 1 {
+			t.Errorf("handler that ran past StartTimeout = %v, %v; want its output, nil", out, err)
+		}
+	})
 }

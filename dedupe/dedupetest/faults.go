@@ -216,3 +216,12 @@ func (s *flakyStore) Exec(ctx context.Context, ops []dedupe.Op) []dedupe.OpResul
 	}
 	return results
 }
+
+// stuckWatchStore never confirms a subscription: Watch returns only when
+// ctx ends, with its error.
+type stuckWatchStore struct{ dedupe.Store }
+
+func (s *stuckWatchStore) Watch(ctx context.Context, key string) (dedupe.Interest, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}

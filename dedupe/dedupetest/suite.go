@@ -63,6 +63,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"Lifecycle", lifecycleTests},
 		{"Claim", claimTests},
 		{"Takeover", takeoverTests},
+		{"MaxWait", maxWaitTests},
 		{"Batch", batchTests},
 		{"BatchModes", batchModeTests},
 		{"Fingerprint", fingerprintTests},

@@ -37,6 +37,8 @@ var validationTests = map[string]func(*testing.T, Backend){
 			{"ClaimAndOptimistic", key(t), []dedupe.RunOption{dedupe.WithClaim(time.Minute), dedupe.WithOptimistic()}, dedupe.ErrInvalidOption},
 			{"EagerStartWithoutOptimistic", key(t), []dedupe.RunOption{dedupe.WithEagerStart()}, dedupe.ErrInvalidOption},
 			{"KeepClaimOnErrorOptimistic", key(t), []dedupe.RunOption{dedupe.WithOptimistic(), dedupe.WithKeepClaimOnError()}, dedupe.ErrInvalidOption},
+			{"NegativeMaxWait", key(t), []dedupe.RunOption{dedupe.WithMaxWait(-time.Second)}, dedupe.ErrInvalidOption},
+			{"MaxWaitAndNoWait", key(t), []dedupe.RunOption{dedupe.WithMaxWait(time.Second), dedupe.WithNoWait()}, dedupe.ErrInvalidOption},
 		}
 		for _, c := range cases {
 			called := false
