@@ -16,10 +16,10 @@ import (
 // stuck on a dead connection ends at the client's timeout, after Run has
 // returned ErrCommitUnknown.
 type execution[V any] struct {
-	g      guard[V]
-	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup
-	stop   chan struct{} // optimistic mode: closed when fn has returned
+	g    guard[V]
+	work workContext // fn's ctx: cancelled with the cause of an abort, and when Run ends
+	wg   sync.WaitGroup
+	stop chan struct{} // optimistic mode: closed when fn has returned
 
 	mu            sync.Mutex
 	watchingClose bool        // claim mode: the heartbeat watches the store's closing
@@ -42,10 +42,13 @@ type execution[V any] struct {
 // owner can commit while its lease holds. Cleanup runs in defers, so a panic or runtime.Goexit in fn
 // (t.Fatal in a test handler) stops the watcher and heartbeat and gives up
 // the claim like any other failure; a panic is then re-raised.
+//
+// fn's ctx is a workContext: a fn that never asks for Done costs no child
+// context of ctx.
 func execute[R, V any](ctx context.Context, x *execution[V], interest Interest, claimed time.Time, fn Func[R, V]) (R, error) {
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	x.cancel = cancel
+	x.work.parent = ctx
+	runCtx := &x.work
+	defer x.work.finish()
 	if x.g.fenced() {
 		x.keepLease(runCtx, claimed)
 	} else {
@@ -124,7 +127,7 @@ func (x *execution[V]) abortLocked(cause error) {
 		return
 	}
 	x.aborted = cause
-	x.cancel(cause)
+	x.work.end(cause)
 }
 
 // verdict returns the error Run must return, or nil when this run's commit

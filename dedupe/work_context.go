@@ -7,15 +7,16 @@ import (
 	"time"
 )
 
-// workContext is the context Ticket.Context returns: parent, also cancelled
-// when the ticket's lease is lost or its cancel func is called. It makes its
-// context.WithCancelCause child of parent only when someone needs it: the
-// first Done, or an Err or Value once it has ended. Work that never looks
-// at Done (most often, work that finishes at once) costs no child context,
-// no registration with parent, and no lock of the Batch at cancel; work
-// that does costs what context.WithCancelCause costs. Cancelling it by
-// lease loss and by cancel goes through lose and finish, so context.Cause
-// reports the same cause as a context.WithCancelCause child would.
+// workContext is the context Ticket.Context returns, and fn's in Run:
+// parent, also cancelled when the lease is lost (or the guard aborts fn)
+// or when the work is over. It makes its context.WithCancelCause child of
+// parent only when someone needs it: the first Done, or an Err or Value
+// once it has ended. Work that never looks at Done (most often, work that
+// finishes at once) costs no child context, no registration with parent,
+// and no lock of the Batch at cancel; work that does costs what
+// context.WithCancelCause costs. Cancelling it goes through end and
+// finish, so context.Cause reports the same cause as a
+// context.WithCancelCause child would.
 type workContext struct {
 	parent context.Context
 	ended  atomic.Bool                     // lose or finish was called
