@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -58,8 +59,8 @@ func (g *guard[V]) waitBound(start time.Time) time.Time {
 }
 
 // watch subscribes to the key's notifications for a wait bounded by until
-// (zero: unbounded): a subscription still unconfirmed at until is
-// ErrWaitTimeout.
+// (zero: unbounded): a subscription still unconfirmed at until is a
+// *StoreError wrapping ErrWaitTimeout.
 func (g *guard[V]) watch(ctx context.Context, until time.Time) (Interest, error) {
 	wctx := ctx
 	if !until.IsZero() {
@@ -69,7 +70,7 @@ func (g *guard[V]) watch(ctx context.Context, until time.Time) (Interest, error)
 	}
 	interest, err := g.store.Watch(wctx, g.key)
 	if err != nil && ctx.Err() == nil && context.Cause(wctx) == ErrWaitTimeout {
-		return nil, ErrWaitTimeout
+		return nil, &StoreError{Op: "watching", Key: g.key, Err: fmt.Errorf("%w: the subscription was not confirmed", ErrWaitTimeout)}
 	}
 	if err != nil {
 		return nil, g.storeErr("watching", err)
@@ -81,7 +82,7 @@ func (g *guard[V]) watch(ctx context.Context, until time.Time) (Interest, error)
 // other than a commit (a release, or a resync that calls for a re-read), or
 // the claim's remaining lease running out. A commit event ends the wait with
 // a conflict; reaching until (WithMaxWait; zero: none) ends it with
-// ErrWaitTimeout.
+// ErrWaitTimeout and ErrInProgress.
 func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.Duration, until time.Time) error {
 	wait, bounded := g.claimWait(ttl), false
 	if !until.IsZero() {
@@ -90,7 +91,7 @@ func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.D
 		}
 	}
 	if bounded && wait <= 0 {
-		return ErrWaitTimeout
+		return errOwnerOutlasted
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -104,7 +105,7 @@ func (g *guard[V]) awaitClaim(ctx context.Context, interest Interest, ttl time.D
 		}
 	case <-timer.C:
 		if bounded {
-			return ErrWaitTimeout
+			return errOwnerOutlasted
 		}
 	case <-ctx.Done():
 		return context.Cause(ctx)

@@ -45,7 +45,7 @@
 // waits until the owner commits (and returns a *ConflictError with its
 // value) or the claim is released or expires (and then claims and runs
 // itself); with WithNoWait it returns ErrInProgress at once, and with
-// WithMaxWait(d) ErrWaitTimeout (an ErrInProgress) once it waited d. The owner
+// WithMaxWait(d) ErrWaitTimeout (an ErrInProgress too) once it waited d. The owner
 // renews its lease every lease/3 while fn runs, and keeps the lease by its
 // own clock (see Guarantees); its commit is fenced: it never replaces
 // another owner's claim or value (a commit held up past its lease still

@@ -24,10 +24,11 @@ var (
 	// ErrInProgress: another owner holds a live claim on the key (found with
 	// WithNoWait, by an optimistic run, or by a Batch ticket).
 	ErrInProgress = errors.New("dedupe: key is being processed by another owner")
-	// ErrWaitTimeout: another owner still held a live claim on the key
-	// when WithMaxWait's bound passed, so fn did not start. It wraps
-	// ErrInProgress.
-	ErrWaitTimeout = fmt.Errorf("%w: it still was after WithMaxWait", ErrInProgress)
+	// ErrWaitTimeout: fn did not start within WithMaxWait. Another owner
+	// still held a live claim on the key (the error is then an
+	// ErrInProgress too), or the store did not confirm the subscription to
+	// the key's notifications (a *StoreError).
+	ErrWaitTimeout = errors.New("dedupe: fn did not start within WithMaxWait")
 	// ErrLeaseLost: claim mode; this owner's lease expired (by the local
 	// clock, or in the store) before it committed, and another owner took
 	// the key, so its commit was refused (fencing).
@@ -113,3 +114,7 @@ func (e *StoreError) Error() string {
 }
 
 func (e *StoreError) Unwrap() error { return e.Err }
+
+// errOwnerOutlasted is Run's error when another owner still held the key
+// at WithMaxWait's bound: ErrWaitTimeout and ErrInProgress.
+var errOwnerOutlasted = fmt.Errorf("%w: %w", ErrWaitTimeout, ErrInProgress)

@@ -57,13 +57,14 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 		}
 		return execute(ctx, x, nil, claimed, fn)
 	}
-	interest, err := store.Watch(ctx, key)
+	until := g.waitBound(time.Now()) // an optimistic run waits from its subscription on
+	interest, err := g.watch(ctx, until)
 	if err != nil {
-		return zero, g.storeErr("watching", err)
+		return zero, err
 	}
 	defer interest.Close()
 	if !g.cfg.eager {
-		if err := g.check(ctx, interest); err != nil {
+		if err := g.check(ctx, interest, until); err != nil {
 			return zero, err
 		}
 	}
@@ -88,8 +89,7 @@ func (g *guard[V]) fenced() bool { return g.cfg.lease > 0 }
 // WithNoWait, so that an optimistic run never starts while a claim-first run
 // holds the key. (A claim-first run that starts after this check cannot see
 // the optimistic one: use one mode per key.)
-func (g *guard[V]) check(ctx context.Context, interest Interest) error {
-	var until time.Time // the wait's bound (WithMaxWait), once the key was found held
+func (g *guard[V]) check(ctx context.Context, interest Interest, until time.Time) error {
 	for {
 		rec, err := g.store.Get(ctx, g.key)
 		switch {
@@ -103,8 +103,6 @@ func (g *guard[V]) check(ctx context.Context, interest Interest) error {
 			return g.reused(rec.Token)
 		case g.cfg.noWait:
 			return ErrInProgress
-		case until.IsZero():
-			until = g.waitBound(time.Now())
 		}
 		if err := g.awaitClaim(ctx, interest, rec.TTL, until); err != nil {
 			return err

@@ -130,15 +130,18 @@ func WithQueuedLease(d time.Duration) BatchOption {
 // and in optimistic mode when a claim-first run holds the key).
 func WithNoWait() Option { return shared(func(c *runConfig) { c.noWait = true }) }
 
-// WithMaxWait bounds how long Run waits for another owner's live claim on
-// the key to end before fn starts: once d has passed since Run first found
-// the key held, Run gives up and returns ErrWaitTimeout (which wraps
-// ErrInProgress); fn never starts. The bound covers the waiting and the
-// subscription it needs, not the store's round trips themselves (the
-// client's timeouts bound those), and it ends once fn starts: a running fn
-// is never cancelled by it. A Run that never finds the key held pays
-// nothing for it. Zero, the default, waits as long as ctx allows; d must
-// not be negative, and it excludes WithNoWait. It is a RunOption.
+// WithMaxWait bounds how long Run waits before fn starts: for another
+// owner's live claim on the key to end, and for the subscription to the
+// key's notifications. In claim-first mode the bound counts from the claim
+// that found the key held, so a Run that finds it free pays nothing for
+// it; in optimistic mode it counts from the subscription every Run makes.
+// Once d has passed, Run gives up with ErrWaitTimeout, and fn never
+// starts: the error is an ErrInProgress too when another owner still held
+// the key, a *StoreError when the subscription was not confirmed. It does not bound the store's other
+// round trips (the client's timeouts do), and it ends once fn starts: a
+// running fn is never cancelled by it. Zero, the default, waits as long as
+// ctx allows; d must not be negative, and it excludes WithNoWait. It is a
+// RunOption.
 func WithMaxWait(d time.Duration) RunOption {
 	return runOnly(func(c *runConfig) {
 		if d < 0 {

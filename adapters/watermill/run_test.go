@@ -44,6 +44,10 @@ func TestGuardFailures(t *testing.T) {
 			// wait for it, and Redis never confirms.
 			return &faultStore{Store: memoryStore(t), busy: true, blockWatch: true}
 		}, idemqwatermill.Config{StartTimeout: 50 * time.Millisecond}, 0, idemqwatermill.ErrStartTimeout},
+		{"OptimisticRedisNeverConfirmsSubscription", func(t *testing.T) dedupe.Store {
+			// Optimistic mode subscribes on every delivery, and Redis never confirms.
+			return &faultStore{Store: memoryStore(t), blockWatch: true}
+		}, idemqwatermill.Config{StartTimeout: 50 * time.Millisecond, Guard: consumer.Guard{Optimistic: true}}, 0, idemqwatermill.ErrStartTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,8 +43,15 @@ var maxWaitTests = map[string]func(*testing.T, Backend){
 		stuck := &stuckWatchStore{Store: s} // Redis never confirms the subscription
 		start := time.Now()
 		_, err := dedupe.Run(ctx, stuck, k, fnMustNotRun(t), dedupe.WithClaim(time.Minute), dedupe.WithMaxWait(maxWaitBound))
-		assertGaveUp(t, err, time.Since(start))
+		assertSubscriptionGaveUp(t, err, time.Since(start))
 		owner.finish(t, "owner")
+	},
+	"OptimisticUnconfirmedSubscriptionGivesUpAtTheBound": func(t *testing.T, b Backend) {
+		s, ctx, k := openStore(t, b), testContext(t), key(t)
+		stuck := &stuckWatchStore{Store: s} // nobody holds the key; Redis never confirms the subscription
+		start := time.Now()
+		_, err := dedupe.Run(ctx, stuck, k, fnMustNotRun(t), dedupe.WithOptimistic(), dedupe.WithMaxWait(maxWaitBound))
+		assertSubscriptionGaveUp(t, err, time.Since(start))
 	},
 	"StartedFnOutlivesTheBound": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
@@ -133,15 +140,30 @@ func fnMustNotRun(t *testing.T) dedupe.Func[string, string] {
 }
 
 // assertGaveUp checks a waiter's error and wait against WithMaxWait's
-// bound: ErrWaitTimeout (an ErrInProgress) after the bound, well before
+// bound: ErrWaitTimeout and ErrInProgress after the bound, well before
 // the owner's lease.
 func assertGaveUp(t *testing.T, err error, waited time.Duration) {
 	t.Helper()
 	if !errors.Is(err, dedupe.ErrWaitTimeout) || !errors.Is(err, dedupe.ErrInProgress) {
-		t.Errorf("Run past WithMaxWait = %v, want ErrWaitTimeout (an ErrInProgress)", err)
+		t.Errorf("Run past WithMaxWait = %v, want ErrWaitTimeout and ErrInProgress", err)
 	}
 	if waited < maxWaitBound || waited > 20*time.Second {
 		t.Errorf("Run gave up after %v, want between the bound (%v) and well before the lease", waited, maxWaitBound)
+	}
+}
+
+// assertSubscriptionGaveUp checks the error and wait of a Run whose
+// subscription was never confirmed, against WithMaxWait's bound: a
+// *StoreError wrapping ErrWaitTimeout (not an ErrInProgress: nothing says
+// another owner holds the key) after the bound.
+func assertSubscriptionGaveUp(t *testing.T, err error, waited time.Duration) {
+	t.Helper()
+	var storeErr *dedupe.StoreError
+	if !errors.Is(err, dedupe.ErrWaitTimeout) || !errors.As(err, &storeErr) || errors.Is(err, dedupe.ErrInProgress) {
+		t.Errorf("Run whose subscription was never confirmed = %v, want a *StoreError wrapping ErrWaitTimeout", err)
+	}
+	if waited < maxWaitBound || waited > 20*time.Second {
+		t.Errorf("Run gave up after %v, want between the bound (%v) and well before ctx's end", waited, maxWaitBound)
 	}
 }
 
