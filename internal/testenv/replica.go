@@ -44,13 +44,14 @@ func withReplica(t testing.TB, service, primaryVar, replicaVar string) (RedisSer
 // replicaLocks holds one lock per replica address: a test that gets a
 // replica holds its lock until its cleanup, since another test may freeze
 // the replica (FreezeReplica) and every replica-acknowledged commit of this
-// binary would then fail.
+// binary would then fail. A file lock does the same across processes.
 var replicaLocks sync.Map // address -> *sync.Mutex
 
 func lockReplica(t testing.TB, addr string) {
 	mu, _ := replicaLocks.LoadOrStore(addr, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	t.Cleanup(mu.(*sync.Mutex).Unlock)
+	lockReplicaFile(t, addr) // its cleanup runs first
 }
 
 // maxFreeze bounds a freeze, so that a test killed mid-freeze does not leave
