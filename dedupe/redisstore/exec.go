@@ -64,7 +64,7 @@ func (s *Store) execNow(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult 
 			results[i].Err = dedupe.ErrUnknownOp
 			continue
 		}
-		pending[i] = pendingOp{op: &ops[i], res: &results[i], key: s.recordKey(op.Key)}
+		p.prepare(&pending[i], i)
 		r.add(&pending[i], first)
 	}
 	for n := 0; r != nil && n < maxRounds; n++ {
@@ -112,16 +112,51 @@ func watchable(k dedupe.OpKind) bool {
 	return k == dedupe.OpClaim || k == dedupe.OpGet || k == dedupe.OpCommit
 }
 
-// pendingOp is one op of an Exec on its way through the rounds: the step it
-// takes in the current round, and that step's command.
+// pendingOp is one op of an Exec on its way through the rounds: what its
+// commands send, built once, the step it takes in the current round, and
+// that step's command.
+//
+// Commands carry pointers to key, claim, value, lease and ttl (go-redis
+// writes *string and *int64 as it writes string and int64), so that queuing
+// a command boxes no copies of them. The fields never change once prepared,
+// and the pendingOps of an Exec are never reused: go-redis may read a
+// command's arguments for as long as it holds the command.
 type pendingOp struct {
-	op   *dedupe.Op
-	res  *dedupe.OpResult
-	key  string // the record key
+	op    *dedupe.Op
+	res   *dedupe.OpResult
+	key   string // the record key
+	claim string // the op's claim record, if it has a token
+	value string // a commit's value record
+	lease int64  // the op's lease in ms
+	ttl   int64  // a commit's TTL in ms
+	args  [7]any // the arguments of the op's first command, if plain (see command)
+
 	step step
 	cmd  redis.Cmder // a plain command's, once sent
 	call *scriptCall // or the script call that carries the op
 	j    int         // and the op's place in it
+}
+
+// prepare makes o op i of the plan, with what its commands send.
+func (p *execPlan) prepare(o *pendingOp, i int) {
+	op := &p.ops[i]
+	*o = pendingOp{op: op, res: &p.results[i], key: p.store.recordKey(op.Key),
+		lease: dedupe.StoredDuration(op.Lease).Milliseconds()}
+	if op.Token != "" {
+		o.claim = claimRecord(op.Token)
+	}
+	if op.Kind == dedupe.OpCommit {
+		o.value = valueRecord(op.Token, op.Value)
+		o.ttl = dedupe.StoredDuration(op.TTL).Milliseconds()
+	}
+}
+
+// command returns args as the arguments of o's first command, held in
+// o.args: only a first step may use it, and it is sent once (a step sent
+// again, after NOSCRIPT, is a script call's).
+func (o *pendingOp) command(args ...any) []any {
+	n := copy(o.args[:], args)
+	return o.args[:n:n]
 }
 
 // A step is one command of an op kind (op_*.go): a plain command, or the

@@ -27,7 +27,9 @@ func claimStep(watched bool) step {
 type claimSetNX struct{}
 
 func (claimSetNX) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	o.cmd = pipe.SetArgs(ctx, o.key, claimRecord(o.op.Token), redis.SetArgs{Mode: "NX", TTL: dedupe.StoredDuration(o.op.Lease), Get: true})
+	cmd := redis.NewStatusCmd(ctx, o.command("set", &o.key, &o.claim, "nx", "px", &o.lease, "get")...)
+	_ = pipe.Process(ctx, cmd)
+	o.cmd = cmd
 }
 
 func (claimSetNX) read(r *round, o *pendingOp) {
@@ -49,7 +51,7 @@ func (claimSetNX) read(r *round, o *pendingOp) {
 type claimWatched struct{}
 
 func (claimWatched) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	r.script(o, watchedScript, "c", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+	r.script(o, watchedScript, "c", &o.claim, &o.lease)
 }
 
 func (claimWatched) read(r *round, o *pendingOp) {

@@ -27,8 +27,9 @@ func commitStep(op *dedupe.Op, native, watched bool) step {
 type commitCAS struct{}
 
 func (commitCAS) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	op := o.op
-	o.cmd = pipe.Do(ctx, "SET", o.key, valueRecord(op.Token, op.Value), "IFEQ", claimRecord(op.Token), "PX", dedupe.StoredDuration(op.TTL).Milliseconds())
+	cmd := redis.NewCmd(ctx, o.command("set", &o.key, &o.value, "ifeq", &o.claim, "px", &o.ttl)...)
+	_ = pipe.Process(ctx, cmd)
+	o.cmd = cmd
 }
 
 func (commitCAS) read(r *round, o *pendingOp) {
@@ -46,12 +47,11 @@ func (commitCAS) read(r *round, o *pendingOp) {
 type commitCall struct{}
 
 func (commitCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	op := o.op
-	claim := ""
-	if op.Fenced {
-		claim = claimRecord(op.Token)
+	claim := any("") // a commit into a free key
+	if o.op.Fenced {
+		claim = &o.claim
 	}
-	r.script(o, commitScript, claim, valueRecord(op.Token, op.Value), dedupe.StoredDuration(op.TTL).Milliseconds())
+	r.script(o, commitScript, claim, &o.value, &o.ttl)
 }
 
 func (commitCall) read(r *round, o *pendingOp) {

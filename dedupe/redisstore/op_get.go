@@ -23,7 +23,9 @@ func getStep(watched bool) step {
 type getPlain struct{}
 
 func (getPlain) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	o.cmd = pipe.Get(ctx, o.key)
+	cmd := redis.NewStringCmd(ctx, o.command("get", &o.key)...)
+	_ = pipe.Process(ctx, cmd)
+	o.cmd = cmd
 }
 
 func (getPlain) read(r *round, o *pendingOp) {

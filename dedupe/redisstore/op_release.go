@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/idemq/idemq/dedupe"
 )
 
 // releaseCall is an OpRelease: a call of the claimops script, which deletes
@@ -14,7 +12,7 @@ import (
 type releaseCall struct{}
 
 func (releaseCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	r.script(o, claimOpsScript, "x", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+	r.script(o, claimOpsScript, "x", &o.claim, &o.lease)
 }
 
 func (releaseCall) read(r *round, o *pendingOp) {

@@ -24,8 +24,9 @@ func renewStep(native bool) step {
 type renewCAS struct{}
 
 func (renewCAS) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	claim := claimRecord(o.op.Token)
-	o.cmd = pipe.Do(ctx, "SET", o.key, claim, "IFEQ", claim, "PX", dedupe.StoredDuration(o.op.Lease).Milliseconds())
+	cmd := redis.NewCmd(ctx, o.command("set", &o.key, &o.claim, "ifeq", &o.claim, "px", &o.lease)...)
+	_ = pipe.Process(ctx, cmd)
+	o.cmd = cmd
 }
 
 func (renewCAS) read(r *round, o *pendingOp) {
@@ -44,7 +45,7 @@ func (renewCAS) read(r *round, o *pendingOp) {
 type renewCall struct{}
 
 func (renewCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	r.script(o, claimOpsScript, "r", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+	r.script(o, claimOpsScript, "r", &o.claim, &o.lease)
 }
 
 func (renewCall) read(r *round, o *pendingOp) {
