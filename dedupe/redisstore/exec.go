@@ -140,13 +140,9 @@ type pendingOp struct {
 // prepare makes o op i of the plan, with what its commands send.
 func (p *execPlan) prepare(o *pendingOp, i int) {
 	op := &p.ops[i]
-	*o = pendingOp{op: op, res: &p.results[i], key: p.store.recordKey(op.Key),
-		lease: dedupe.StoredDuration(op.Lease).Milliseconds()}
-	if op.Token != "" {
-		o.claim = claimRecord(op.Token)
-	}
+	*o = pendingOp{op: op, res: &p.results[i], lease: dedupe.StoredDuration(op.Lease).Milliseconds()}
+	o.key, o.claim, o.value = p.store.opStrings(op)
 	if op.Kind == dedupe.OpCommit {
-		o.value = valueRecord(op.Token, op.Value)
 		o.ttl = dedupe.StoredDuration(op.TTL).Milliseconds()
 	}
 }

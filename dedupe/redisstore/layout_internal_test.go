@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idemq/idemq/dedupe"
 )
 
 // slot is Redis Cluster's hash slot of key: CRC16 (XMODEM) of its hash tag
@@ -56,6 +58,30 @@ func FuzzRecordKeySlot(f *testing.F) {
 			t.Fatalf("keys %q and %q share the record %q", key, other, rec)
 		}
 	})
+}
+
+// TestOpStringsMatchLayout: the strings an op sends, cut from one
+// allocation, are the record key, claim and value record as their own
+// functions define them, for every kind of key.
+func TestOpStringsMatchLayout(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{DefaultPrefix, ""} {
+		s := &Store{prefix: prefix}
+		for _, key := range []string{"k", "order-17", "", "a{b}c", "}", "\x00"} {
+			for _, kind := range []dedupe.OpKind{dedupe.OpClaim, dedupe.OpCommit, dedupe.OpRenew} {
+				op := dedupe.Op{Kind: kind, Key: key, Token: "tok-0123456789ab", Value: []byte(`{"id":1}`)}
+				wantValue := ""
+				if kind == dedupe.OpCommit {
+					wantValue = valueRecord(op.Token, op.Value)
+				}
+				key, claim, value := s.opStrings(&op)
+				if key != s.recordKey(op.Key) || claim != claimRecord(op.Token) || value != wantValue {
+					t.Errorf("prefix %q, %v of %q: opStrings = %q, %q, %q; want %q, %q, %q", prefix, kind, op.Key,
+						key, claim, value, s.recordKey(op.Key), claimRecord(op.Token), wantValue)
+				}
+			}
+		}
+	}
 }
 
 func TestTTLFromPTTL(t *testing.T) {

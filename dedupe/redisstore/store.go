@@ -147,12 +147,15 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 // or {#hash} for a key with braces (or none at all), which would end or
 // empty the tag.
 func (s *Store) recordKey(key string) string {
-	if key != "" && !strings.ContainsAny(key, "{}") {
+	if plainTag(key) {
 		return s.prefix + "{" + key + "}"
 	}
 	sum := sha256.Sum256([]byte(key))
 	return s.prefix + "{#" + hex.EncodeToString(sum[:8]) + "}:" + key
 }
+
+// plainTag reports whether key is its record key's hash tag as it is.
+func plainTag(key string) bool { return key != "" && !strings.ContainsAny(key, "{}") }
 
 func (s *Store) channel(key string) string { return s.recordKey(key) + ":events" }
 
