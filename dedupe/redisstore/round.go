@@ -29,7 +29,7 @@ type round struct {
 // scriptCall is one call of a script for up to maxOpsPerCall ops.
 type scriptCall struct {
 	script *redis.Script
-	keys   []string
+	keys   []any // the ops' record keys (*string: see pendingOp)
 	args   []any
 	cmd    *redis.Cmd
 	reply  []any // one per op, once read
@@ -76,7 +76,8 @@ func (r *round) send(ctx context.Context) *round {
 			o.step.send(ctx, pipe, r, o)
 		}
 		for _, c := range r.calls {
-			c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+			c.cmd = c.command(ctx)
+			_ = pipe.Process(ctx, c.cmd)
 		}
 		wait = r.waitReplicas(ctx, pipe)
 		return nil
@@ -100,16 +101,28 @@ func (r *round) script(o *pendingOp, sc *redis.Script, args ...any) {
 	}
 	c := r.open[sc]
 	if c == nil || len(c.keys) == per {
-		c = &scriptCall{script: sc}
+		n := min(per, len(r.ops)) // ops it may carry
+		c = &scriptCall{script: sc, keys: make([]any, 0, n), args: make([]any, 0, 1+len(args)*n)}
 		if sc != watchedScript {
-			c.args = []any{r.plan.store.publish}
+			c.args = append(c.args, &r.plan.store.publish)
 		}
 		r.open[sc] = c
 		r.calls = append(r.calls, c)
 	}
 	o.call, o.j = c, len(c.keys)
-	c.keys = append(c.keys, o.key)
+	c.keys = append(c.keys, &o.key)
 	c.args = append(c.args, args...)
+}
+
+// command returns the call's EVALSHA: what Script.EvalSha sends, with the
+// keys as they are (no string boxed again per key).
+func (c *scriptCall) command(ctx context.Context) *redis.Cmd {
+	args := make([]any, 0, 3+len(c.keys)+len(c.args))
+	args = append(args, "evalsha", c.script.Hash(), len(c.keys))
+	args = append(append(args, c.keys...), c.args...)
+	cmd := redis.NewCmd(ctx, args...)
+	cmd.SetFirstKeyPos(3) // a Cluster client routes it by its first key
+	return cmd
 }
 
 // read reads the call's reply: one per op.
