@@ -68,20 +68,18 @@ func (r *round) send(ctx context.Context) *round {
 			return nil
 		}
 	}
-	var probe, wait *redis.Cmd
-	_, _ = s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		probe = s.probeCAS(ctx, pipe)
-		for _, o := range r.ops {
-			o.cmd, o.call = nil, nil
-			o.step.send(ctx, pipe, r, o)
-		}
-		for _, c := range r.calls {
-			c.cmd = c.command(ctx)
-			_ = pipe.Process(ctx, c.cmd)
-		}
-		wait = r.waitReplicas(ctx, pipe)
-		return nil
-	})
+	pipe := s.client.Pipeline()
+	probe := s.probeCAS(ctx, pipe)
+	for _, o := range r.ops {
+		o.cmd, o.call = nil, nil
+		o.step.send(ctx, pipe, r, o)
+	}
+	for _, c := range r.calls {
+		c.cmd = c.command(ctx)
+		_ = pipe.Process(ctx, c.cmd)
+	}
+	wait := r.waitReplicas(ctx, pipe)
+	_, _ = pipe.Exec(ctx) // each command has its own reply or error
 	s.probed(probe)
 	for _, c := range r.calls {
 		c.read()
