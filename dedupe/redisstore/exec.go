@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -113,22 +114,16 @@ func watchable(k dedupe.OpKind) bool {
 }
 
 // pendingOp is one op of an Exec on its way through the rounds: what its
-// commands send, built once, the step it takes in the current round, and
-// that step's command.
-//
-// Commands carry pointers to key, claim, value, lease and ttl (go-redis
-// writes *string and *int64 as it writes string and int64), so that queuing
-// a command boxes no copies of them. The fields never change once prepared,
-// and the pendingOps of an Exec are never reused: go-redis may read a
-// command's arguments for as long as it holds the command.
+// commands send, built once (prepare), the step it takes in the current
+// round, and that step's command.
 type pendingOp struct {
 	op    *dedupe.Op
 	res   *dedupe.OpResult
-	key   string // the record key
-	claim string // the op's claim record, if it has a token
-	value string // a commit's value record
-	lease int64  // the op's lease in ms
-	ttl   int64  // a commit's TTL in ms
+	key   opArg  // the record key
+	claim opArg  // the op's claim record
+	value opArg  // a commit's value record
+	lease opArg  // the op's lease in ms
+	ttl   opArg  // a commit's TTL in ms
 	args  [7]any // the arguments of the op's first command, if plain (see command)
 
 	step step
@@ -137,15 +132,61 @@ type pendingOp struct {
 	j    int         // and the op's place in it
 }
 
-// prepare makes o op i of the plan, with what its commands send.
+// opArg is an argument of an op's commands, held by the commands as a
+// pointer, which boxes no copy of it: go-redis writes it as an
+// encoding.BinaryMarshaler and prints it (Cmd.String, hooks) and finds a
+// Cluster slot by it as a fmt.Stringer. An op's opArgs are views of one
+// buffer, which never changes once prepared, and the pendingOps of an Exec
+// are never reused: go-redis may read a command's arguments for as long as
+// it holds the command.
+type opArg []byte
+
+// MarshalBinary returns the argument as go-redis writes it.
+func (a *opArg) MarshalBinary() ([]byte, error) { return *a, nil }
+
+func (a *opArg) String() string { return string(*a) }
+
+// prepare makes o op i of the plan, with what its commands send, in one
+// buffer: one allocation per op.
 func (p *execPlan) prepare(o *pendingOp, i int) {
 	op := &p.ops[i]
-	*o = pendingOp{op: op, res: &p.results[i], lease: dedupe.StoredDuration(op.Lease).Milliseconds()}
-	o.key, o.claim, o.value = p.store.opStrings(op)
+	*o = pendingOp{op: op, res: &p.results[i]}
+	lease, ttl := dedupe.StoredDuration(op.Lease).Milliseconds(), dedupe.StoredDuration(op.TTL).Milliseconds()
+	b := make([]byte, 0, p.store.argsLen(op, lease, ttl))
+	o.key, b = take(p.store.appendRecordKey(b, op.Key))
+	o.claim, b = take(appendClaimRecord(b, op.Token))
+	o.lease, b = take(strconv.AppendInt(b, lease, 10))
 	if op.Kind == dedupe.OpCommit {
-		o.ttl = dedupe.StoredDuration(op.TTL).Milliseconds()
+		o.value, b = take(appendValueRecord(b, op.Token, op.Value))
+		o.ttl, _ = take(strconv.AppendInt(b, ttl, 10))
 	}
 }
+
+// argsLen is the length of op's arguments (at most, for a key that
+// recordKey hashes).
+func (s *Store) argsLen(op *dedupe.Op, lease, ttl int64) int {
+	n := len(s.prefix) + len("{") + len(op.Key) + len("}") + len("C") + len(op.Token) + digits(lease)
+	if !plainTag(op.Key) {
+		n += len("#0123456789abcdef:")
+	}
+	if op.Kind == dedupe.OpCommit {
+		n += len("V") + len(op.Token) + len(":") + len(op.Value) + digits(ttl)
+	}
+	return n
+}
+
+// digits is the length of n > 0 in decimal.
+func digits(n int64) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// take returns what b holds as an opArg, and the rest of b's capacity to
+// append the next argument to.
+func take(b []byte) (opArg, []byte) { return opArg(b[:len(b):len(b)]), b[len(b):] }
 
 // command returns args as the arguments of o's first command, held in
 // o.args: only a first step may use it, and it is sent once (a step sent

@@ -60,26 +60,42 @@ func FuzzRecordKeySlot(f *testing.F) {
 	})
 }
 
-// TestOpStringsMatchLayout: the strings an op sends, cut from one
-// allocation, are the record key, claim and value record as their own
-// functions define them, for every kind of key.
-func TestOpStringsMatchLayout(t *testing.T) {
+// TestPreparedArgsMatchLayout: the arguments prepare cuts from one buffer
+// are the record key, claim and value record as their own functions define
+// them, and the lease and TTL in ms, for every kind of key.
+func TestPreparedArgsMatchLayout(t *testing.T) {
 	t.Parallel()
 	for _, prefix := range []string{DefaultPrefix, ""} {
 		s := &Store{prefix: prefix}
 		for _, key := range []string{"k", "order-17", "", "a{b}c", "}", "\x00"} {
 			for _, kind := range []dedupe.OpKind{dedupe.OpClaim, dedupe.OpCommit, dedupe.OpRenew} {
-				op := dedupe.Op{Kind: kind, Key: key, Token: "tok-0123456789ab", Value: []byte(`{"id":1}`)}
-				wantValue := ""
+				op := dedupe.Op{Kind: kind, Key: key, Token: "tok-0123456789ab", Value: []byte(`{"id":1}`),
+					Lease: 1500 * time.Millisecond, TTL: time.Hour}
+				p := &execPlan{store: s, ops: []dedupe.Op{op}, results: make([]dedupe.OpResult, 1)}
+				var o pendingOp
+				p.prepare(&o, 0)
+				want := [5]string{s.recordKey(key), claimRecord(op.Token), "", "1500", ""}
 				if kind == dedupe.OpCommit {
-					wantValue = valueRecord(op.Token, op.Value)
+					want[2], want[4] = valueRecord(op.Token, op.Value), "3600000"
 				}
-				key, claim, value := s.opStrings(&op)
-				if key != s.recordKey(op.Key) || claim != claimRecord(op.Token) || value != wantValue {
-					t.Errorf("prefix %q, %v of %q: opStrings = %q, %q, %q; want %q, %q, %q", prefix, kind, op.Key,
-						key, claim, value, s.recordKey(op.Key), claimRecord(op.Token), wantValue)
+				if got := [5]string{o.key.String(), o.claim.String(), o.value.String(), o.lease.String(), o.ttl.String()}; got != want {
+					t.Errorf("prefix %q, %v of %q: key, claim, value, lease, ttl = %q, want %q", prefix, kind, key, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestPrepareAllocatesOnce: an op's arguments take one allocation (not
+// parallel: AllocsPerRun refuses parallel tests).
+func TestPrepareAllocatesOnce(t *testing.T) {
+	s := &Store{prefix: DefaultPrefix}
+	for _, kind := range []dedupe.OpKind{dedupe.OpClaim, dedupe.OpCommit} {
+		op := dedupe.Op{Kind: kind, Key: "order-17", Token: "tok-0123456789ab", Value: []byte(`{"id":1}`), Lease: time.Minute, TTL: 24 * time.Hour}
+		p := &execPlan{store: s, ops: []dedupe.Op{op}, results: make([]dedupe.OpResult, 1)}
+		var o pendingOp
+		if n := testing.AllocsPerRun(10, func() { p.prepare(&o, 0) }); n != 1 {
+			t.Errorf("%v: prepare made %v allocations, want 1", kind, n)
 		}
 	}
 }

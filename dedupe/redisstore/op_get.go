@@ -68,7 +68,7 @@ func readRecord(r *round, o *pendingOp, cur string) {
 type leaseRead struct{}
 
 func (leaseRead) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	o.cmd = pipe.PTTL(ctx, o.key)
+	o.cmd = pipe.PTTL(ctx, o.key.String())
 }
 
 func (leaseRead) read(_ *round, o *pendingOp) {

@@ -24,33 +24,18 @@ import (
 // claimRecord is the stored string of token's claim.
 func claimRecord(token string) string { return "C" + token }
 
+// appendClaimRecord appends claimRecord(token) to b.
+func appendClaimRecord(b []byte, token string) []byte { return append(append(b, 'C'), token...) }
+
 // watchedRecord is the stored string of token's claim once a waiter marked it.
 func watchedRecord(token string) string { return "W" + token }
 
 // valueRecord is the stored string of a value committed by token's run.
 func valueRecord(token string, value []byte) string { return "V" + token + ":" + string(value) }
 
-// opStrings returns the strings op's commands send: its record key
-// (recordKey), its claim record and, for a commit, its value record; cut
-// from one string, so that they cost one allocation (more for a key that
-// recordKey hashes).
-func (s *Store) opStrings(op *dedupe.Op) (key, claim, value string) {
-	if !plainTag(op.Key) {
-		key, claim = s.recordKey(op.Key), claimRecord(op.Token)
-		if op.Kind == dedupe.OpCommit {
-			value = valueRecord(op.Token, op.Value)
-		}
-		return key, claim, value
-	}
-	var all string
-	if op.Kind == dedupe.OpCommit {
-		all = s.prefix + "{" + op.Key + "}" + "C" + op.Token + "V" + op.Token + ":" + string(op.Value)
-	} else {
-		all = s.prefix + "{" + op.Key + "}" + "C" + op.Token
-	}
-	k := len(s.prefix) + 1 + len(op.Key) + 1
-	c := k + 1 + len(op.Token)
-	return all[:k], all[k:c], all[c:]
+// appendValueRecord appends valueRecord(token, value) to b.
+func appendValueRecord(b []byte, token string, value []byte) []byte {
+	return append(append(append(append(b, 'V'), token...), ':'), value...)
 }
 
 // ownClaim reports whether v is token's claim, marked or not.

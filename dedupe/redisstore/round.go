@@ -29,7 +29,7 @@ type round struct {
 // scriptCall is one call of a script for up to maxOpsPerCall ops.
 type scriptCall struct {
 	script *redis.Script
-	keys   []any // the ops' record keys (*string: see pendingOp)
+	keys   []any // the ops' record keys (*opArg)
 	args   []any
 	cmd    *redis.Cmd
 	reply  []any // one per op, once read
@@ -102,7 +102,7 @@ func (r *round) script(o *pendingOp, sc *redis.Script, args ...any) {
 		n := min(per, len(r.ops)) // ops it may carry
 		c = &scriptCall{script: sc, keys: make([]any, 0, n), args: make([]any, 0, 1+len(args)*n)}
 		if sc != watchedScript {
-			c.args = append(c.args, &r.plan.store.publish)
+			c.args = append(c.args, r.plan.store.publish)
 		}
 		r.open[sc] = c
 		r.calls = append(r.calls, c)

@@ -154,6 +154,14 @@ func (s *Store) recordKey(key string) string {
 	return s.prefix + "{#" + hex.EncodeToString(sum[:8]) + "}:" + key
 }
 
+// appendRecordKey appends recordKey(key) to b.
+func (s *Store) appendRecordKey(b []byte, key string) []byte {
+	if !plainTag(key) {
+		return append(b, s.recordKey(key)...)
+	}
+	return append(append(append(append(b, s.prefix...), '{'), key...), '}')
+}
+
 // plainTag reports whether key is its record key's hash tag as it is.
 func plainTag(key string) bool { return key != "" && !strings.ContainsAny(key, "{}") }
 
