@@ -163,7 +163,9 @@ func (s *Store) appendRecordKey(b []byte, key string) []byte {
 }
 
 // plainTag reports whether key is its record key's hash tag as it is.
-func plainTag(key string) bool { return key != "" && !strings.ContainsAny(key, "{}") }
+func plainTag(key string) bool {
+	return key != "" && strings.IndexByte(key, '{') < 0 && strings.IndexByte(key, '}') < 0
+}
 
 func (s *Store) channel(key string) string { return s.recordKey(key) + ":events" }
 
