@@ -147,7 +147,7 @@ func (a *opArg) MarshalBinary() ([]byte, error) { return *a, nil }
 func (a *opArg) String() string { return string(*a) }
 
 // prepare makes o op i of the plan, with what its commands send, in one
-// buffer: one allocation per op.
+// buffer: one allocation per op (more for a key that recordKey hashes).
 func (p *execPlan) prepare(o *pendingOp, i int) {
 	op := &p.ops[i]
 	*o = pendingOp{op: op, res: &p.results[i]}
@@ -189,22 +189,23 @@ func digits(n int64) int {
 func take(b []byte) (opArg, []byte) { return opArg(b[:len(b):len(b)]), b[len(b):] }
 
 // command returns args as the arguments of o's first command, held in
-// o.args: only a first step may use it, and it is sent once (a step sent
-// again, after NOSCRIPT, is a script call's).
+// o.args, which is written once: only an op's first step may use it (a
+// step sent again, after NOSCRIPT, is a script call's; a later plain
+// command, leaseRead's, has arguments of its own).
 func (o *pendingOp) command(args ...any) []any {
 	n := copy(o.args[:], args)
 	return o.args[:n:n]
 }
 
 // A step is one command of an op kind (op_*.go): a plain command, or the
-// op's part of a script call. It sends the command, then reads the reply
+// op's part of a script call. It makes the command, then reads the reply
 // into the op's result, and may queue the op's next step into the next
 // round. A round knows nothing of kinds, but that commits wait for
 // replicas (replicas.go).
 type step interface {
-	// send queues o's command on pipe, or adds o to a script call of r
-	// (r.script).
-	send(ctx context.Context, pipe redis.Pipeliner, r *round, o *pendingOp)
+	// send makes o's command (o.cmd), or adds o to a script call of r
+	// (r.script); the round queues them.
+	send(ctx context.Context, r *round, o *pendingOp)
 	// read reads the reply: o.cmd's, or o's part of its script call's
 	// (r.scriptReply).
 	read(r *round, o *pendingOp)

@@ -55,11 +55,10 @@ func TestCommandsPrintTheirArguments(t *testing.T) {
 	}
 	p := &execPlan{store: s, ops: ops, results: make([]dedupe.OpResult, len(ops))}
 	r := p.newRound(len(ops))
-	pipe := client.Pipeline()
 	for i, st := range []step{claimSetNX{}, commitCAS{}} {
 		var o pendingOp
 		p.prepare(&o, i)
-		st.send(ctx, pipe, r, &o)
+		st.send(ctx, r, &o)
 		r.add(&o, st)
 	}
 	for i, want := range []string{

@@ -26,10 +26,8 @@ func claimStep(watched bool) step {
 // the next round.
 type claimSetNX struct{}
 
-func (claimSetNX) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	cmd := redis.NewStatusCmd(ctx, o.command("set", &o.key, &o.claim, "nx", "px", &o.lease, "get")...)
-	_ = pipe.Process(ctx, cmd)
-	o.cmd = cmd
+func (claimSetNX) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewStatusCmd(ctx, o.command("set", &o.key, &o.claim, "nx", "px", &o.lease, "get")...)
 }
 
 func (claimSetNX) read(r *round, o *pendingOp) {
@@ -50,7 +48,7 @@ func (claimSetNX) read(r *round, o *pendingOp) {
 // claimWatched is a claim's call of the watched script.
 type claimWatched struct{}
 
-func (claimWatched) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
+func (claimWatched) send(_ context.Context, r *round, o *pendingOp) {
 	r.script(o, watchedScript, "c", &o.claim, &o.lease)
 }
 

@@ -26,10 +26,8 @@ func commitStep(op *dedupe.Op, native, watched bool) step {
 // the script decides in the next round.
 type commitCAS struct{}
 
-func (commitCAS) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	cmd := redis.NewCmd(ctx, o.command("set", &o.key, &o.value, "ifeq", &o.claim, "px", &o.ttl)...)
-	_ = pipe.Process(ctx, cmd)
-	o.cmd = cmd
+func (commitCAS) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewCmd(ctx, o.command("set", &o.key, &o.value, "ifeq", &o.claim, "px", &o.ttl)...)
 }
 
 func (commitCAS) read(r *round, o *pendingOp) {
@@ -46,7 +44,7 @@ func (commitCAS) read(r *round, o *pendingOp) {
 // commitCall is a commit's call of the commit script.
 type commitCall struct{}
 
-func (commitCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
+func (commitCall) send(_ context.Context, r *round, o *pendingOp) {
 	claim := any("") // a commit into a free key
 	if o.op.Fenced {
 		claim = &o.claim

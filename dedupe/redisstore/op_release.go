@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // releaseCall is an OpRelease: a call of the claimops script, which deletes
@@ -11,7 +9,7 @@ import (
 // marked one (see claimops.lua).
 type releaseCall struct{}
 
-func (releaseCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
+func (releaseCall) send(_ context.Context, r *round, o *pendingOp) {
 	r.script(o, claimOpsScript, "x", &o.claim, &o.lease)
 }
 

@@ -23,10 +23,8 @@ func renewStep(native bool) step {
 // whether it holds it marked.
 type renewCAS struct{}
 
-func (renewCAS) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	cmd := redis.NewCmd(ctx, o.command("set", &o.key, &o.claim, "ifeq", &o.claim, "px", &o.lease)...)
-	_ = pipe.Process(ctx, cmd)
-	o.cmd = cmd
+func (renewCAS) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewCmd(ctx, o.command("set", &o.key, &o.claim, "ifeq", &o.claim, "px", &o.lease)...)
 }
 
 func (renewCAS) read(r *round, o *pendingOp) {
@@ -44,7 +42,7 @@ func (renewCAS) read(r *round, o *pendingOp) {
 // sets its lease again with it too (claimSetNX).
 type renewCall struct{}
 
-func (renewCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
+func (renewCall) send(_ context.Context, r *round, o *pendingOp) {
 	r.script(o, claimOpsScript, "r", &o.claim, &o.lease)
 }
 
