@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -64,7 +65,7 @@ func (s *Store) execNow(ctx context.Context, ops []dedupe.Op) []dedupe.OpResult 
 			results[i].Err = dedupe.ErrUnknownOp
 			continue
 		}
-		pending[i] = pendingOp{op: &ops[i], res: &results[i], key: s.recordKey(op.Key)}
+		p.prepare(&pending[i], i)
 		r.add(&pending[i], first)
 	}
 	for n := 0; r != nil && n < maxRounds; n++ {
@@ -112,27 +113,99 @@ func watchable(k dedupe.OpKind) bool {
 	return k == dedupe.OpClaim || k == dedupe.OpGet || k == dedupe.OpCommit
 }
 
-// pendingOp is one op of an Exec on its way through the rounds: the step it
-// takes in the current round, and that step's command.
+// pendingOp is one op of an Exec on its way through the rounds: what its
+// commands send, built once (prepare), the step it takes in the current
+// round, and that step's command.
 type pendingOp struct {
-	op   *dedupe.Op
-	res  *dedupe.OpResult
-	key  string // the record key
+	op    *dedupe.Op
+	res   *dedupe.OpResult
+	key   opArg  // the record key
+	claim opArg  // the op's claim record
+	value opArg  // a commit's value record
+	lease opArg  // the op's lease in ms
+	ttl   opArg  // a commit's TTL in ms
+	args  [7]any // the arguments of the op's first command, if plain (see command)
+
 	step step
 	cmd  redis.Cmder // a plain command's, once sent
 	call *scriptCall // or the script call that carries the op
 	j    int         // and the op's place in it
 }
 
+// opArg is an argument of an op's commands, held by the commands as a
+// pointer, which boxes no copy of it: go-redis writes it as an
+// encoding.BinaryMarshaler and prints it (Cmd.String, hooks) and finds a
+// Cluster slot by it as a fmt.Stringer. An op's opArgs are views of one
+// buffer, which never changes once prepared, and the pendingOps of an Exec
+// are never reused: go-redis may read a command's arguments for as long as
+// it holds the command.
+type opArg []byte
+
+// MarshalBinary returns the argument as go-redis writes it.
+func (a *opArg) MarshalBinary() ([]byte, error) { return *a, nil }
+
+func (a *opArg) String() string { return string(*a) }
+
+// prepare makes o op i of the plan, with what its commands send, in one
+// buffer: one allocation per op (more for a key that recordKey hashes).
+func (p *execPlan) prepare(o *pendingOp, i int) {
+	op := &p.ops[i]
+	*o = pendingOp{op: op, res: &p.results[i]}
+	lease, ttl := dedupe.StoredDuration(op.Lease).Milliseconds(), dedupe.StoredDuration(op.TTL).Milliseconds()
+	b := make([]byte, 0, p.store.argsLen(op, lease, ttl))
+	o.key, b = take(p.store.appendRecordKey(b, op.Key))
+	o.claim, b = take(appendClaimRecord(b, op.Token))
+	o.lease, b = take(strconv.AppendInt(b, lease, 10))
+	if op.Kind == dedupe.OpCommit {
+		o.value, b = take(appendValueRecord(b, op.Token, op.Value))
+		o.ttl, _ = take(strconv.AppendInt(b, ttl, 10))
+	}
+}
+
+// argsLen is the length of op's arguments (at most, for a key that
+// recordKey hashes).
+func (s *Store) argsLen(op *dedupe.Op, lease, ttl int64) int {
+	n := len(s.prefix) + len("{") + len(op.Key) + len("}") + len("C") + len(op.Token) + digits(lease)
+	if !plainTag(op.Key) {
+		n += len("#0123456789abcdef:")
+	}
+	if op.Kind == dedupe.OpCommit {
+		n += len("V") + len(op.Token) + len(":") + len(op.Value) + digits(ttl)
+	}
+	return n
+}
+
+// digits is the length of n > 0 in decimal.
+func digits(n int64) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// take returns what b holds as an opArg, and the rest of b's capacity to
+// append the next argument to.
+func take(b []byte) (opArg, []byte) { return opArg(b[:len(b):len(b)]), b[len(b):] }
+
+// command returns args as the arguments of o's first command, held in
+// o.args, which is written once: only an op's first step may use it (a
+// step sent again, after NOSCRIPT, is a script call's; a later plain
+// command, leaseRead's, has arguments of its own).
+func (o *pendingOp) command(args ...any) []any {
+	n := copy(o.args[:], args)
+	return o.args[:n:n]
+}
+
 // A step is one command of an op kind (op_*.go): a plain command, or the
-// op's part of a script call. It sends the command, then reads the reply
+// op's part of a script call. It makes the command, then reads the reply
 // into the op's result, and may queue the op's next step into the next
 // round. A round knows nothing of kinds, but that commits wait for
 // replicas (replicas.go).
 type step interface {
-	// send queues o's command on pipe, or adds o to a script call of r
-	// (r.script).
-	send(ctx context.Context, pipe redis.Pipeliner, r *round, o *pendingOp)
+	// send makes o's command (o.cmd), or adds o to a script call of r
+	// (r.script); the round queues them.
+	send(ctx context.Context, r *round, o *pendingOp)
 	// read reads the reply: o.cmd's, or o's part of its script call's
 	// (r.scriptReply).
 	read(r *round, o *pendingOp)

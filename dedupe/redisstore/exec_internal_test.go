@@ -1,8 +1,12 @@
 package redisstore
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/idemq/idemq/dedupe"
 )
@@ -34,5 +38,35 @@ func TestGiveUpFailsOnlyUnanswered(t *testing.T) {
 	}
 	if !p.results[2].OK || p.results[3].Current.Token != "x" {
 		t.Errorf("answered ops changed: %+v, %+v", p.results[2], p.results[3])
+	}
+}
+
+// TestCommandsPrintTheirArguments: the commands hold an op's arguments by
+// pointer, yet print them (Cmd.String, which hooks use) as they are sent.
+func TestCommandsPrintTheirArguments(t *testing.T) {
+	t.Parallel()
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	defer client.Close()
+	s := &Store{client: client, prefix: DefaultPrefix}
+	ctx := context.Background()
+	ops := []dedupe.Op{
+		{Kind: dedupe.OpClaim, Key: "k", Token: "tok-0123456789ab", Lease: 1500 * time.Millisecond},
+		{Kind: dedupe.OpCommit, Key: "k", Token: "tok-0123456789ab", Fenced: true, Value: []byte("{}"), TTL: time.Second},
+	}
+	p := &execPlan{store: s, ops: ops, results: make([]dedupe.OpResult, len(ops))}
+	r := p.newRound(len(ops))
+	for i, st := range []step{claimSetNX{}, commitCAS{}} {
+		var o pendingOp
+		p.prepare(&o, i)
+		st.send(ctx, r, &o)
+		r.add(&o, st)
+	}
+	for i, want := range []string{
+		"set idemq:{k} Ctok-0123456789ab nx px 1500 get: ",
+		"set idemq:{k} Vtok-0123456789ab:{} ifeq Ctok-0123456789ab px 1000",
+	} {
+		if got := r.ops[i].cmd.String(); got != want {
+			t.Errorf("command %d prints %q, want %q", i, got, want)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idemq/idemq/dedupe"
 )
 
 // slot is Redis Cluster's hash slot of key: CRC16 (XMODEM) of its hash tag
@@ -56,6 +58,46 @@ func FuzzRecordKeySlot(f *testing.F) {
 			t.Fatalf("keys %q and %q share the record %q", key, other, rec)
 		}
 	})
+}
+
+// TestPreparedArgsMatchLayout: the arguments prepare cuts from one buffer
+// are the record key, claim and value record as their own functions define
+// them, and the lease and TTL in ms, for every kind of key.
+func TestPreparedArgsMatchLayout(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{DefaultPrefix, ""} {
+		s := &Store{prefix: prefix}
+		for _, key := range []string{"k", "order-17", "", "a{b}c", "}", "\x00"} {
+			for _, kind := range []dedupe.OpKind{dedupe.OpClaim, dedupe.OpCommit, dedupe.OpRenew} {
+				op := dedupe.Op{Kind: kind, Key: key, Token: "tok-0123456789ab", Value: []byte(`{"id":1}`),
+					Lease: 1500 * time.Millisecond, TTL: time.Hour}
+				p := &execPlan{store: s, ops: []dedupe.Op{op}, results: make([]dedupe.OpResult, 1)}
+				var o pendingOp
+				p.prepare(&o, 0)
+				want := [5]string{s.recordKey(key), claimRecord(op.Token), "", "1500", ""}
+				if kind == dedupe.OpCommit {
+					want[2], want[4] = valueRecord(op.Token, op.Value), "3600000"
+				}
+				if got := [5]string{o.key.String(), o.claim.String(), o.value.String(), o.lease.String(), o.ttl.String()}; got != want {
+					t.Errorf("prefix %q, %v of %q: key, claim, value, lease, ttl = %q, want %q", prefix, kind, key, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestPrepareAllocatesOnce: an op's arguments take one allocation (not
+// parallel: AllocsPerRun refuses parallel tests).
+func TestPrepareAllocatesOnce(t *testing.T) {
+	s := &Store{prefix: DefaultPrefix}
+	for _, kind := range []dedupe.OpKind{dedupe.OpClaim, dedupe.OpCommit} {
+		op := dedupe.Op{Kind: kind, Key: "order-17", Token: "tok-0123456789ab", Value: []byte(`{"id":1}`), Lease: time.Minute, TTL: 24 * time.Hour}
+		p := &execPlan{store: s, ops: []dedupe.Op{op}, results: make([]dedupe.OpResult, 1)}
+		var o pendingOp
+		if n := testing.AllocsPerRun(10, func() { p.prepare(&o, 0) }); n != 1 {
+			t.Errorf("%v: prepare made %v allocations, want 1", kind, n)
+		}
+	}
 }
 
 func TestTTLFromPTTL(t *testing.T) {

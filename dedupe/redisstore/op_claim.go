@@ -26,8 +26,8 @@ func claimStep(watched bool) step {
 // the next round.
 type claimSetNX struct{}
 
-func (claimSetNX) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	o.cmd = pipe.SetArgs(ctx, o.key, claimRecord(o.op.Token), redis.SetArgs{Mode: "NX", TTL: dedupe.StoredDuration(o.op.Lease), Get: true})
+func (claimSetNX) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewStatusCmd(ctx, o.command("set", &o.key, &o.claim, "nx", "px", &o.lease, "get")...)
 }
 
 func (claimSetNX) read(r *round, o *pendingOp) {
@@ -48,8 +48,8 @@ func (claimSetNX) read(r *round, o *pendingOp) {
 // claimWatched is a claim's call of the watched script.
 type claimWatched struct{}
 
-func (claimWatched) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	r.script(o, watchedScript, "c", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+func (claimWatched) send(_ context.Context, r *round, o *pendingOp) {
+	r.script(o, watchedScript, "c", &o.claim, &o.lease)
 }
 
 func (claimWatched) read(r *round, o *pendingOp) {

@@ -26,9 +26,8 @@ func commitStep(op *dedupe.Op, native, watched bool) step {
 // the script decides in the next round.
 type commitCAS struct{}
 
-func (commitCAS) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	op := o.op
-	o.cmd = pipe.Do(ctx, "SET", o.key, valueRecord(op.Token, op.Value), "IFEQ", claimRecord(op.Token), "PX", dedupe.StoredDuration(op.TTL).Milliseconds())
+func (commitCAS) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewCmd(ctx, o.command("set", &o.key, &o.value, "ifeq", &o.claim, "px", &o.ttl)...)
 }
 
 func (commitCAS) read(r *round, o *pendingOp) {
@@ -45,13 +44,12 @@ func (commitCAS) read(r *round, o *pendingOp) {
 // commitCall is a commit's call of the commit script.
 type commitCall struct{}
 
-func (commitCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	op := o.op
-	claim := ""
-	if op.Fenced {
-		claim = claimRecord(op.Token)
+func (commitCall) send(_ context.Context, r *round, o *pendingOp) {
+	claim := any("") // a commit into a free key
+	if o.op.Fenced {
+		claim = &o.claim
 	}
-	r.script(o, commitScript, claim, valueRecord(op.Token, op.Value), dedupe.StoredDuration(op.TTL).Milliseconds())
+	r.script(o, commitScript, claim, &o.value, &o.ttl)
 }
 
 func (commitCall) read(r *round, o *pendingOp) {

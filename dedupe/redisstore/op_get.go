@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,8 +23,8 @@ func getStep(watched bool) step {
 // round.
 type getPlain struct{}
 
-func (getPlain) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	o.cmd = pipe.Get(ctx, o.key)
+func (getPlain) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewStringCmd(ctx, o.command("get", &o.key)...)
 }
 
 func (getPlain) read(r *round, o *pendingOp) {
@@ -40,7 +41,7 @@ func (getPlain) read(r *round, o *pendingOp) {
 // getWatched is a read's call of the watched script.
 type getWatched struct{}
 
-func (getWatched) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
+func (getWatched) send(_ context.Context, r *round, o *pendingOp) {
 	r.script(o, watchedScript, "g", "", 0)
 }
 
@@ -65,8 +66,8 @@ func readRecord(r *round, o *pendingOp, cur string) {
 // waiter needs it).
 type leaseRead struct{}
 
-func (leaseRead) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	o.cmd = pipe.PTTL(ctx, o.key)
+func (leaseRead) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewDurationCmd(ctx, time.Millisecond, "pttl", &o.key)
 }
 
 func (leaseRead) read(_ *round, o *pendingOp) {

@@ -2,10 +2,6 @@ package redisstore
 
 import (
 	"context"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/idemq/idemq/dedupe"
 )
 
 // releaseCall is an OpRelease: a call of the claimops script, which deletes
@@ -13,8 +9,8 @@ import (
 // marked one (see claimops.lua).
 type releaseCall struct{}
 
-func (releaseCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	r.script(o, claimOpsScript, "x", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+func (releaseCall) send(_ context.Context, r *round, o *pendingOp) {
+	r.script(o, claimOpsScript, "x", &o.claim, &o.lease)
 }
 
 func (releaseCall) read(r *round, o *pendingOp) {

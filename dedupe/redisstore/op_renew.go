@@ -23,9 +23,8 @@ func renewStep(native bool) step {
 // whether it holds it marked.
 type renewCAS struct{}
 
-func (renewCAS) send(ctx context.Context, pipe redis.Pipeliner, _ *round, o *pendingOp) {
-	claim := claimRecord(o.op.Token)
-	o.cmd = pipe.Do(ctx, "SET", o.key, claim, "IFEQ", claim, "PX", dedupe.StoredDuration(o.op.Lease).Milliseconds())
+func (renewCAS) send(ctx context.Context, _ *round, o *pendingOp) {
+	o.cmd = redis.NewCmd(ctx, o.command("set", &o.key, &o.claim, "ifeq", &o.claim, "px", &o.lease)...)
 }
 
 func (renewCAS) read(r *round, o *pendingOp) {
@@ -43,8 +42,8 @@ func (renewCAS) read(r *round, o *pendingOp) {
 // sets its lease again with it too (claimSetNX).
 type renewCall struct{}
 
-func (renewCall) send(_ context.Context, _ redis.Pipeliner, r *round, o *pendingOp) {
-	r.script(o, claimOpsScript, "r", claimRecord(o.op.Token), dedupe.StoredDuration(o.op.Lease).Milliseconds())
+func (renewCall) send(_ context.Context, r *round, o *pendingOp) {
+	r.script(o, claimOpsScript, "r", &o.claim, &o.lease)
 }
 
 func (renewCall) read(r *round, o *pendingOp) {

@@ -24,11 +24,19 @@ import (
 // claimRecord is the stored string of token's claim.
 func claimRecord(token string) string { return "C" + token }
 
+// appendClaimRecord appends claimRecord(token) to b.
+func appendClaimRecord(b []byte, token string) []byte { return append(append(b, 'C'), token...) }
+
 // watchedRecord is the stored string of token's claim once a waiter marked it.
 func watchedRecord(token string) string { return "W" + token }
 
 // valueRecord is the stored string of a value committed by token's run.
 func valueRecord(token string, value []byte) string { return "V" + token + ":" + string(value) }
+
+// appendValueRecord appends valueRecord(token, value) to b.
+func appendValueRecord(b []byte, token string, value []byte) []byte {
+	return append(append(append(append(b, 'V'), token...), ':'), value...)
+}
 
 // ownClaim reports whether v is token's claim, marked or not.
 func ownClaim(v, token string) bool {

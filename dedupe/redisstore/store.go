@@ -147,11 +147,24 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 // or {#hash} for a key with braces (or none at all), which would end or
 // empty the tag.
 func (s *Store) recordKey(key string) string {
-	if key != "" && !strings.ContainsAny(key, "{}") {
+	if plainTag(key) {
 		return s.prefix + "{" + key + "}"
 	}
 	sum := sha256.Sum256([]byte(key))
 	return s.prefix + "{#" + hex.EncodeToString(sum[:8]) + "}:" + key
+}
+
+// appendRecordKey appends recordKey(key) to b.
+func (s *Store) appendRecordKey(b []byte, key string) []byte {
+	if !plainTag(key) {
+		return append(b, s.recordKey(key)...)
+	}
+	return append(append(append(append(b, s.prefix...), '{'), key...), '}')
+}
+
+// plainTag reports whether key is its record key's hash tag as it is.
+func plainTag(key string) bool {
+	return key != "" && strings.IndexByte(key, '{') < 0 && strings.IndexByte(key, '}') < 0
 }
 
 func (s *Store) channel(key string) string { return s.recordKey(key) + ":events" }
