@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"testing"
 	"time"
 
@@ -128,8 +127,6 @@ func (r *running) wait(t *testing.T, d time.Duration) error {
 		return nil
 	}
 }
-
-func key(i int) string { return "key-" + strconv.Itoa(i) }
 
 // readAll reads n messages from partition 0 of topic with a Reader outside
 // any group, failing after a minute.

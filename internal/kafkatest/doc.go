@@ -27,6 +27,8 @@
 //   - Processor: the single-message Processor's outcomes: processed then
 //     duplicate, a failure that commits nothing, one key at once, no key,
 //     a cancelled ctx.
+//   - Metrics: Config.MeterProvider exports every counter of Stats, and the
+//     in-flight gauge, under the adapter's prefix with Stats' values.
 //
 // The SIGKILL scenario re-executes the test binary as a member of the
 // group: Run recognises the child by its environment and runs the member
