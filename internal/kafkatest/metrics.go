@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/testwait"
 )
 
 var metricScenarios = map[string]scenario{
@@ -40,18 +41,18 @@ func metricsMatchStats(t *testing.T, d Driver) {
 	msgs = append(msgs, msg(1, key(1), "dup"), msg(0, key(2), "dup"), msg(0, "b", "bad"), msg(1, "f", "flaky"))
 	e.produce(t, msgs...)
 	r := e.start(t, cfg)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 
 	e.produce(t, msg(0, "h", "hold"))
-	waitFor(t, held, "the held handler to start")
+	testwait.Recv(t, held, "the held handler running")
 	Eventually(t, time.Minute, "one handler in flight", func() bool { return r.Stats().InFlight == 1 })
 	inflight := d.Adapter().MetricPrefix + ".inflight"
 	if got := exported(t, reader)[inflight]; got.value != 1 {
 		t.Errorf("metric %s = %d while a handler runs, Stats says 1", inflight, got.value)
 	}
 	close(release)
-	e.lagZero(t, time.Minute)
-	if err := r.stop(t); err != nil {
+	e.LagZero(t, time.Minute)
+	if err := r.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 
@@ -92,18 +93,6 @@ func metricsHandler(held chan<- struct{}, release <-chan struct{}) HandleFunc {
 		}
 		end("ok")
 		return nil
-	}
-}
-
-// waitFor waits for a receive on ch, failing t after a minute.
-func waitFor(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	timer := time.NewTimer(time.Minute)
-	defer timer.Stop()
-	select {
-	case <-ch:
-	case <-timer.C:
-		t.Fatalf("timed out after a minute waiting for %s", what)
 	}
 }
 
