@@ -28,7 +28,8 @@
 //     duplicate, a failure that commits nothing, one key at once, no key,
 //     a cancelled ctx.
 //   - Metrics: Config.MeterProvider exports every counter of Stats, and the
-//     in-flight gauge, under the adapter's prefix with Stats' values.
+//     in-flight gauge, under the adapter's prefix with Stats' values, for a
+//     Consumer and for a Processor.
 //
 // An adapter's own tests (what only that adapter does) start from the same
 // helpers: NewEnv (a topic, a group, a store and the group's Committed

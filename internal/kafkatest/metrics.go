@@ -15,7 +15,8 @@ import (
 )
 
 var metricScenarios = map[string]scenario{
-	"MatchStats": metricsMatchStats,
+	"MatchStats":          metricsMatchStats,
+	"ProcessorMatchStats": processorMetricsMatchStats,
 }
 
 // metricsMatchStats: Config.MeterProvider exports every counter of Stats,
@@ -65,6 +66,27 @@ func metricsMatchStats(t *testing.T, d Driver) {
 	}
 	if sum(s.Own) == 0 {
 		t.Errorf("Stats.Own = %v, want the member's join counted (generations, partitions assigned)", s.Own)
+	}
+}
+
+// processorMetricsMatchStats: a Processor exports its Stats through its
+// Config.MeterProvider as a Consumer does: after a processed message, a
+// duplicate and a retried failure.
+func processorMetricsMatchStats(t *testing.T, d Driver) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	p := newProcessor(t, d, Config{MeterProvider: mp, Attempts: 2, Handle: metricsHandler(nil, nil)})
+	ctx := context.Background()
+	for _, m := range []Message{msg(0, "k", "v"), msg(0, "k", "dup"), msg(0, "f", "flaky")} {
+		if _, err := p.Process(ctx, m); err != nil {
+			t.Fatalf("Process(%s) = %v", m.Value, err)
+		}
+	}
+	s := p.Stats()
+	checkExported(t, d.Adapter().MetricPrefix, exported(t, reader), s)
+	if s.Processed != 2 || s.Duplicates != 1 || s.Retries != 1 || s.GuardRoundTrips == 0 || s.InFlight != 0 {
+		t.Errorf("Stats = %+v, want Processed 2, Duplicates 1, Retries 1, GuardRoundTrips > 0, InFlight 0", s)
 	}
 }
 
