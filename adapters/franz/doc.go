@@ -81,6 +81,10 @@
 // Run returns.
 //
 // Errors and log messages of this package start with "idemqfranz: ".
-// Consumer.Stats returns its counters, which Config.MeterProvider also
-// exports through OpenTelemetry as idemq.franz.*.
+// Consumer.Stats returns its counters, which Config.MeterProvider (nil:
+// no-op) also exports through the OpenTelemetry metric API as
+// idemq.franz.processed, .duplicates, .inflight_conflicts, .retries,
+// .dead_lettered, .dead_letter_errors, .offset_commits,
+// .guard_round_trips, .store_errors, .partitions_assigned,
+// .partitions_revoked, .partitions_lost and the gauge .inflight.
 package idemqfranz

@@ -2,56 +2,22 @@ package idemqfranz_test
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	idemqfranz "github.com/idemq/idemq/adapters/franz"
-	"github.com/idemq/idemq/consumer"
-	"github.com/idemq/idemq/dedupe"
-	"github.com/idemq/idemq/dedupe/redisstore"
-	"github.com/idemq/idemq/internal/kafkaadmin"
 	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
-// env is one test's Kafka topic, consumer group and Redis-backed store.
-type env struct {
-	k     testenv.KafkaBroker
-	admin *kafkago.Client // for the group's lag
-	store *redisstore.Store
-	topic string
-	group string
-	parts int
-}
+// env is one test's topic, consumer group and store.
+type env struct{ *kafkatest.Env }
 
 func setup(t *testing.T, partitions int) *env {
 	t.Helper()
-	k := testenv.Kafka(t)
-	srv := testenv.Redis(t)
-	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
-	if err != nil {
-		t.Fatalf("redisstore.New: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	return &env{k: k, admin: k.Client(t), store: store, topic: topic(t, k, partitions), group: "franz-group-" + testenv.Name(t), parts: partitions}
-}
-
-// topic creates a topic named for the test, deleted at its end.
-func topic(t *testing.T, k testenv.KafkaBroker, partitions int) string {
-	t.Helper()
-	name := "franz-" + testenv.Name(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	k.DeleteAtCleanup(t, name)
-	if err := kafkaadmin.CreateTopic(ctx, k.Client(t), name, partitions); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return &env{kafkatest.NewEnv(t, testenv.Redis(t), partitions)}
 }
 
 // clientOpts are the franz-go options of a test consumer: fast joins,
@@ -67,21 +33,12 @@ func clientOpts(k testenv.KafkaBroker, extra ...kgo.Opt) []kgo.Opt {
 	}, extra...)
 }
 
-func (e *env) clientOpts(extra ...kgo.Opt) []kgo.Opt { return clientOpts(e.k, extra...) }
+func (e *env) clientOpts(extra ...kgo.Opt) []kgo.Opt { return clientOpts(e.Kafka, extra...) }
 
-// config returns a Config with fast test settings; the caller sets Handle.
-func (e *env) config() idemqfranz.Config[string] {
-	return idemqfranz.Config[string]{
-		Group:          e.group,
-		Topics:         []string{e.topic},
-		Client:         e.clientOpts(),
-		Store:          e.store,
-		Backoff:        consumer.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
-		Guard:          consumer.Guard{Lease: 5 * time.Second},
-		CommitInterval: 100 * time.Millisecond,
-		DrainTimeout:   10 * time.Second,
-		Logger:         slog.New(slog.DiscardHandler),
-	}
+// config returns kafkatest's FastConfig of e's member, as the driver
+// translates it; the caller sets Handle.
+func (e *env) config(t *testing.T) idemqfranz.Config[string] {
+	return driver{k: e.Kafka}.config(t, kafkatest.FastConfig(e.Group, e.Topic, e.Store))
 }
 
 // producer returns a client that writes to the partition each record names,
@@ -110,55 +67,12 @@ func rec(p int32, key, value string) *kgo.Record {
 func (e *env) produce(t *testing.T, rs ...*kgo.Record) {
 	t.Helper()
 	for _, r := range rs {
-		r.Topic = e.topic
+		r.Topic = e.Topic
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := producer(t, e.k).ProduceSync(ctx, rs...).FirstErr(); err != nil {
+	if err := producer(t, e.Kafka).ProduceSync(ctx, rs...).FirstErr(); err != nil {
 		t.Fatalf("ProduceSync: %v", err)
-	}
-}
-
-// running is a Consumer's Run in the background.
-type running struct {
-	cancel context.CancelCauseFunc
-	done   chan struct{}
-	err    error
-}
-
-// start runs c until the test ends (or stop is called).
-func start[V any](t *testing.T, c *idemqfranz.Consumer[V]) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancelCause(context.Background())
-	r := &running{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		r.err = c.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		if err := r.stop(t); errors.Is(err, dedupe.ErrEndNotCalled) {
-			t.Errorf("Run = %v: a claim was neither ended nor released", err)
-		}
-	})
-	return r
-}
-
-// stop cancels Run and returns its error, failing the test if Run does not
-// return within a minute.
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel(errors.New("test: stop"))
-	return r.wait(t, time.Minute)
-}
-
-func (r *running) wait(t *testing.T, d time.Duration) error {
-	t.Helper()
-	select {
-	case <-r.done:
-		return r.err
-	case <-time.After(d):
-		t.Fatalf("Run did not return within %v", d)
-		return nil
 	}
 }
 
@@ -201,11 +115,3 @@ func read(t *testing.T, k testenv.KafkaBroker, topic string, n int) []*kgo.Recor
 	}
 	return out
 }
-
-// committed returns the group's committed offset of each partition (-1: none).
-func (e *env) committed(t *testing.T) map[int]int64 {
-	return kafkatest.Committed(t, e.admin, e.topic, e.group, e.parts)
-}
-
-// lag is the group's total lag: records after the committed offsets.
-func (e *env) lag(t *testing.T) int64 { return kafkatest.Lag(t, e.admin, e.topic, e.group, e.parts) }

@@ -89,7 +89,7 @@ func (m *member) snapshot() (partitions map[int32]bool, cancelled map[int32]erro
 func (e *env) produceRound(t *testing.T, round string, n int, hold bool) []string {
 	var rs []*kgo.Record
 	var keys []string
-	for p := range int32(e.parts) {
+	for p := range int32(e.Parts) {
 		for i := range n {
 			k := round + "-" + strconv.Itoa(int(p)) + "-" + strconv.Itoa(i)
 			rs, keys = append(rs, rec(p, k, "v")), append(keys, k)
@@ -133,7 +133,7 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 	keys := e.produceRound(t, "r1", 20, false)
 	a, b := newMember(), newMember()
 	release := make(chan struct{})
-	cfgA := e.config()
+	cfgA := e.config(t)
 	cfgA.Client = e.clientOpts(opts...)
 	cfgA.Handle = a.handle(release)
 	ca := mustConsumer(t, cfgA)
@@ -144,9 +144,9 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 			kept.Store(p, off)
 		}
 	})
-	start(t, ca)
+	kafkatest.Start(t, ca.Run)
 	kafkatest.Eventually(t, time.Minute, "A's first records committed on every partition", func() bool {
-		c := e.committed(t)
+		c := e.Committed(t)
 		return c[0] == 20 && c[1] == 20 && c[2] == 20 && c[3] == 20
 	})
 	keys = append(keys, e.produceRound(t, "r2", 0, true)...) // one held record per partition
@@ -154,11 +154,11 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 		<-a.hold(p)
 	}
 
-	cfgB := e.config()
+	cfgB := e.config(t)
 	cfgB.Client = e.clientOpts(opts...)
 	cfgB.Handle = b.handle(nil)
 	cb := mustConsumer(t, cfgB)
-	start(t, cb)
+	kafkatest.Start(t, cb.Run)
 	kafkatest.Eventually(t, time.Minute, "B running its partitions' held records", func() bool {
 		return cb.Stats().Processed == 2
 	})
@@ -176,7 +176,7 @@ func cooperativeRebalance(t *testing.T, nextGen bool) {
 		}
 	}
 	close(release)
-	kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+	e.LagZero(t, time.Minute)
 	for p := range int32(4) {
 		_, moved := cancelled[p]
 		if off, ok := kept.Load(p); moved == ok || ok && off.(int64) != 21 {
@@ -203,25 +203,25 @@ func TestStaticMembership(t *testing.T) {
 	keys := e.produceRound(t, "r1", 20, false)
 	a, a2, c := newMember(), newMember(), newMember()
 	static := func(m *member, id string) *idemqfranz.Consumer[string] {
-		cfg := e.config()
+		cfg := e.config(t)
 		cfg.Client = e.clientOpts(kgo.InstanceID(id), kgo.SessionTimeout(20*time.Second))
 		cfg.Handle = m.handle(nil)
 		return mustConsumer(t, cfg)
 	}
 	id := testenv.Name(t)
 	ca, cc := static(a, "a-"+id), static(c, "c-"+id)
-	ra := start(t, ca)
+	ra := kafkatest.Start(t, ca.Run)
 	kafkatest.Eventually(t, time.Minute, "A assigned", func() bool { return ca.Stats().PartitionsAssigned == 4 })
-	start(t, cc)
+	kafkatest.Start(t, cc.Run)
 	kafkatest.Eventually(t, time.Minute, "C assigned its share", func() bool { return cc.Stats().PartitionsAssigned == 2 })
-	kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
-	if err := ra.stop(t); err != nil {
+	e.LagZero(t, time.Minute)
+	if err := ra.Stop(t); err != nil {
 		t.Fatalf("A's Run = %v", err)
 	}
 	keys = append(keys, e.produceRound(t, "r2", 20, false)...)
 	ca2 := static(a2, "a-"+id)
-	start(t, ca2)
-	kafkatest.Eventually(t, time.Minute, "lag 0 after A's restart", func() bool { return e.lag(t) == 0 })
+	kafkatest.Start(t, ca2.Run)
+	kafkatest.Eventually(t, time.Minute, "lag 0 after A's restart", func() bool { return e.Lag(t) == 0 })
 
 	if s := cc.Stats(); s.PartitionsAssigned != 2 || s.PartitionsRevoked != 0 {
 		t.Errorf("C's Stats = %+v, want 2 assigned and none revoked: A's restart must not rebalance", s)
@@ -247,13 +247,13 @@ func TestStaticMembership(t *testing.T) {
 // next-generation protocol with members members.
 func (e *env) wantNextGenGroup(t *testing.T, members int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Kafka.Brokers...))
 	if err != nil {
 		t.Fatalf("kgo.NewClient: %v", err)
 	}
 	defer cl.Close()
 	req := kmsg.NewPtrConsumerGroupDescribeRequest()
-	req.Groups = []string{e.group}
+	req.Groups = []string{e.Group}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := req.RequestWith(ctx, cl)
@@ -261,6 +261,6 @@ func (e *env) wantNextGenGroup(t *testing.T, members int) {
 		t.Fatalf("ConsumerGroupDescribe: %v", err)
 	}
 	if len(resp.Groups) != 1 || resp.Groups[0].ErrorCode != 0 || len(resp.Groups[0].Members) != members {
-		t.Fatalf("ConsumerGroupDescribe(%s) = %+v, want one next-generation group with %d members", e.group, resp.Groups, members)
+		t.Fatalf("ConsumerGroupDescribe(%s) = %+v, want one next-generation group with %d members", e.Group, resp.Groups, members)
 	}
 }

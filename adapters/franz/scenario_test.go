@@ -25,7 +25,7 @@ type driver struct{ k testenv.KafkaBroker }
 
 func (d driver) Adapter() kafkatest.Adapter {
 	return kafkatest.Adapter{
-		Name:     "idemqfranz",
+		Name: "idemqfranz", MetricPrefix: "idemq.franz",
 		ErrNoKey: idemqfranz.ErrNoKey, ErrRebalance: idemqfranz.ErrRevoked,
 		ErrDrainTimeout: idemqfranz.ErrDrainTimeout, ErrRunning: idemqfranz.ErrRunning,
 		MessageError: func(err error) (kafkatest.MessageError, bool) {
@@ -80,7 +80,7 @@ func (d driver) config(t *testing.T, cfg kafkatest.Config) idemqfranz.Config[str
 		Store: cfg.Store, TxStore: cfg.TxStore, Guard: cfg.Guard, InvalidKey: cfg.InvalidKey,
 		Attempts: cfg.Attempts, Backoff: cfg.Backoff, Ordering: cfg.Ordering, MaxInFlight: cfg.MaxInFlight,
 		BatchSize: cfg.BatchSize, CommitEvery: cfg.CommitEvery, CommitInterval: cfg.CommitInterval,
-		DrainTimeout: cfg.DrainTimeout, Logger: cfg.Logger,
+		DrainTimeout: cfg.DrainTimeout, Logger: cfg.Logger, MeterProvider: cfg.MeterProvider,
 	}
 	if cfg.Topic == "" {
 		c.Topics = nil
@@ -155,5 +155,8 @@ func stats(s idemqfranz.Stats) kafkatest.Stats {
 		Processed: s.Processed, Duplicates: s.Duplicates, InFlightConflicts: s.InFlightConflicts, Retries: s.Retries,
 		DeadLettered: s.DeadLettered, DeadLetterErrors: s.DeadLetterErrors, OffsetCommits: s.OffsetCommits,
 		GuardRoundTrips: s.GuardRoundTrips, StoreErrors: s.StoreErrors, Assignments: s.PartitionsAssigned,
+		InFlight: s.InFlight, Own: map[string]int64{
+			"partitions_assigned": s.PartitionsAssigned, "partitions_revoked": s.PartitionsRevoked, "partitions_lost": s.PartitionsLost,
+		},
 	}
 }

@@ -25,8 +25,8 @@ import (
 // cut to fit, so the dead letter of a normal message is written.
 func TestDeadLetterFailures(t *testing.T) {
 	t.Parallel()
-	failing := func(t *testing.T, e *env, w *kafkago.Writer, bad kafkago.Message) (*idemqkafka.Consumer[string], *running) {
-		cfg := e.config()
+	failing := func(t *testing.T, e *env, w *kafkago.Writer, bad kafkago.Message) (*idemqkafka.Consumer[string], *kafkatest.Running) {
+		cfg := e.config(t)
 		cfg.DeadLetter = w
 		cfg.Attempts = 1
 		cfg.Handle = func(ctx context.Context, m kafkago.Message, end dedupe.End[string]) error {
@@ -38,7 +38,7 @@ func TestDeadLetterFailures(t *testing.T) {
 		}
 		c := mustConsumer(t, cfg)
 		e.produce(t, msg("k0", "good"), bad, msg("k2", "after"))
-		return c, start(t, c)
+		return c, kafkatest.Start(t, c.Run)
 	}
 	t.Run("TransientIsRetried", func(t *testing.T) {
 		t.Parallel()
@@ -56,8 +56,8 @@ func TestDeadLetterFailures(t *testing.T) {
 		w.Transport = transport
 		w.MaxAttempts = 1
 		c, _ := failing(t, e, w, bad("v"))
-		got := readAll(t, e.k, dlt, 1)[0]
-		kafkatest.Eventually(t, time.Minute, "lag 0", func() bool { return e.lag(t) == 0 })
+		got := readAll(t, e.Kafka, dlt, 1)[0]
+		e.LagZero(t, time.Minute)
 		if header(got, idemqkafka.HeaderIdempotencyKey) != "k1" {
 			t.Errorf("dead letter = %+v, want the bad message", got)
 		}
@@ -68,10 +68,10 @@ func TestDeadLetterFailures(t *testing.T) {
 	t.Run("UnknownTopicStops", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t, 1)
-		w := e.k.Writer(t, "missing-"+e.topic) // a topic that does not exist
+		w := e.Kafka.Writer(t, "missing-"+e.Topic) // a topic that does not exist
 		w.MaxAttempts = 1
 		c, r := failing(t, e, w, bad("v"))
-		assertStopsAt(t, e, r.wait(t, time.Minute), kafkago.UnknownTopicOrPartition)
+		assertStopsAt(t, e, r.Wait(t, time.Minute), kafkago.UnknownTopicOrPartition)
 		if s := c.Stats(); s.DeadLettered != 0 {
 			t.Errorf("DeadLettered = %d, want 0", s.DeadLettered)
 		}
@@ -83,7 +83,7 @@ func TestDeadLetterFailures(t *testing.T) {
 		w.BatchBytes = 64 << 10 // the bad message's value alone is larger
 		_, r := failing(t, e, w, bad(strings.Repeat("x", 100<<10)))
 		var tooLarge kafkago.MessageTooLargeError
-		err := r.wait(t, time.Minute)
+		err := r.Wait(t, time.Minute)
 		if !errors.As(err, &tooLarge) {
 			t.Errorf("Run = %v, want it to wrap kafka-go's MessageTooLargeError", err)
 		}
@@ -94,7 +94,7 @@ func TestDeadLetterFailures(t *testing.T) {
 		e := setup(t, 1)
 		dlt, w := e.deadLetterTopic(t)
 		w.BatchBytes = 64 << 10
-		cfg := e.config()
+		cfg := e.config(t)
 		cfg.DeadLetter = w
 		cfg.Attempts = 1
 		long := errors.New(strings.Repeat("e", 1<<20)) // a 1 MiB error message
@@ -103,8 +103,8 @@ func TestDeadLetterFailures(t *testing.T) {
 		m := msg("k", strings.Repeat("v", 60<<10))
 		m.Key = []byte("k")
 		e.produce(t, m)
-		start(t, c)
-		got := readAll(t, e.k, dlt, 1)[0]
+		kafkatest.Start(t, c.Run)
+		got := readAll(t, e.Kafka, dlt, 1)[0]
 		if h := header(got, idemqkafka.HeaderError); len(h) == 0 || len(h) > idemqkafka.MaxErrorHeader || !strings.HasSuffix(h, "...") {
 			t.Errorf("error header of %d bytes, want a cut of at most %d ending in ...", len(h), idemqkafka.MaxErrorHeader)
 		}
@@ -130,7 +130,7 @@ func assertStopsAt(t *testing.T, e *env, err error, code error) {
 	if !errors.As(err, &me) || me.Offset != 1 || me.Key != "k1" || code != nil && !errors.Is(err, code) {
 		t.Fatalf("Run = %v, want a *MessageError for offset 1, key k1, wrapping %v", err, code)
 	}
-	if got := e.committed(t)[0]; got != 1 {
+	if got := e.Committed(t)[0]; got != 1 {
 		t.Errorf("committed offset = %d, want 1 (not past the message whose dead letter failed)", got)
 	}
 }

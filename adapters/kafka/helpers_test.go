@@ -3,62 +3,35 @@ package idemqkafka_test
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"strconv"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
 	idemqkafka "github.com/idemq/idemq/adapters/kafka"
-	"github.com/idemq/idemq/consumer"
-	"github.com/idemq/idemq/dedupe"
-	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/kafkatest"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
-// env is one test's Kafka topic, consumer group and Redis-backed store.
-type env struct {
-	k     testenv.KafkaBroker
-	admin *kafkago.Client // offsets and lag
-	store *redisstore.Store
-	topic string
-	group string
-	parts int
-}
+// env is one test's topic, consumer group and store.
+type env struct{ *kafkatest.Env }
 
 func setup(t *testing.T, partitions int) *env {
 	t.Helper()
-	k, srv := testenv.Kafka(t), testenv.Redis(t)
-	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
-	if err != nil {
-		t.Fatalf("redisstore.New: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	return &env{k: k, admin: k.Client(t), store: store, topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
+	return &env{kafkatest.NewEnv(t, testenv.Redis(t), partitions)}
 }
 
-// config returns a Config with fast test settings; the caller sets Handle.
-func (e *env) config() idemqkafka.Config[string] {
-	rc := e.k.ReaderConfig(e.topic, e.group)
-	return idemqkafka.Config[string]{
-		Reader:         rc,
-		Store:          e.store,
-		KeyFunc:        idemqkafka.HeaderKey("Idempotency-Key"),
-		Backoff:        consumer.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
-		Guard:          consumer.Guard{Lease: 5 * time.Second},
-		CommitInterval: 100 * time.Millisecond,
-		DrainTimeout:   10 * time.Second,
-		Logger:         slog.New(slog.DiscardHandler),
-	}
+// config returns kafkatest's FastConfig of e's member, as the driver
+// translates it; the caller sets Handle.
+func (e *env) config(t *testing.T) idemqkafka.Config[string] {
+	return (&driver{k: e.Kafka}).config(t, kafkatest.FastConfig(e.Group, e.Topic, e.Store))
 }
 
 // deadLetterTopic creates a topic for dead letters and a writer to it.
 func (e *env) deadLetterTopic(t *testing.T) (string, *kafkago.Writer) {
 	t.Helper()
-	topic := e.k.Topic(t, 1)
-	w := e.k.Writer(t, topic)
+	topic := e.Kafka.Topic(t, 1)
+	w := e.Kafka.Writer(t, topic)
 	w.Balancer = &kafkago.LeastBytes{}
 	return topic, w
 }
@@ -81,55 +54,10 @@ func (e *env) produce(t *testing.T, msgs ...kafkago.Message) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := e.k.Writer(t, e.topic).WriteMessages(ctx, msgs...); err != nil {
+	if err := e.Kafka.Writer(t, e.Topic).WriteMessages(ctx, msgs...); err != nil {
 		t.Fatalf("WriteMessages: %v", err)
 	}
 }
-
-// running is a Consumer's Run in the background.
-type running struct {
-	cancel context.CancelCauseFunc
-	done   chan struct{}
-	err    error
-}
-
-// start runs c until the test ends (or stop is called).
-func start[V any](t *testing.T, c *idemqkafka.Consumer[V]) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancelCause(context.Background())
-	r := &running{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		r.err = c.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		if err := r.stop(t); errors.Is(err, dedupe.ErrEndNotCalled) {
-			t.Errorf("Run = %v: a claim was neither ended nor released", err)
-		}
-	})
-	return r
-}
-
-// stop cancels Run and returns its error, failing the test if Run does not
-// return within a minute.
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel(errors.New("test: stop"))
-	return r.wait(t, time.Minute)
-}
-
-func (r *running) wait(t *testing.T, d time.Duration) error {
-	t.Helper()
-	select {
-	case <-r.done:
-		return r.err
-	case <-time.After(d):
-		t.Fatalf("Run did not return within %v", d)
-		return nil
-	}
-}
-
-func key(i int) string { return "key-" + strconv.Itoa(i) }
 
 // readAll reads n messages from partition 0 of topic with a Reader outside
 // any group, failing after a minute.
@@ -169,11 +97,3 @@ func mustConsumer[V any](t *testing.T, cfg idemqkafka.Config[V]) *idemqkafka.Con
 	}
 	return c
 }
-
-// committed returns the group's committed offset of each partition (-1: none).
-func (e *env) committed(t *testing.T) map[int]int64 {
-	return kafkatest.Committed(t, e.admin, e.topic, e.group, e.parts)
-}
-
-// lag is the group's total lag: messages after the committed offsets.
-func (e *env) lag(t *testing.T) int64 { return kafkatest.Lag(t, e.admin, e.topic, e.group, e.parts) }

@@ -34,7 +34,7 @@ type driver struct {
 
 func (d *driver) Adapter() kafkatest.Adapter {
 	return kafkatest.Adapter{
-		Name:     "idemqkafka",
+		Name: "idemqkafka", MetricPrefix: "idemq.kafka",
 		ErrNoKey: idemqkafka.ErrNoKey, ErrRebalance: idemqkafka.ErrRebalance,
 		ErrDrainTimeout: idemqkafka.ErrDrainTimeout, ErrRunning: idemqkafka.ErrRunning,
 		MessageError: func(err error) (kafkatest.MessageError, bool) {
@@ -93,7 +93,7 @@ func (d *driver) config(t *testing.T, cfg kafkatest.Config) idemqkafka.Config[st
 		Reader: rc, Store: cfg.Store, TxStore: cfg.TxStore, Guard: cfg.Guard, InvalidKey: cfg.InvalidKey,
 		Attempts: cfg.Attempts, Backoff: cfg.Backoff, Ordering: cfg.Ordering, MaxInFlight: cfg.MaxInFlight,
 		BatchSize: cfg.BatchSize, CommitEvery: cfg.CommitEvery, CommitInterval: cfg.CommitInterval,
-		DrainTimeout: cfg.DrainTimeout, Logger: cfg.Logger,
+		DrainTimeout: cfg.DrainTimeout, Logger: cfg.Logger, MeterProvider: cfg.MeterProvider,
 	}
 	if cfg.KeyHeader != "" {
 		c.KeyFunc = idemqkafka.HeaderKey(cfg.KeyHeader)
@@ -172,6 +172,7 @@ func stats(s idemqkafka.Stats, assignments int64) kafkatest.Stats {
 		Processed: s.Processed, Duplicates: s.Duplicates, InFlightConflicts: s.InFlightConflicts, Retries: s.Retries,
 		DeadLettered: s.DeadLettered, DeadLetterErrors: s.DeadLetterErrors, OffsetCommits: s.OffsetCommits,
 		GuardRoundTrips: s.GuardRoundTrips, StoreErrors: s.StoreErrors, Assignments: assignments,
+		InFlight: s.InFlight, Own: map[string]int64{"generations": s.Generations},
 	}
 }
 

@@ -27,6 +27,14 @@
 //   - Processor: the single-message Processor's outcomes: processed then
 //     duplicate, a failure that commits nothing, one key at once, no key,
 //     a cancelled ctx.
+//   - Metrics: Config.MeterProvider exports every counter of Stats, and the
+//     in-flight gauge, under the adapter's prefix with Stats' values, for a
+//     Consumer and for a Processor.
+//
+// An adapter's own tests (what only that adapter does) start from the same
+// helpers: NewEnv (a topic, a group, a store and the group's Committed
+// offsets and Lag), FastConfig translated by their Driver, Start (a Run in
+// the background, stopped at the end of the test) and Eventually.
 //
 // The SIGKILL scenario re-executes the test binary as a member of the
 // group: Run recognises the child by its environment and runs the member

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
 )
@@ -35,6 +37,9 @@ type Adapter struct {
 	// Name is the adapter's package name, which starts its errors:
 	// "idemqkafka".
 	Name string
+	// MetricPrefix starts the names of the adapter's OpenTelemetry
+	// instruments: "idemq.kafka" (idemq.kafka.processed, ...).
+	MetricPrefix string
 	// The adapter's sentinel errors: a message without a key; the cause
 	// of a handler's ctx when its partition is taken away in a rebalance;
 	// the cause after DrainTimeout; a second Run at once.
@@ -86,6 +91,11 @@ type Stats struct {
 	// Assignments counts the partitions assigned to the member, over every
 	// rebalance.
 	Assignments int64
+	// InFlight is the handlers running now (the adapters' gauge).
+	InFlight int64
+	// Own are the counters of the adapter's Stats that the other adapter
+	// lacks, by metric name after Adapter.MetricPrefix: "generations".
+	Own map[string]int64
 }
 
 // Config is a member's configuration: the adapters' Config fields of the
@@ -119,6 +129,7 @@ type Config struct {
 	CommitInterval time.Duration
 	DrainTimeout   time.Duration
 	Logger         *slog.Logger
+	MeterProvider  metric.MeterProvider
 
 	// SessionTimeout is the group session's timeout (0: the driver's fast
 	// test setting, 6s).

@@ -14,12 +14,8 @@ import (
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
-	"github.com/idemq/idemq/dedupe/redisstore"
-	"github.com/idemq/idemq/internal/kafkaadmin"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -37,16 +33,12 @@ const (
 
 var errBoom = errors.New("boom")
 
-// env is one scenario's topic, consumer group and Redis-backed store.
+// env is one scenario's Env, with the Driver and the Redis server under
+// its store.
 type env struct {
+	*Env
 	d     Driver
-	k     testenv.KafkaBroker
-	admin *kafkago.Client // offsets and lag
 	redis testenv.RedisServer
-	store *redisstore.Store
-	topic string
-	group string
-	parts int
 }
 
 func setup(t *testing.T, d Driver, partitions int) *env {
@@ -56,22 +48,17 @@ func setup(t *testing.T, d Driver, partitions int) *env {
 
 func setupOn(t *testing.T, d Driver, srv testenv.RedisServer, partitions int) *env {
 	t.Helper()
-	k := testenv.Kafka(t)
-	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
-	if err != nil {
-		t.Fatalf("redisstore.New: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	return &env{d: d, k: k, admin: k.Client(t), redis: srv, store: store,
-		topic: k.Topic(t, partitions), group: k.Group(t), parts: partitions}
+	return &env{Env: NewEnv(t, srv, partitions), d: d, redis: srv}
 }
 
 // config returns a Config with fast test settings; the caller sets Handle.
-func (e *env) config() Config { return fastConfig(e.group, e.topic, e.store) }
+func (e *env) config() Config { return FastConfig(e.Group, e.Topic, e.Store) }
 
-// fastConfig returns a Config of a member of group on topic with store,
-// with fast test settings.
-func fastConfig(group, topic string, store dedupe.Store) Config {
+// FastConfig returns a Config of a member of group on topic with store,
+// with fast test settings (keys in the Idempotency-Key header, backoffs of
+// 10-100ms, a 5s lease, commits every 100ms, no logs); the caller sets
+// Handle. An adapter's own tests translate it with their Driver.
+func FastConfig(group, topic string, store dedupe.Store) Config {
 	return Config{
 		Group:          group,
 		Topic:          topic,
@@ -88,7 +75,7 @@ func fastConfig(group, topic string, store dedupe.Store) Config {
 // deadLetterTopic creates a topic of one partition for dead letters.
 func (e *env) deadLetterTopic(t *testing.T) string {
 	t.Helper()
-	return e.k.Topic(t, 1)
+	return e.Kafka.Topic(t, 1)
 }
 
 // msg returns a message for partition p with an idempotency key header
@@ -140,7 +127,7 @@ func orderMessages(keys, resent, parts int) []Message {
 func (e *env) produce(t *testing.T, msgs ...Message) {
 	t.Helper()
 	if len(msgs) > 0 {
-		e.d.Produce(t, e.topic, msgs...)
+		e.d.Produce(t, e.Topic, msgs...)
 	}
 }
 
@@ -160,106 +147,10 @@ func (e *env) start(t *testing.T, cfg Config) *running {
 	return start(t, e.mustConsumer(t, cfg))
 }
 
-// running is a Consumer's Run in the background.
-type running struct {
-	Consumer
-	cancel context.CancelCauseFunc
-	done   chan struct{}
-	err    error
-}
-
-// start runs c until the test ends (or stop is called).
-func start(t *testing.T, c Consumer) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancelCause(context.Background())
-	r := &running{Consumer: c, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		r.err = c.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		if err := r.stop(t); errors.Is(err, dedupe.ErrEndNotCalled) {
-			t.Errorf("Run = %v: a claim was neither ended nor released", err)
-		}
-	})
-	return r
-}
-
-// stop cancels Run and returns its error, failing the test if Run does not
-// return within a minute.
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel(errors.New("kafkatest: stop"))
-	return r.wait(t, time.Minute)
-}
-
-// wait returns Run's error once it returns, failing the test after d.
-func (r *running) wait(t *testing.T, d time.Duration) error {
-	t.Helper()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-r.done:
-		return r.err
-	case <-timer.C:
-		t.Fatalf("Run did not return within %v", d)
-		return nil
-	}
-}
-
-// committed returns the group's committed offset of each partition (-1:
-// none).
-func (e *env) committed(t *testing.T) map[int]int64 {
-	t.Helper()
-	return Committed(t, e.admin, e.topic, e.group, e.parts)
-}
-
-// lag is the group's total lag: messages after the committed offsets.
-func (e *env) lag(t *testing.T) int64 {
-	t.Helper()
-	return Lag(t, e.admin, e.topic, e.group, e.parts)
-}
-
-// Committed returns group's committed offset of each of topic's first parts
-// partitions (-1: none), failing t after 10s.
-func Committed(t testing.TB, admin *kafkago.Client, topic, group string, parts int) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := kafkaadmin.Committed(ctx, admin, topic, group, parts)
-	if err != nil {
-		t.Fatalf("kafkaadmin.Committed: %v", err)
-	}
-	return offs
-}
-
-// Lag returns group's total lag on topic's first parts partitions: messages
-// after the committed offsets. It fails t after 10s.
-func Lag(t testing.TB, admin *kafkago.Client, topic, group string, parts int) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lag, err := kafkaadmin.Lag(ctx, admin, topic, group, parts)
-	if err != nil {
-		t.Fatalf("kafkaadmin.Lag: %v", err)
-	}
-	var n int64
-	for _, l := range lag {
-		n += l
-	}
-	return n
-}
-
-// lagZero waits until the group's lag is 0, failing the test after d.
-func (e *env) lagZero(t *testing.T, d time.Duration) {
-	t.Helper()
-	Eventually(t, d, "lag 0", func() bool { return e.lag(t) == 0 })
-}
-
 // stored returns the committed value of key in the store ("" if none).
 func (e *env) stored(t *testing.T, key string) string {
 	t.Helper()
-	rec, err := e.store.Get(context.Background(), key)
+	rec, err := e.Store.Get(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Get(%q): %v", key, err)
 	}
@@ -267,19 +158,6 @@ func (e *env) stored(t *testing.T, key string) string {
 		return ""
 	}
 	return string(rec.Value)
-}
-
-// Eventually polls cond every 20ms until it holds, or fails t after d: for
-// a state that no signal announces (offsets, lag, counters).
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // counts is a concurrency-safe multiset of strings.

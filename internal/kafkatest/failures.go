@@ -35,7 +35,7 @@ func retrySucceeds(t *testing.T, d Driver) {
 	}
 	e.produce(t, msg(0, "k", "v"))
 	c := e.start(t, cfg)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	s := c.Stats()
 	if calls.Load() != 3 || s.Retries != 2 || s.Processed != 1 || s.DeadLettered != 0 {
 		t.Errorf("calls = %d, Stats = %+v; want 3 calls, Retries 2, Processed 1, DeadLettered 0", calls.Load(), s)
@@ -65,7 +65,7 @@ func deadLettered(t *testing.T, d Driver) {
 	e.produce(t, msg(0, "k0", "good1"), msg(0, "k1", "bad"), msg(0, "", "nokey"), msg(0, "k3", "good2"))
 	c := e.start(t, cfg)
 	dls := e.d.Read(t, dlt, 2)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	if calls.Load() != 4 {
 		t.Errorf("handler ran %d times for the bad message, want 4", calls.Load())
 	}
@@ -81,7 +81,7 @@ func deadLettered(t *testing.T, d Driver) {
 			t.Errorf("dead letter %d = %q with key header %q, want the original %q with %q", i, got.Value, got.Header(keyHeader), want.value, want.keyHeader)
 		}
 		for name, wantHeader := range map[string]string{
-			headerOriginalTopic: e.topic, headerOriginalPartition: "0", headerOriginalOffset: want.offset, headerIdempotencyKey: want.key,
+			headerOriginalTopic: e.Topic, headerOriginalPartition: "0", headerOriginalOffset: want.offset, headerIdempotencyKey: want.key,
 		} {
 			if h := got.Header(name); h != wantHeader {
 				t.Errorf("dead letter %d: header %s = %q, want %q", i, name, h, wantHeader)
@@ -115,12 +115,12 @@ func stopsWithoutDeadLetter(t *testing.T, d Driver) {
 		return nil
 	}
 	e.produce(t, msg(0, "k0", "v0"), msg(0, "k1", "v1"), msg(0, "k2", "bad"), msg(0, "k3", "after"))
-	err := e.start(t, cfg).wait(t, time.Minute)
+	err := e.start(t, cfg).Wait(t, time.Minute)
 	me, ok := e.d.Adapter().MessageError(err)
-	if !ok || !errors.Is(err, errBoom) || me.Topic != e.topic || me.Offset != 2 || me.Partition != 0 || me.Key != "k2" || me.Attempts != 2 {
+	if !ok || !errors.Is(err, errBoom) || me.Topic != e.Topic || me.Offset != 2 || me.Partition != 0 || me.Key != "k2" || me.Attempts != 2 {
 		t.Fatalf("Run = %v, want a *MessageError for partition 0 offset 2 key k2 after 2 attempts wrapping errBoom", err)
 	}
-	if got := e.committed(t)[0]; got != 2 {
+	if got := e.Committed(t)[0]; got != 2 {
 		t.Errorf("committed offset = %d, want 2 (everything before the failed message, nothing past it)", got)
 	}
 	if after.Load() != 0 {
@@ -150,12 +150,12 @@ func invalidKey(t *testing.T, d Driver) {
 			cfg := e.config()
 			cfg.Handle = countingHandler(&handled)
 			e.produce(t, msg(0, "k0", "good"), tc.m, msg(0, "k2", "good"))
-			err := e.start(t, cfg).wait(t, time.Minute)
+			err := e.start(t, cfg).Wait(t, time.Minute)
 			me, ok := e.d.Adapter().MessageError(err)
 			if !ok || me.Offset != 1 || me.Partition != 0 || me.Attempts != 0 || !errors.Is(err, tc.want) {
 				t.Fatalf("Run = %v, want a *MessageError for partition 0 offset 1 wrapping %v", err, tc.want)
 			}
-			if got := e.committed(t)[0]; got != 1 || handled.total() != 1 {
+			if got := e.Committed(t)[0]; got != 1 || handled.total() != 1 {
 				t.Errorf("committed = %d, handled = %d; want 1 and 1 (the message before only)", got, handled.total())
 			}
 		})
@@ -168,7 +168,7 @@ func invalidKey(t *testing.T, d Driver) {
 			cfg.Handle = countingHandler(&handled)
 			e.produce(t, msg(0, "k0", "good"), tc.m, tc.m, msg(0, "k3", "good"))
 			c := e.start(t, cfg)
-			e.lagZero(t, time.Minute)
+			e.LagZero(t, time.Minute)
 			n, s := handled.get(tc.m.Header(keyHeader)+"/bad"), c.Stats()
 			if n != 2 || handled.total() != 4 || s.Processed != 4 || s.Duplicates != 0 {
 				t.Errorf("the invalid key's copies ran %d times, %d runs in all, Stats = %+v; want 2 (no dedupe without a key), 4 and Processed 4",
@@ -187,7 +187,7 @@ func invalidKey(t *testing.T, d Driver) {
 			e.produce(t, msg(0, "k0", "good"), tc.m, msg(0, "k2", "good"))
 			c := e.start(t, cfg)
 			got := e.d.Read(t, dlt, 1)[0]
-			e.lagZero(t, time.Minute)
+			e.LagZero(t, time.Minute)
 			if string(got.Value) != "bad" || got.Header(headerOriginalOffset) != "1" || got.Header(headerError) == "" {
 				t.Errorf("dead letter = %q, offset header %q, error header %q; want the bad message from offset 1 with its error",
 					got.Value, got.Header(headerOriginalOffset), got.Header(headerError))
@@ -229,7 +229,7 @@ func fingerprintReusedKey(t *testing.T, d Driver) {
 	e.produce(t, msg(0, "order-7", "10 EUR"), msg(0, "order-7", "10 EUR"), msg(0, "order-7", "99 EUR"))
 	c := e.start(t, cfg)
 	got := e.d.Read(t, dlt, 1)[0]
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	if string(got.Value) != "99 EUR" || !strings.Contains(got.Header(headerError), "reused for another payload") {
 		t.Errorf("dead letter = %q, error %q; want the reused key's message", got.Value, got.Header(headerError))
 	}

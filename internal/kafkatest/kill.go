@@ -51,9 +51,9 @@ func sigkill(t *testing.T, d Driver) {
 	e := setup(t, d, parts)
 	effects := redis.NewClient(&redis.Options{Addr: e.redis.Addrs[0], MaxRetries: -1})
 	t.Cleanup(func() { _ = effects.Close() })
-	spec := childSpec{Group: e.group, Topic: e.topic, Redis: e.redis.Addrs[0], Prefix: e.redis.Prefix, KillAfter: killAfter}
+	spec := childSpec{Group: e.Group, Topic: e.Topic, Redis: e.redis.Addrs[0], Prefix: e.redis.Prefix, KillAfter: killAfter}
 
-	survivor := e.start(t, spec.config(e.store, effects, survivorName, nil))
+	survivor := e.start(t, spec.config(e.Store, effects, survivorName, nil))
 	child := startChild(t, spec)
 	Eventually(t, time.Minute, "the child holding half the partitions", func() bool { return survivor.Assigned() == parts/2 })
 	msgs := orderMessages(keys, resent, parts)
@@ -61,8 +61,8 @@ func sigkill(t *testing.T, d Driver) {
 
 	held := child.awaitHeld(t)
 	child.kill(t)
-	e.lagZero(t, 2*time.Minute)
-	if err := survivor.stop(t); err != nil {
+	e.LagZero(t, 2*time.Minute)
+	if err := survivor.Stop(t); err != nil {
 		t.Errorf("the survivor's Run = %v, want nil", err)
 	}
 
@@ -149,7 +149,7 @@ func (s childSpec) effectKey(k string) string { return s.Prefix + "effect:" + k 
 // is not nil the handler calls it after each effect with the count of
 // effects so far; hold returns whether to hold the key until ctx ends.
 func (s childSpec) config(store dedupe.Store, effects *redis.Client, name string, hold func(k string, n int64) bool) Config {
-	cfg := fastConfig(s.Group, s.Topic, store)
+	cfg := FastConfig(s.Group, s.Topic, store)
 	var n atomic.Int64
 	cfg.Handle = func(ctx context.Context, m Message, end dedupe.End[string]) error {
 		time.Sleep(time.Millisecond) // the work

@@ -59,7 +59,7 @@ func orderingModes(t *testing.T, d Driver) {
 			}
 			e.produce(t, msgs...)
 			c := e.start(t, cfg)
-			e.lagZero(t, time.Minute)
+			e.LagZero(t, time.Minute)
 			for g := range tr.groups() {
 				if tc.perGroup == 1 {
 					tr.ordered(t, g)
@@ -108,7 +108,7 @@ func sameKeyNeverAtOnce(t *testing.T, d Driver) {
 			}
 			e.produce(t, msgs...)
 			c := e.start(t, cfg)
-			e.lagZero(t, time.Minute)
+			e.LagZero(t, time.Minute)
 			for i := range 4 {
 				if got := tr.maxOf("key:" + key(i)); got != 1 {
 					t.Errorf("%s ran %d at once, want 1", key(i), got)
@@ -151,7 +151,7 @@ func oneKeyOnTwoPartitions(t *testing.T, d Driver) {
 	testwait.Recv(t, running, "the first copy running")
 	Eventually(t, time.Minute, "the second copy waiting for the claim", func() bool { return c.Stats().InFlightConflicts > 0 })
 	close(release)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	if n := runs.Load(); n != 1 {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
@@ -187,13 +187,13 @@ func commitsContiguousPrefix(t *testing.T, d Driver) {
 	e.produce(t, msgs...)
 	e.start(t, cfg)
 	Eventually(t, time.Minute, "9 messages handled", func() bool { return handled.len() == 9 })
-	Eventually(t, time.Minute, "the prefix committed", func() bool { return e.committed(t)[0] == 3 })
+	Eventually(t, time.Minute, "the prefix committed", func() bool { return e.Committed(t)[0] == 3 })
 	time.Sleep(3 * cfg.CommitInterval) // not a synchronisation: time for a wrong commit to show
-	if got := e.committed(t)[0]; got != 3 {
+	if got := e.Committed(t)[0]; got != 3 {
 		t.Fatalf("committed offset = %d while offset 3 runs, want 3", got)
 	}
 	close(release)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 }
 
 // tracker records what ran, in which order, and how many ran at once:

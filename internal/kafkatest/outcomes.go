@@ -63,7 +63,7 @@ func processedOn(t *testing.T, e *env) {
 		msgs = append(msgs, msg((i+1)%4, key(i), "again-"+key(i)))
 	}
 	e.produce(t, msgs...)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 
 	for i := range unique {
 		if got := handled.get(key(i)); got != 1 {
@@ -108,7 +108,7 @@ func optimistic(t *testing.T, d Driver) {
 	}
 	e.produce(t, msgs...)
 	c := e.start(t, cfg)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	for i := range 60 {
 		if n := handled.get(key(i)); n != 1 {
 			t.Errorf("%s handled %d times, want 1", key(i), n)
@@ -127,7 +127,7 @@ func optimistic(t *testing.T, d Driver) {
 func txStoreEffectsOnce(t *testing.T, d Driver) {
 	e := setup(t, d, 4)
 	pool, effects := testenv.PostgresEffects(t)
-	store, err := pgstore.New(pool, e.group, pgstore.WithTable(effects+"_keys"))
+	store, err := pgstore.New(pool, e.Group, pgstore.WithTable(effects+"_keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func txStoreEffectsOnce(t *testing.T, d Driver) {
 		msgs = append(msgs, msg((i+1)%4, key(i), "again-"+key(i)))
 	}
 	e.produce(t, msgs...)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 
 	rows, err := pool.Query(context.Background(), "SELECT key, count(*) FROM "+effects+" GROUP BY key")
 	if err != nil {
@@ -229,12 +229,12 @@ func commitBatching(t *testing.T, d Driver) {
 	}
 	e.produce(t, msgs...)
 	r := e.start(t, cfg)
-	Eventually(t, time.Minute, "a commit after 100 messages", func() bool { return e.committed(t)[0] >= 100 })
+	Eventually(t, time.Minute, "a commit after 100 messages", func() bool { return e.Committed(t)[0] >= 100 })
 	Eventually(t, time.Minute, "every message handled", func() bool { return handled.len() == 250 })
-	if err := r.stop(t); err != nil {
+	if err := r.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.committed(t)[0]; got != 250 {
+	if got := e.Committed(t)[0]; got != 250 {
 		t.Errorf("committed offset after Run returned = %d, want 250", got)
 	}
 	if n := r.Stats().OffsetCommits; n < 1 || n > 3 {

@@ -98,7 +98,7 @@ func redisPaused(t *testing.T, d Driver) {
 
 	// The README's defaults: everything zero but the Kafka plumbing; e's
 	// store is on a default go-redis client.
-	cfg := Config{Group: e.group, Topic: e.topic, Store: e.store, KeyHeader: keyHeader, Handle: handle,
+	cfg := Config{Group: e.Group, Topic: e.Topic, Store: e.Store, KeyHeader: keyHeader, Handle: handle,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), SessionTimeout: 30 * time.Second}
 	members := make([]*running, 2)
 	for i := range members {
@@ -126,12 +126,12 @@ func redisPaused(t *testing.T, d Driver) {
 
 	lag := int64(-1)
 	for deadline := pausing.Add(pause + 30*time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if lag = e.lag(t); lag == 0 {
+		if lag = e.Lag(t); lag == 0 {
 			break
 		}
 	}
 	for i, r := range members {
-		if err := r.stop(t); err != nil {
+		if err := r.Stop(t); err != nil {
 			t.Errorf("member %d: Run = %v, want nil", i, err)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/idemq/idemq/consumer"
 	"github.com/idemq/idemq/dedupe"
-	"github.com/idemq/idemq/dedupe/redisstore"
 	"github.com/idemq/idemq/internal/testenv"
 )
 
@@ -30,13 +29,7 @@ var processorScenarios = map[string]scenario{
 // retries, closed (and checked) at the end of t.
 func newProcessor(t *testing.T, d Driver, cfg Config) Processor {
 	t.Helper()
-	srv := testenv.Redis(t)
-	store, err := redisstore.New(srv.Client, redisstore.WithPrefix(srv.Prefix))
-	if err != nil {
-		t.Fatalf("redisstore.New: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	cfg.Store, cfg.KeyHeader, cfg.Logger = store, keyHeader, slog.New(slog.DiscardHandler)
+	cfg.Store, cfg.KeyHeader, cfg.Logger = redisStore(t, testenv.Redis(t)), keyHeader, slog.New(slog.DiscardHandler)
 	cfg.Backoff = consumer.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}
 	p, err := d.NewProcessor(t, cfg)
 	if err != nil {

@@ -71,7 +71,7 @@ func rebalanceCancelsHandlers(t *testing.T, d Driver) {
 		t.Errorf("%d held handlers cancelled, want %d (cooperative rebalance: %v)", moved, want, d.Adapter().CooperativeRebalance)
 	}
 	close(release)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	for _, k := range []string{"k0", "k1"} {
 		_, cancelled := causes.Load(k)
 		if want := map[bool]int{true: 2, false: 1}[cancelled]; calls.get(k) != want || ended.get(k) != 1 {
@@ -223,14 +223,14 @@ func (s *rebalance) run(t *testing.T, abrupt bool) {
 		last = nil
 		testwait.Recv(t, c1mid, "the leaving member in a handler, before its effect")
 	}
-	if err := c1.stop(t); err != nil {
+	if err := c1.Stop(t); err != nil {
 		t.Errorf("leaving member's Run = %v, want nil", err)
 	}
 	if abrupt && s.drained.Load() == 0 {
 		t.Error("no handler of the leaving member saw ErrDrainTimeout")
 	}
 	s.e.produce(t, last...)
-	s.e.lagZero(t, 3*time.Minute)
+	s.e.LagZero(t, 3*time.Minute)
 	Eventually(t, time.Minute, "the two members left holding every partition", func() bool {
 		return c2.Assigned()+c3.Assigned() == rebalanceParts
 	})

@@ -21,6 +21,7 @@ var groups = []struct {
 	{"Faults", faultScenarios},
 	{"Config", configScenarios},
 	{"Processor", processorScenarios},
+	{"Metrics", metricScenarios},
 }
 
 // Run runs every scenario against d, as parallel subtests

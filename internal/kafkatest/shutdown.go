@@ -33,20 +33,20 @@ func drains(t *testing.T, d Driver) {
 	r := e.start(t, cfg)
 	e.produce(t, msg(0, "k", "v"))
 	testwait.Recv(t, started, "the handler running")
-	r.cancel(errors.New("kafkatest: shut down"))
+	r.Cancel(errors.New("kafkatest: shut down"))
 	select {
 	case <-r.done:
 		t.Fatal("Run returned while a handler was running")
 	default:
 	}
 	close(release)
-	if err := r.wait(t, time.Minute); err != nil {
+	if err := r.Wait(t, time.Minute); err != nil {
 		t.Errorf("Run = %v, want nil", err)
 	}
 	if err := testwait.Recv(t, handlerErr, "the handler's end"); err != nil {
 		t.Errorf("the draining handler's ctx was cancelled: %v", err)
 	}
-	if lag := e.lag(t); lag != 0 {
+	if lag := e.Lag(t); lag != 0 {
 		t.Errorf("lag after Run returned = %d, want 0 (the drained message committed)", lag)
 	}
 }
@@ -69,13 +69,13 @@ func drainTimeout(t *testing.T, d Driver) {
 	r := e.start(t, cfg)
 	e.produce(t, msg(0, "k", "v"))
 	testwait.Recv(t, started, "the handler running")
-	if err := r.stop(t); err != nil {
+	if err := r.Stop(t); err != nil {
 		t.Errorf("Run = %v, want nil", err)
 	}
 	if got := testwait.Recv(t, cause, "the handler's cancellation"); !errors.Is(got, d.Adapter().ErrDrainTimeout) {
 		t.Errorf("handler ctx cause = %v, want ErrDrainTimeout", got)
 	}
-	if lag := e.lag(t); lag != 1 {
+	if lag := e.Lag(t); lag != 1 {
 		t.Errorf("lag = %d, want 1 (the cancelled message is not committed)", lag)
 	}
 	if s := r.Stats(); s.Processed != 0 || s.Retries != 0 || s.DeadLettered != 0 {
@@ -90,7 +90,7 @@ func runTwice(t *testing.T, d Driver) {
 	cfg.Handle = func(ctx context.Context, m Message, end dedupe.End[string]) error { end("ok"); return nil }
 	e.produce(t, msg(0, "k", "v"))
 	r := e.start(t, cfg)
-	e.lagZero(t, time.Minute)
+	e.LagZero(t, time.Minute)
 	if err := r.Run(context.Background()); !errors.Is(err, d.Adapter().ErrRunning) {
 		t.Errorf("second Run = %v, want ErrRunning", err)
 	}

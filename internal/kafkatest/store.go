@@ -36,7 +36,7 @@ func storeBehindProxy(t *testing.T, e *env) *proxy {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	e.store = store
+	e.Store = store
 	return p
 }
 
@@ -57,8 +57,8 @@ func redisDown(t *testing.T, d Driver) {
 	}
 	c := e.start(t, cfg)
 	e.produce(t, msg(0, "k0", "v0"))
-	Eventually(t, time.Minute, "the first message committed", func() bool { return e.lag(t) == 0 })
-	before := e.committed(t)
+	Eventually(t, time.Minute, "the first message committed", func() bool { return e.Lag(t) == 0 })
+	before := e.Committed(t)
 
 	p.setDown(true)
 	var msgs []Message
@@ -67,12 +67,12 @@ func redisDown(t *testing.T, d Driver) {
 	}
 	e.produce(t, msgs...)
 	Eventually(t, time.Minute, "store errors", func() bool { return c.Stats().StoreErrors >= 2 })
-	if got := e.committed(t); !maps.Equal(got, before) || handled.len() != 1 {
+	if got := e.Committed(t); !maps.Equal(got, before) || handled.len() != 1 {
 		t.Errorf("while Redis is down: committed %v (want %v), handled %d (want 1)", got, before, handled.len())
 	}
 
 	p.setDown(false)
-	Eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.lag(t) == 0 })
+	Eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.Lag(t) == 0 })
 	for i := 1; i <= 20; i++ {
 		if n := handled.get(key(i)); n != 1 {
 			t.Errorf("%s handled %d times, want 1", key(i), n)
@@ -132,11 +132,11 @@ func storeFault(t *testing.T, d Driver, mid func(ctx context.Context, end dedupe
 		t.Errorf("first call ended with %v, want %v", got, wantCause)
 	}
 	Eventually(t, time.Minute, "a store error", func() bool { return c.Stats().StoreErrors > 0 })
-	if got := e.committed(t)[0]; got >= 0 {
+	if got := e.Committed(t)[0]; got >= 0 {
 		t.Errorf("committed offset %d while the outcome is unknown, want none", got)
 	}
 	p.setDown(false)
-	Eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.lag(t) == 0 })
+	Eventually(t, time.Minute, "lag 0 after Redis is back", func() bool { return e.Lag(t) == 0 })
 	if s := c.Stats(); calls.Load() != wantCalls || s.Retries != 0 || s.DeadLettered != 0 || s.Processed != 1 {
 		t.Errorf("calls = %d, Stats = %+v; want %d calls, Retries 0, DeadLettered 0, Processed 1", calls.Load(), s, wantCalls)
 	}
