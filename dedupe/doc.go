@@ -148,6 +148,8 @@
 //	                                   (ErrWaitTimeout: still working after WithMaxWait)
 //	ErrCommitUnknown                   the commit's outcome is unknown: never ack
 //	ErrStoreClosed, *StoreError        nothing is known (Redis down, timeout): do not ack
+//	ctx's cause (context.Canceled ...) ctx ended before fn started (fn never starts on an
+//	                                   ended ctx; a claim taken meanwhile is released): do not ack
 //	*KeyReusedError                    the key was committed for another payload: bad data,
 //	                                   neither ack as a duplicate nor run
 //	ErrEndCalledTwice alone            a bug in fn, but the first value was committed

@@ -46,14 +46,20 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	g.store, g.key, g.token = store, key, printedToken(newToken(), g.cfg.fingerprint)
 	if g.fenced() {
 		claimed, err := g.acquire(ctx)
-		if err != nil {
+		switch {
+		case err != nil:
 			return zero, err
-		}
-		if time.Since(claimed) >= leaseSafety(g.cfg.lease) {
+		case time.Since(claimed) >= leaseSafety(g.cfg.lease):
 			// The claim's reply came so late that the lease may be over by
 			// the local clock: fn must not start.
 			g.bounded(ctx, g.release)
 			return zero, ErrLeaseLost
+		case ctx.Err() != nil:
+			// ctx ended while the claim was in flight: fn would start
+			// cancelled, and a fn that does not look at ctx first would
+			// make its side effect for a caller that has gone.
+			g.bounded(ctx, g.release)
+			return zero, context.Cause(ctx)
 		}
 		return execute(ctx, x, nil, claimed, fn)
 	}
@@ -66,6 +72,9 @@ func Run[R, V any](ctx context.Context, store Store, key string, fn Func[R, V], 
 	if !g.cfg.eager {
 		if err := g.check(ctx, interest, until); err != nil {
 			return zero, err
+		}
+		if ctx.Err() != nil { // ended during the check: fn must not start cancelled
+			return zero, context.Cause(ctx)
 		}
 	}
 	return execute(ctx, x, interest, time.Time{}, fn)

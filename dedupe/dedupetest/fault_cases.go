@@ -13,6 +13,30 @@ import (
 // faultTests cover a store that hangs or answers twice: the guard keeps its
 // own clock, and every operation recognises its own earlier effect.
 var faultTests = map[string]func(*testing.T, Backend){
+	"CtxEndedDuringClaimDoesNotStartFn": func(t *testing.T, b Backend) {
+		s := openStore(t, b)
+		for _, mode := range modes {
+			t.Run(mode.name, func(t *testing.T) {
+				k := key(t)
+				ctx, cancel := context.WithCancel(testContext(t))
+				defer cancel()
+				// The caller goes away while its claim (or, optimistic, its
+				// read) is in flight; the store call itself completes.
+				gone := &cancelDuringCall{Store: s, cancel: cancel}
+				_, err := dedupe.Run(ctx, gone, k, func(ctx context.Context, end dedupe.End[int]) (int, error) {
+					t.Error("fn started on a ctx that ended before it began")
+					return 0, nil
+				}, mode.opts...)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Run whose ctx ended during the claim = %v, want context.Canceled", err)
+				}
+				// Nothing is left behind: the key runs at once for the next caller.
+				if got, err := dedupe.Run(testContext(t), s, k, noop, append(mode.opts[:len(mode.opts):len(mode.opts)], dedupe.WithNoWait())...); err != nil || got != 1 {
+					t.Errorf("next Run = %v, %v; want 1, nil (the claim released)", got, err)
+				}
+			})
+		}
+	},
 	"HungRenewalCancelsOwnerBeforeTakerStarts": func(t *testing.T, b Backend) {
 		stalled := &hangingStore{Store: openStore(t, b), renew: true, until: until(t)}
 		StalledOwnerStopsFirst(t, stalled, openStore(t, b), func() {})

@@ -225,3 +225,21 @@ func (s *stuckWatchStore) Watch(ctx context.Context, key string) (dedupe.Interes
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
+
+// cancelDuringCall cancels its caller's ctx during the first Claim or Get
+// (as a caller that goes away while the call is in flight), and completes
+// the call itself.
+type cancelDuringCall struct {
+	dedupe.Store
+	cancel context.CancelFunc
+}
+
+func (s *cancelDuringCall) Claim(ctx context.Context, key, token string, lease time.Duration) (dedupe.Record, bool, error) {
+	s.cancel()
+	return s.Store.Claim(context.WithoutCancel(ctx), key, token, lease)
+}
+
+func (s *cancelDuringCall) Get(ctx context.Context, key string) (dedupe.Record, error) {
+	s.cancel()
+	return s.Store.Get(context.WithoutCancel(ctx), key)
+}
