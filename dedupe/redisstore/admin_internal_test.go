@@ -63,8 +63,9 @@ func TestScanPosRoundTrips(t *testing.T) {
 	for _, p := range []scanPos{
 		{},
 		{cursor: 1536},
-		{cursor: 7, after: order("idemq:{k}")},
-		{addr: "127.0.0.1:17002", cursor: 42, after: order("x")},
+		{cursor: 7, after: order("idemq:{k}"), next: 1031},
+		{cursor: 7, after: order("idemq:{k}")}, // cut the last SCAN call (next 0)
+		{addr: "127.0.0.1:17002", cursor: 42, after: order("x"), next: 9},
 		{addr: "[::1]:7000"},
 	} {
 		got, err := parseScanPos(p.String())
@@ -72,7 +73,7 @@ func TestScanPosRoundTrips(t *testing.T) {
 			t.Errorf("parseScanPos(%q) = %+v, %v; want %+v", p.String(), got, err, p)
 		}
 	}
-	for _, bad := range []string{"x", "1.abc", "-1", "1.@a", "1@", "1.000000000000000g"} {
+	for _, bad := range []string{"x", "1.abc", "-1", "1.@a", "1@", "1.000000000000000g", "1.0123456789abcdef", "1.0123456789abcdef.x"} {
 		if _, err := parseScanPos(bad); !errors.Is(err, dedupe.ErrInvalidOption) {
 			t.Errorf("parseScanPos(%q) = %v, want ErrInvalidOption", bad, err)
 		}

@@ -74,13 +74,17 @@ func (s *Store) Scan(ctx context.Context, opts ScanOptions) (ScanPage, error) {
 		if err != nil {
 			return ScanPage{}, err
 		}
-		infos, err := s.scanInfos(ctx, names, o, sc.pos.after)
+		after := sc.pos.after
+		if next != sc.pos.next {
+			after = "" // the rescan covers other slots than the page it resumes: take it whole
+		}
+		infos, err := s.scanInfos(ctx, names, o, after)
 		if err != nil {
 			return ScanPage{}, err
 		}
 		if room := o.Limit - len(page.Keys); len(infos) > room {
 			page.Keys = append(page.Keys, infos[:room]...)
-			sc.pos.after = order(infos[room-1].RecordKey) // rescan this page next time
+			sc.pos.after, sc.pos.next = order(infos[room-1].RecordKey), next // rescan this page next time
 			break
 		}
 		page.Keys = append(page.Keys, infos...)

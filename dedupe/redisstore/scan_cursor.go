@@ -17,21 +17,27 @@ import (
 
 // scanPos is where a scan stands: on the master at addr ("" on a single
 // node), at the page of SCAN cursor, past the keys of that page up to the
-// one whose order is after ("": none yet). A page is rescanned from its
-// cursor when a call stopped in its middle (at ScanOptions.Limit), and
-// its keys are taken in order, so no key is returned twice or skipped.
+// one whose order is after ("": none yet), a page whose SCAN call answered
+// next as its next cursor. A page is rescanned from its cursor when a call
+// stopped in its middle (at ScanOptions.Limit), and its keys are taken in
+// order, so no key is returned twice or skipped. SCAN's COUNT counts the
+// keys of every prefix, so with other writers (or a resize) the rescan may
+// cover other slots of the key space than the first call did: its next
+// cursor then differs, and the whole page is taken again rather than a key
+// skipped (some are then returned twice, as SCAN itself may).
 type scanPos struct {
 	addr   string
 	cursor uint64
 	after  string
+	next   uint64 // with after: the next cursor of the page it cut
 }
 
 // String encodes the position as a ScanPage.Cursor:
-// <cursor>[.<after>][@<addr>].
+// <cursor>[.<after>.<next>][@<addr>].
 func (p scanPos) String() string {
 	s := strconv.FormatUint(p.cursor, 10)
 	if p.after != "" {
-		s += "." + p.after
+		s += "." + p.after + "." + strconv.FormatUint(p.next, 10)
 	}
 	if p.addr != "" {
 		s += "@" + p.addr
@@ -46,12 +52,15 @@ func parseScanPos(cursor string) (scanPos, error) {
 		return p, nil
 	}
 	s, addr, at := strings.Cut(cursor, "@")
-	s, after, dot := strings.Cut(s, ".")
+	s, rest, dot := strings.Cut(s, ".")
+	after, nextText, _ := strings.Cut(rest, ".")
 	n, err := strconv.ParseUint(s, 10, 64)
-	if _, herr := strconv.ParseUint(after, 16, 64); err != nil || (at && addr == "") || (dot && (herr != nil || len(after) != 16)) {
+	_, herr := strconv.ParseUint(after, 16, 64)
+	next, nerr := strconv.ParseUint(nextText, 10, 64)
+	if err != nil || (at && addr == "") || (dot && (herr != nil || len(after) != 16 || nerr != nil)) {
 		return p, fmt.Errorf("%w: scan cursor %q: not one a Scan returned", dedupe.ErrInvalidOption, cursor)
 	}
-	return scanPos{addr: addr, cursor: n, after: after}, nil
+	return scanPos{addr: addr, cursor: n, after: after, next: next}, nil
 }
 
 // order is a record key's place among the keys of one SCAN page.

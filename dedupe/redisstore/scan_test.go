@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -228,5 +229,80 @@ func TestScanOptionsCheck(t *testing.T) {
 		if err := o.Check(); err != nil {
 			t.Errorf("ScanOptions%+v.Check() = %v, want nil", o, err)
 		}
+	}
+}
+
+// TestScanResumesAfterKeySpaceChange: SCAN's COUNT counts every key of the
+// database, so when other keys go away between two pages, the rescan of a
+// page that Limit cut covers more of the key space than the first call
+// did. No key of ours may be skipped then (some may come twice, as SCAN
+// allows). A database of its own: 300 keys of ours among 3,000 others, so
+// that a SCAN call of COUNT 50 finds a few of ours and a page of one key
+// cuts it; the others are deleted after the first page.
+func TestScanResumesAfterKeySpaceChange(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Redis(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addrs[0], DB: 2})
+	t.Cleanup(func() { _ = client.Close() })
+	ctx := adminContext(t)
+	s, err := redisstore.New(client, redisstore.WithPrefix(srv.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() { deleteUnder(t, client, srv.Prefix) })
+	const ours, others = 300, 3000
+	want := make([]string, ours)
+	for i := range want {
+		want[i] = fmt.Sprintf("k-%03d", i)
+		if _, err := dedupe.Run(ctx, s, want[i], func(ctx context.Context, end dedupe.End[int]) (int, error) {
+			end(i)
+			return i, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := srv.Prefix + "other:"
+	if _, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range others {
+			p.Set(ctx, other+strconv.Itoa(i), "x", time.Minute)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	opts := redisstore.ScanOptions{Limit: 1, Count: 50}
+	for pages := 0; ; pages++ {
+		page, err := s.Scan(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range page.Keys {
+			got[k.Key] = true
+		}
+		if pages == 0 && len(got) > 0 { // the first page cut a SCAN call's keys: the others go now
+			if _, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i := range others {
+					p.Del(ctx, other+strconv.Itoa(i))
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if page.Cursor == "" || pages > 10*ours {
+			break
+		}
+		opts.Cursor = page.Cursor
+	}
+	var missed []string
+	for _, k := range want {
+		if !got[k] {
+			missed = append(missed, k)
+		}
+	}
+	if len(missed) > 0 {
+		t.Errorf("keys never returned: %d of %d: %q", len(missed), ours, missed)
 	}
 }
