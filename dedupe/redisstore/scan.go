@@ -56,8 +56,9 @@ type ScanPage struct {
 // (another application's, or none of this layout) are skipped.
 //
 // As with SCAN, a key that exists for the whole scan is returned, once
-// unless the server resizes its key space meanwhile (SCAN may then return a
-// key twice: tolerate duplicates); one created, deleted or changed
+// unless the server resizes its key space meanwhile, or other keys are
+// written or deleted while a page that Limit cut is resumed (a key may then
+// come twice: tolerate duplicates); one created, deleted or changed
 // meanwhile may or may not be.
 func (s *Store) Scan(ctx context.Context, opts ScanOptions) (ScanPage, error) {
 	o, err := scanDefaults(opts)
