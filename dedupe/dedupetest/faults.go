@@ -226,9 +226,9 @@ func (s *stuckWatchStore) Watch(ctx context.Context, key string) (dedupe.Interes
 	return nil, ctx.Err()
 }
 
-// cancelDuringCall cancels its caller's ctx during the first Claim or Get
-// (as a caller that goes away while the call is in flight), and completes
-// the call itself.
+// cancelDuringCall cancels its caller's ctx during each Claim or Get (as a
+// caller that goes away while the call is in flight), and completes the
+// call itself.
 type cancelDuringCall struct {
 	dedupe.Store
 	cancel context.CancelFunc

@@ -19,39 +19,33 @@ const maxWaitBound = 150 * time.Millisecond
 // owner at the bound, with ErrWaitTimeout and without running fn; a run
 // that got the key within the bound is never cancelled by it.
 var maxWaitTests = map[string]func(*testing.T, Backend){
-	"ClaimGivesUpAtTheBound": func(t *testing.T, b Backend) {
-		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		owner := holdKey(t, s, k)
-		start := time.Now()
-		_, err := dedupe.Run(ctx, s, k, fnMustNotRun(t), dedupe.WithClaim(time.Minute), dedupe.WithMaxWait(maxWaitBound))
-		assertGaveUp(t, err, time.Since(start))
-		owner.finish(t, "owner")
-		assertOwnerValue(t, s, k, "owner")
-	},
-	"OptimisticGivesUpAtTheBound": func(t *testing.T, b Backend) {
-		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		owner := holdKey(t, s, k)
-		start := time.Now()
-		_, err := dedupe.Run(ctx, s, k, fnMustNotRun(t), dedupe.WithOptimistic(), dedupe.WithMaxWait(maxWaitBound))
-		assertGaveUp(t, err, time.Since(start))
-		owner.finish(t, "owner")
-		assertOwnerValue(t, s, k, "owner")
+	"GivesUpAtTheBound": func(t *testing.T, b Backend) {
+		s := openStore(t, b)
+		for _, mode := range modes {
+			t.Run(mode.name, func(t *testing.T) {
+				k := key(t)
+				owner := holdKey(t, s, k)
+				start := time.Now()
+				_, err := dedupe.Run(testContext(t), s, k, fnMustNotRun(t), append(mode.opts[:len(mode.opts):len(mode.opts)], dedupe.WithMaxWait(maxWaitBound))...)
+				assertGaveUp(t, err, time.Since(start))
+				owner.finish(t, "owner")
+				assertOwnerValue(t, s, k, "owner")
+			})
+		}
 	},
 	"UnconfirmedSubscriptionGivesUpAtTheBound": func(t *testing.T, b Backend) {
-		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		owner := holdKey(t, s, k)
+		s := openStore(t, b)
 		stuck := &stuckWatchStore{Store: s} // Redis never confirms the subscription
-		start := time.Now()
-		_, err := dedupe.Run(ctx, stuck, k, fnMustNotRun(t), dedupe.WithClaim(time.Minute), dedupe.WithMaxWait(maxWaitBound))
-		assertSubscriptionGaveUp(t, err, time.Since(start))
-		owner.finish(t, "owner")
-	},
-	"OptimisticUnconfirmedSubscriptionGivesUpAtTheBound": func(t *testing.T, b Backend) {
-		s, ctx, k := openStore(t, b), testContext(t), key(t)
-		stuck := &stuckWatchStore{Store: s} // nobody holds the key; Redis never confirms the subscription
-		start := time.Now()
-		_, err := dedupe.Run(ctx, stuck, k, fnMustNotRun(t), dedupe.WithOptimistic(), dedupe.WithMaxWait(maxWaitBound))
-		assertSubscriptionGaveUp(t, err, time.Since(start))
+		for _, mode := range modes {
+			t.Run(mode.name, func(t *testing.T) {
+				k := key(t)
+				owner := holdKey(t, s, k) // claim-first subscribes only to wait for it; optimistic always
+				start := time.Now()
+				_, err := dedupe.Run(testContext(t), stuck, k, fnMustNotRun(t), append(mode.opts[:len(mode.opts):len(mode.opts)], dedupe.WithMaxWait(maxWaitBound))...)
+				assertSubscriptionGaveUp(t, err, time.Since(start))
+				owner.finish(t, "owner")
+			})
+		}
 	},
 	"StartedFnOutlivesTheBound": func(t *testing.T, b Backend) {
 		s, ctx, k := openStore(t, b), testContext(t), key(t)
@@ -147,23 +141,28 @@ func assertGaveUp(t *testing.T, err error, waited time.Duration) {
 	if !errors.Is(err, dedupe.ErrWaitTimeout) || !errors.Is(err, dedupe.ErrInProgress) {
 		t.Errorf("Run past WithMaxWait = %v, want ErrWaitTimeout and ErrInProgress", err)
 	}
-	if waited < maxWaitBound || waited > 20*time.Second {
-		t.Errorf("Run gave up after %v, want between the bound (%v) and well before the lease", waited, maxWaitBound)
-	}
+	assertWaitedTheBound(t, waited)
 }
 
 // assertSubscriptionGaveUp checks the error and wait of a Run whose
 // subscription was never confirmed, against WithMaxWait's bound: a
-// *StoreError wrapping ErrWaitTimeout (not an ErrInProgress: nothing says
-// another owner holds the key) after the bound.
+// *StoreError wrapping ErrWaitTimeout (not an ErrInProgress: the
+// subscription failed, whoever holds the key) after the bound.
 func assertSubscriptionGaveUp(t *testing.T, err error, waited time.Duration) {
 	t.Helper()
 	var storeErr *dedupe.StoreError
 	if !errors.Is(err, dedupe.ErrWaitTimeout) || !errors.As(err, &storeErr) || errors.Is(err, dedupe.ErrInProgress) {
 		t.Errorf("Run whose subscription was never confirmed = %v, want a *StoreError wrapping ErrWaitTimeout", err)
 	}
+	assertWaitedTheBound(t, waited)
+}
+
+// assertWaitedTheBound checks that a Run gave up after WithMaxWait's
+// bound, and well before the owner's lease (a minute) or ctx's end.
+func assertWaitedTheBound(t *testing.T, waited time.Duration) {
+	t.Helper()
 	if waited < maxWaitBound || waited > 20*time.Second {
-		t.Errorf("Run gave up after %v, want between the bound (%v) and well before ctx's end", waited, maxWaitBound)
+		t.Errorf("Run gave up after %v, want between the bound (%v) and well before the lease", waited, maxWaitBound)
 	}
 }
 
