@@ -28,8 +28,8 @@ func memoryName(server, path string, size int) string {
 var memoryValueSizes = []int{24, 256}
 
 // memoryRows measure the server memory a remembered key costs: a plain
-// marker against the records dedupe.Run and dedupe.Batch commit, under the
-// same key names, on each server.
+// marker, the committed value alone, and the records dedupe.Run and
+// dedupe.Batch commit, under the same key names, on each server.
 func memoryRows(o options) []*row {
 	var rows []*row
 	for _, s := range []struct {
@@ -43,9 +43,12 @@ func memoryRows(o options) []*row {
 		}
 		rows = append(rows, m(markerRow(s.label), fmt.Sprintf("`SET k 1 PX %d` per key, pipelined (%d per "+
 			"pipeline, %d goroutines), k the record key the store uses for that key", memoryTTL.Milliseconds(),
-			memoryPipeline, callers), markerRun(o.messages)))
+			memoryPipeline, callers), markerRun(o.messages, "1")))
 		for _, size := range memoryValueSizes {
 			rows = append(rows,
+				m(memoryName(s.label, "value", size), fmt.Sprintf("`SET k v PX %d`, v the %d-byte value alone, "+
+					"written as the marker is: what the value costs without a record around it",
+					memoryTTL.Milliseconds(), size), markerRun(o.messages, strings.Repeat("v", size))),
 				m(memoryName(s.label, "run", size), fmt.Sprintf("dedupe.Run (claim-first, RawCodec, the default TTL) "+
 					"from %d goroutines, fn ending with a %d-byte value", runCallers, size), runMemoryRun(size, o.messages)),
 				m(memoryName(s.label, "batch", size), fmt.Sprintf("one dedupe.Batch (claim-first, RawCodec), %d "+
@@ -79,9 +82,9 @@ func recordKey(k string) string { return recordKeyPrefix(k) + "}" }
 // start with.
 func recordKeyPrefix(base string) string { return redisstore.DefaultPrefix + "{" + base }
 
-// markerRun writes keys markers, `SET k 1 PX ttl`, k the record key of the
-// round's i-th key.
-func markerRun(keys int) runFunc {
+// markerRun writes keys markers, `SET k value PX ttl`, k the record key of
+// the round's i-th key.
+func markerRun(keys int, value string) runFunc {
 	return func(ctx context.Context, _ *services, rr rowRound) (timed, error) {
 		client := rr.server.newClient()
 		defer client.Close()
@@ -91,7 +94,7 @@ func markerRun(keys int) runFunc {
 			first := int(seq.Add(int64(n))) - n
 			p := client.Pipeline()
 			for i := first; i < first+n; i++ {
-				p.Set(ctx, recordKey(memoryKey(rr.prefix, i)), "1", memoryTTL)
+				p.Set(ctx, recordKey(memoryKey(rr.prefix, i)), value, memoryTTL)
 			}
 			_, err := p.Exec(ctx)
 			return err
