@@ -30,7 +30,6 @@ local replies = {}
 for i = 1, #KEYS do
   local a = i * 3 - 1
   local rec, claim = KEYS[i], ARGV[a]
-  local own = string.match(ARGV[a + 1], '^V[^:]*:')
   local cur = redis.call('GET', rec)
   if cur == claim and claim ~= '' then
     redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
@@ -39,11 +38,15 @@ for i = 1, #KEYS do
     redis.call('SET', rec, ARGV[a + 1], 'PX', ARGV[a + 2])
     redis.call(publish, rec .. ':events', ARGV[a + 1])
     replies[i] = 1
-  elseif string.sub(cur, 1, #own) == own then
-    redis.call('SET', rec, cur, 'KEEPTTL')
-    replies[i] = 1
   else
-    replies[i] = cur
+    -- 'V' .. token .. ':': the prefix of this run's own value records
+    local own = string.match(ARGV[a + 1], '^V[^:]*:')
+    if string.sub(cur, 1, #own) == own then
+      redis.call('SET', rec, cur, 'KEEPTTL')
+      replies[i] = 1
+    else
+      replies[i] = cur
+    end
   end
 end
 return replies
