@@ -32,7 +32,8 @@
 // fingerprint. The layout is defined once, in record.go.
 //
 // A Store needs Redis 7.0 or newer (SET NX GET, sharded pub/sub), or
-// Valkey, and refuses a *redis.Ring. On a server with native compare-and-set
+// Valkey, and refuses a *redis.Ring. Its client may speak RESP3 (go-redis's
+// default) or RESP2 (redis.Options.Protocol 2). On a server with native compare-and-set
 // (SET ... IFEQ: Valkey 8.1+, Redis 8.4+, found out once per store) fenced
 // commits and renewals are single plain writes; otherwise they are Lua
 // script calls, many keys per call.

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/idemq/idemq/dedupe"
@@ -35,6 +36,29 @@ func TestStoreConformance(t *testing.T) {
 func TestValkeyStoreConformance(t *testing.T) {
 	t.Parallel()
 	dedupetest.Run(t, func(t *testing.T) dedupetest.Backend { return redisBackend{testenv.Valkey(t)} })
+}
+
+// TestRESP2StoreConformance runs the suite on clients that speak RESP2
+// (redis.Options.Protocol 2), which skips go-redis's push-notification
+// checks: Lua's replies, nils and errors read alike in both protocols.
+func TestRESP2StoreConformance(t *testing.T) {
+	t.Parallel()
+	for name, srv := range map[string]func(testing.TB) testenv.RedisServer{"Redis": testenv.Redis, "Valkey": testenv.Valkey} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := srv(t)
+			s.Protocol = 2
+			info, err := s.NewClient(t).ClientInfo(context.Background()).Result()
+			if err != nil || info.Resp != 2 {
+				t.Fatalf("CLIENT INFO = %+v, %v; want resp=2", info, err)
+			}
+			dedupetest.Run(t, func(t *testing.T) dedupetest.Backend {
+				s := srv(t)
+				s.Protocol = 2
+				return redisBackend{s}
+			})
+		})
+	}
 }
 
 func TestRedisClusterStoreConformance(t *testing.T) {

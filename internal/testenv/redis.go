@@ -15,6 +15,9 @@ type RedisServer struct {
 	Cluster bool
 	Prefix  string // unique to the test, ends in ':'; keys under it are deleted at cleanup
 	Client  redis.UniversalClient
+	// Protocol is the RESP version of the clients NewClient makes: 0 for
+	// go-redis's default (3), or 2.
+	Protocol int
 }
 
 // Redis returns the standalone Redis from IDEMQ_REDIS_ADDR (or a container).
@@ -67,9 +70,9 @@ func (s RedisServer) NewClient(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	var c redis.UniversalClient
 	if s.Cluster {
-		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.Addrs})
+		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.Addrs, Protocol: s.Protocol})
 	} else {
-		c = redis.NewClient(&redis.Options{Addr: s.Addrs[0]})
+		c = redis.NewClient(&redis.Options{Addr: s.Addrs[0], Protocol: s.Protocol})
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
