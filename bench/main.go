@@ -10,7 +10,8 @@
 // floor, the Watermill middleware, the HTTP middleware (a bare handler
 // against idemqhttp on Redis, 64 clients, with their latencies), and the
 // server memory a committed key takes (dedupe.Run's and dedupe.Batch's
-// records against a plain marker, on Redis and Valkey).
+// records against a plain marker and against the value stored alone, on
+// Redis and Valkey).
 //
 //	make bench                      # starts the services, then go run ./bench
 //	go run ./bench -only 'kafka/raw|floor' -rounds 1
