@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idemq/idemq/dedupe"
+	"github.com/idemq/idemq/internal/testwait"
 )
 
 var errRebalance = errors.New("rebalance")
@@ -106,6 +107,72 @@ func TestHaltLetsRunningHandlersFinish(t *testing.T) {
 	}
 	if last := r.commits[len(r.commits)-1][Partition{Topic: "t"}]; last != 2 {
 		t.Errorf("last commit = %d, want 2: the handler that finished during the drain", last)
+	}
+}
+
+// gatedStarts holds every ticket's Start until gate is closed, after
+// reporting it on started: Start then answers as the store's confirmation
+// would when it arrives (or was there already) while the session halts.
+type gatedStarts struct {
+	guard[string]
+	started chan<- struct{}
+	gate    <-chan struct{}
+}
+
+func (g *gatedStarts) Claim(ctx context.Context, keys ...dedupe.ClaimKey) ([]ticket[string], error) {
+	ts, err := g.guard.Claim(ctx, keys...)
+	for i, t := range ts {
+		ts[i] = gatedTicket{ticket: t, g: g}
+	}
+	return ts, err
+}
+
+type gatedTicket struct {
+	ticket[string]
+	g *gatedStarts
+}
+
+func (t gatedTicket) Start(ctx context.Context) error {
+	t.g.started <- struct{}{}
+	<-t.g.gate
+	return t.ticket.Start(ctx)
+}
+
+// TestNoHandlerStartsAfterHalt: a job whose Start returns after the
+// session was halted and cancelled (a rebalance) does not run: its handler
+// would start on a cancelled ctx, after its partition was taken away. Its
+// claim is released and it gets no outcome.
+func TestNoHandlerStartsAfterHalt(t *testing.T) {
+	t.Parallel()
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	started, gate := make(chan struct{}, 1), make(chan struct{})
+	var ran atomic.Int32
+	cfg := testConfig(store)
+	cfg.Handle = func(ctx context.Context, m msg, end dedupe.End[string]) error {
+		ran.Add(1)
+		end("ok") // a handler that does not look at its ctx
+		return nil
+	}
+	e := newTestEngine(t, cfg)
+	e.guard = &gatedStarts{guard: e.guard, started: started, gate: gate}
+	r := newRun(t, e, oneMessage(msg{offset: 1, key: "a"}))
+	s, stop := r.start(testContext(t))
+	testwait.Recv(t, started, "the job's Start")
+	s.Halt(errRebalance)
+	s.Cancel(errRebalance)
+	close(gate)
+	if err := stop(); err != nil {
+		t.Fatalf("End = %v", err)
+	}
+	if n := ran.Load(); n != 0 || len(r.finished) != 0 {
+		t.Errorf("handler ran %d times after Halt, outcomes %v; want 0 and none", n, r.finished)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil: the job's claim released", err)
+	}
+	if rec, err := store.Get(context.Background(), "a"); err != nil || rec.State != dedupe.Absent {
+		t.Errorf("the job's key = %+v, %v; want released", rec, err)
 	}
 }
 

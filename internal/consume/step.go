@@ -90,6 +90,10 @@ func (e *Engine[M, V]) execute(sc *scope, s *settler[M, V], j *job[M, V]) (bool,
 		if err := j.t.Start(sc.work); err != nil { // the claim on the full lease, confirmed by the store
 			return e.interrupted(j, err)
 		}
+		if sc.stopping() { // halted while Start waited (it may report the store's answer even then)
+			e.release(j)
+			return false, nil
+		}
 		ctx, cancel = j.t.Context(sc.work)
 		defer cancel()
 	}
