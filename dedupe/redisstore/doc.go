@@ -67,5 +67,6 @@
 // which Redis keeps in one allocation with its object header: on Redis 7.0
 // a key committed with a 24-byte value takes about 181 bytes (a 25-byte
 // record key; a plain `SET k 1` marker takes 117, and the 24-byte value
-// stored alone 164), with a 256-byte value about 453. `make bench` measures it (server memory per committed key).
+// stored alone 165), with a 256-byte value about 453 (as much as the
+// value alone). `make bench` measures it (server memory per committed key).
 package redisstore
