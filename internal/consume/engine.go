@@ -136,14 +136,20 @@ func (e *Engine[M, V]) storeFailed(j *job[M, V], doing string, err error) {
 	e.warn("store failed; the message will be retried", "doing", doing, e.cfg.Log.Attrs(j.msg), "key", j.key, "err", err)
 }
 
+// takeSlot takes a handler slot, waiting for one, and reports false (taking
+// none) once the session is stopping.
 func (e *Engine[M, V]) takeSlot(sc *scope) bool {
 	select {
 	case e.slots <- struct{}{}:
-		count(e.cfg.Metrics.InFlight, 1)
-		return true
 	case <-sc.stop.Done():
 		return false
 	}
+	if sc.stopping() { // select picks at random when a slot is free too
+		<-e.slots
+		return false
+	}
+	count(e.cfg.Metrics.InFlight, 1)
+	return true
 }
 
 func (e *Engine[M, V]) freeSlot() {

@@ -442,3 +442,22 @@ func TestLateClaimsAreReleased(t *testing.T) {
 		t.Errorf("handlers ran %d times, want 3", runs.Load())
 	}
 }
+
+// TestNoSlotOnceStopping: a stopping session takes no handler slot, even
+// with slots free (a select between the two would pick either), so no job
+// without a key or on a TxStore starts after Halt.
+func TestNoSlotOnceStopping(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t, testConfig(dedupe.NewMemoryStore()))
+	stop, cancel := context.WithCancel(context.Background())
+	cancel()
+	sc := &scope{stop: stop, work: context.Background()}
+	for i := range 200 {
+		if e.takeSlot(sc) {
+			t.Fatalf("takeSlot #%d = true on a stopping session, want false", i)
+		}
+	}
+	if n := len(e.slots); n != 0 {
+		t.Errorf("%d slots held after the refusals, want 0", n)
+	}
+}
