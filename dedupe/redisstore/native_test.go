@@ -139,7 +139,7 @@ func TestRedisCommandsPerFreshKey(t *testing.T) {
 // Claim/WaiterInAnotherStoreHearsCommitPromptly.)
 func TestRedisUnwatchedCommitPublishesNothing(t *testing.T) {
 	t.Parallel()
-	for name, newSrv := range map[string]func(testing.TB) testenv.RedisServer{"Redis": testenv.Redis, "Valkey": testenv.Valkey} {
+	for name, newSrv := range standaloneServers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newSrv(t)

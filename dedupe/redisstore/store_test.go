@@ -10,6 +10,10 @@ import (
 	"github.com/idemq/idemq/internal/testenv"
 )
 
+// standaloneServers are the single-node servers, by name: Redis 7.0 (fenced
+// writes in Lua) and Valkey (native SET ... IFEQ).
+var standaloneServers = map[string]func(testing.TB) testenv.RedisServer{"Redis": testenv.Redis, "Valkey": testenv.Valkey}
+
 // redisBackend makes every store with a new client (its own connections) on
 // the test's prefix of a real Redis.
 type redisBackend struct{ srv testenv.RedisServer }
@@ -43,7 +47,7 @@ func TestValkeyStoreConformance(t *testing.T) {
 // checks: Lua's replies, nils and errors read alike in both protocols.
 func TestRESP2StoreConformance(t *testing.T) {
 	t.Parallel()
-	for name, srv := range map[string]func(testing.TB) testenv.RedisServer{"Redis": testenv.Redis, "Valkey": testenv.Valkey} {
+	for name, srv := range standaloneServers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := srv(t)
