@@ -448,7 +448,9 @@ func TestLateClaimsAreReleased(t *testing.T) {
 // without a key or on a TxStore starts after Halt.
 func TestNoSlotOnceStopping(t *testing.T) {
 	t.Parallel()
-	e := newTestEngine(t, testConfig(dedupe.NewMemoryStore()))
+	store := dedupe.NewMemoryStore()
+	defer store.Close()
+	e := newTestEngine(t, testConfig(store))
 	stop, cancel := context.WithCancel(context.Background())
 	cancel()
 	sc := &scope{stop: stop, work: context.Background()}
