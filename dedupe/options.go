@@ -137,11 +137,11 @@ func WithNoWait() Option { return shared(func(c *runConfig) { c.noWait = true })
 // it; in optimistic mode it counts from the subscription every Run makes.
 // Once d has passed, Run gives up with ErrWaitTimeout, and fn never
 // starts: the error is an ErrInProgress too when another owner still held
-// the key, a *StoreError when the subscription was not confirmed. It does not bound the store's other
-// round trips (the client's timeouts do), and it ends once fn starts: a
-// running fn is never cancelled by it. Zero, the default, waits as long as
-// ctx allows; d must not be negative, and it excludes WithNoWait. It is a
-// RunOption.
+// the key, a *StoreError when the subscription was not confirmed. It does
+// not bound the store's other round trips (the client's timeouts do), and
+// it ends once fn starts: a running fn is never cancelled by it. Zero, the
+// default, waits as long as ctx allows; d must not be negative, and it
+// excludes WithNoWait. It is a RunOption.
 func WithMaxWait(d time.Duration) RunOption {
 	return runOnly(func(c *runConfig) {
 		if d < 0 {
